@@ -1,0 +1,79 @@
+// Contracts
+
+export type * from './contracts/cache-store.js';
+export type * from './contracts/config-store.js';
+export type * from './contracts/discovery.js';
+export type * from './contracts/lock.js';
+export type * from './contracts/picker.js';
+// Discovery helpers
+export {
+  diffInstances,
+  INSTANCE_HEALTH,
+  instancesEqual,
+  isEmptyDiff,
+  matchesFilter,
+  normalizeInstance,
+  sortInstances,
+  validateFilter,
+} from './discovery/instance.js';
+// Errors and validation
+export {
+  abortedError,
+  backendUnavailable,
+  ERROR_CODES,
+  type ErrorCode,
+  invalidArgument,
+  isSwitchyardError,
+  SwitchyardError,
+  type SwitchyardErrorOptions,
+} from './errors.js';
+// Lock helpers
+export { type LeaseDriver, ManagedLease, type ManagedLeaseOptions } from './lock/managed-lease.js';
+export { withLock } from './lock/with-lock.js';
+export { createMemoryCacheStore, type MemoryCacheStoreOptions } from './memory/cache-store.js';
+export {
+  createMemoryConfigStore,
+  MemoryConfigState,
+  type MemoryConfigStoreOptions,
+} from './memory/config-store.js';
+// In-memory backends (the embedded default)
+export {
+  createMemoryDiscovery,
+  type MemoryDiscoveryOptions,
+  MemoryDiscoveryStore,
+} from './memory/discovery.js';
+export { createMemoryLock, type MemoryLockOptions, MemoryLockStore } from './memory/lock.js';
+export { anySignal, deadlineSignal, raceSignal, sleep, throwIfAborted } from './primitives/abort.js';
+export { type Backoff, type BackoffOptions, fullJitterBackoff, jitter } from './primitives/backoff.js';
+export { AsyncChannel } from './primitives/channel.js';
+// Primitives
+export {
+  type Clock,
+  createManualClock,
+  type ManualClock,
+  systemClock,
+  type TimerHandle,
+} from './primitives/clock.js';
+export { Emitter, type Unsubscribe } from './primitives/emitter.js';
+export { SingleFlight } from './primitives/single-flight.js';
+export {
+  assertAddress,
+  assertDuration,
+  assertFunction,
+  assertInstanceId,
+  assertInteger,
+  assertKey,
+  assertNonEmptyString,
+  assertNumberInRange,
+  assertOneOf,
+  assertPort,
+  assertServiceName,
+  assertSignal,
+  assertString,
+  assertStringArray,
+  assertStringRecord,
+  assertWait,
+  assertWeight,
+  describe as describeValue,
+  MAX_DURATION_MS,
+} from './validation.js';

@@ -1,0 +1,245 @@
+import type { LockLease, LockLeaseEvents } from '../contracts/lock.js';
+import { abortedError, isSwitchyardError, SwitchyardError } from '../errors.js';
+import { type Clock, systemClock, type TimerHandle } from '../primitives/clock.js';
+import { Emitter, type Unsubscribe } from '../primitives/emitter.js';
+import { assertDuration } from '../validation.js';
+
+/** The backend half of a lease: the two remote operations. Everything else lives here. */
+export interface LeaseDriver {
+  /** Resets the server-side TTL; resolves `false` if this owner no longer holds the lock. */
+  extend(ttl: number, signal?: AbortSignal): Promise<boolean>;
+  /** Releases; resolves `false` if this owner no longer held the lock. */
+  release(signal?: AbortSignal): Promise<boolean>;
+}
+
+export interface ManagedLeaseOptions {
+  pkg: string;
+  key: string;
+  owner: string;
+  token: bigint;
+  ttl: number;
+  /** Monotonic time at which the acquire request was sent: validity is counted from here. */
+  acquiredAt: number;
+  autoRenew: boolean;
+  driver: LeaseDriver;
+  clock?: Clock;
+  /** Safety margin subtracted from validity (clock drift, network), ms (default 1 % of ttl + 2). */
+  drift?: number;
+  /** Renewal period as a fraction of ttl (default 1/3). */
+  renewRatio?: number;
+  /** Called once when the lease ends (released or lost), for backend bookkeeping. */
+  onEnd?: (lease: ManagedLease, how: 'released' | 'lost') => void;
+}
+
+/**
+ * A lock lease with the shared behaviour every backend needs: watchdog renewal at ttl/3 that is
+ * event-loop aware (a renewal timer that fires after the lease's validity declares the lease lost
+ * locally instead of renewing a lock someone else may hold), retry of failed renewals until validity
+ * runs out, `signal` + `lease:lost` on loss, idempotent release that waits for an in-flight renewal
+ * (so release and renewal never race into a false loss), and `await using` support.
+ * Timers never throw into the host process.
+ */
+export class ManagedLease implements LockLease {
+  readonly key: string;
+  readonly owner: string;
+  readonly token: bigint;
+  readonly #pkg: string;
+  readonly #driver: LeaseDriver;
+  readonly #clock: Clock;
+  readonly #controller = new AbortController();
+  readonly #events = new Emitter<LockLeaseEvents>();
+  readonly #drift: number;
+  readonly #renewRatio: number;
+  readonly #onEnd: ManagedLeaseOptions['onEnd'];
+  #ttl: number;
+  #validUntil: number;
+  #state: 'held' | 'released' | 'lost' = 'held';
+  #timer: TimerHandle | undefined;
+  #renewing: Promise<unknown> | undefined;
+  #releasing: Promise<boolean> | undefined;
+  readonly #autoRenew: boolean;
+
+  constructor(options: ManagedLeaseOptions) {
+    this.#pkg = options.pkg;
+    this.key = options.key;
+    this.owner = options.owner;
+    this.token = options.token;
+    this.#driver = options.driver;
+    this.#clock = options.clock ?? systemClock;
+    this.#ttl = options.ttl;
+    this.#drift = options.drift ?? Math.floor(options.ttl * 0.01) + 2;
+    this.#renewRatio = options.renewRatio ?? 1 / 3;
+    this.#onEnd = options.onEnd;
+    this.#autoRenew = options.autoRenew;
+    this.#validUntil = options.acquiredAt + options.ttl - this.#drift;
+    this.#schedule();
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  get validUntil(): number {
+    return this.#validUntil;
+  }
+
+  get held(): boolean {
+    return this.#state === 'held' && this.#clock.monotonic() < this.#validUntil;
+  }
+
+  on<K extends keyof LockLeaseEvents>(
+    event: K,
+    listener: (payload: LockLeaseEvents[K]) => void,
+  ): Unsubscribe {
+    return this.#events.on(event, listener);
+  }
+
+  async extend(ttl?: number, options: { signal?: AbortSignal } = {}): Promise<void> {
+    const next = ttl === undefined ? this.#ttl : assertDuration(this.#pkg, 'ttl', ttl);
+    this.#assertHeld();
+    await this.#renewing?.catch(() => {});
+    this.#assertHeld();
+    const started = this.#clock.monotonic();
+    const op = this.#driver.extend(next, options.signal);
+    this.#renewing = op;
+    let ok: boolean;
+    try {
+      ok = await op;
+    } catch (error) {
+      if (options.signal?.aborted) throw abortedError(this.#pkg, options.signal, 'extend');
+      throw error;
+    } finally {
+      if (this.#renewing === op) this.#renewing = undefined;
+    }
+    if (!ok) {
+      this.markLost(
+        new SwitchyardError('LOCK_LOST', `[${this.#pkg}] lock "${this.key}" is no longer held by this owner`),
+      );
+      this.#assertHeld();
+    }
+    if (this.#state !== 'held') this.#assertHeld();
+    this.#ttl = next;
+    this.#validUntil = started + next - this.#drift;
+    this.#schedule();
+  }
+
+  release(options: { signal?: AbortSignal } = {}): Promise<boolean> {
+    this.#releasing ??= this.#release(options.signal);
+    return this.#releasing;
+  }
+
+  async #release(signal: AbortSignal | undefined): Promise<boolean> {
+    this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const wasHeld = this.#state === 'held';
+    // Let an in-flight renewal settle first so it cannot mark the lease lost after we release.
+    await this.#renewing?.catch(() => {});
+    if (this.#state === 'lost' || !wasHeld) {
+      // Best effort: if the key is somehow still ours server-side, free it; the answer is still "was not held".
+      await this.#driver.release(signal).catch(() => false);
+      return false;
+    }
+    this.#state = 'released';
+    try {
+      return await this.#driver.release(signal);
+    } finally {
+      this.#onEnd?.(this, 'released');
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.release();
+  }
+
+  /** Declares the lease lost (backends call this on lease expiry, forced release, session loss). */
+  markLost(cause: unknown): void {
+    if (this.#state !== 'held') return;
+    this.#state = 'lost';
+    this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const error = isSwitchyardError(cause, 'LOCK_LOST')
+      ? cause
+      : new SwitchyardError('LOCK_LOST', `[${this.#pkg}] lock "${this.key}" was lost`, { cause });
+    this.#controller.abort(error);
+    this.#events.emit('lease:lost', { key: this.key, token: this.token, cause: error });
+    this.#onEnd?.(this, 'lost');
+  }
+
+  #assertHeld(): void {
+    if (this.#state === 'released') {
+      throw new SwitchyardError('LOCK_LOST', `[${this.#pkg}] lock "${this.key}" was already released`);
+    }
+    if (this.#state === 'lost') throw this.#controller.signal.reason as SwitchyardError;
+  }
+
+  #schedule(): void {
+    this.#clock.clearTimeout(this.#timer);
+    if (this.#state !== 'held') return;
+    const now = this.#clock.monotonic();
+    if (!this.#autoRenew) {
+      this.#timer = this.#clock.setTimeout(() => this.#expireIfStale(), Math.max(0, this.#validUntil - now), {
+        unref: true,
+      });
+      return;
+    }
+    const delay = Math.max(1, Math.min(this.#ttl * this.#renewRatio, this.#validUntil - now));
+    this.#timer = this.#clock.setTimeout(() => this.#renew(), delay, { unref: true });
+  }
+
+  #expireIfStale(): void {
+    if (this.#state !== 'held' || this.#renewing) return;
+    if (this.#clock.monotonic() >= this.#validUntil) {
+      this.markLost(
+        new SwitchyardError('LOCK_LOST', `[${this.#pkg}] lock "${this.key}" expired (ttl ${this.#ttl} ms)`),
+      );
+    } else this.#schedule();
+  }
+
+  #renew(): void {
+    if (this.#state !== 'held' || this.#renewing) return;
+    const started = this.#clock.monotonic();
+    if (started >= this.#validUntil) {
+      // The event loop was blocked past the lease's validity: the server TTL may have lapsed and
+      // someone else may hold the lock. Do not renew blindly; declare the loss.
+      this.markLost(
+        new SwitchyardError(
+          'LOCK_LOST',
+          `[${this.#pkg}] lock "${this.key}" validity elapsed before renewal (event loop blocked or renewal failing)`,
+        ),
+      );
+      return;
+    }
+    const op = this.#driver.extend(this.#ttl);
+    this.#renewing = op;
+    op.then(
+      (ok) => {
+        this.#renewing = undefined;
+        if (this.#state !== 'held') return;
+        if (!ok) {
+          this.markLost(
+            new SwitchyardError(
+              'LOCK_LOST',
+              `[${this.#pkg}] lock "${this.key}" is no longer held (renewal refused)`,
+            ),
+          );
+          return;
+        }
+        this.#validUntil = started + this.#ttl - this.#drift;
+        this.#schedule();
+      },
+      (error: unknown) => {
+        this.#renewing = undefined;
+        if (this.#state !== 'held') return;
+        // Transient failure: retry soon, until validity runs out.
+        const left = this.#validUntil - this.#clock.monotonic();
+        if (left <= 0) {
+          this.markLost(error);
+          return;
+        }
+        const retryIn = Math.max(1, Math.min(left, Math.max(10, this.#ttl / 10)));
+        this.#clock.clearTimeout(this.#timer);
+        this.#timer = this.#clock.setTimeout(() => this.#renew(), retryIn, { unref: true });
+      },
+    );
+  }
+}

@@ -1,0 +1,10 @@
+import { packageConfig } from '../../tsup.config.base';
+
+export default packageConfig(
+  {
+    index: 'src/index.ts',
+    servers: 'src/servers/index.ts',
+    conformance: 'src/conformance/index.ts',
+  },
+  { external: ['vitest'] },
+);

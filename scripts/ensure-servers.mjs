@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+// Makes sure the real servers the test suite starts are installed. As root, installs missing ones
+// with apt-get; otherwise prints the exact command and fails (a missing server is never a skip).
+import { execFileSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+
+const needed = {
+  'redis-server': 'redis-server',
+  etcd: 'etcd-server',
+  dnsmasq: 'dnsmasq-base',
+  dig: 'dnsutils',
+};
+
+function has(bin) {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/sbin'];
+  return dirs.some((d) => {
+    try {
+      accessSync(join(d, bin), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+const missing = Object.entries(needed).filter(([bin]) => !has(bin));
+if (missing.length === 0) process.exit(0);
+const pkgs = [...new Set(missing.map(([, pkg]) => pkg))];
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+if (!isRoot) {
+  console.error(`[switchyard] missing servers: ${missing.map(([b]) => b).join(', ')}`);
+  console.error(`[switchyard] install them with: sudo apt-get install -y ${pkgs.join(' ')}`);
+  process.exit(1);
+}
+console.log(`[switchyard] installing ${pkgs.join(' ')} with apt-get`);
+const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...pkgs], {
+  stdio: 'inherit',
+  env,
+});
+const still = Object.keys(needed).filter((bin) => !has(bin));
+if (still.length > 0) {
+  console.error(`[switchyard] still missing after install: ${still.join(', ')}`);
+  process.exit(1);
+}
