@@ -5,6 +5,8 @@ export type * from './contracts/config-store.js';
 export type * from './contracts/discovery.js';
 export type * from './contracts/lock.js';
 export type * from './contracts/picker.js';
+// Traffic rules
+export type * from './contracts/traffic-rules.js';
 // Discovery helpers
 export {
   diffInstances,
@@ -56,6 +58,11 @@ export {
 } from './primitives/clock.js';
 export { Emitter, type Unsubscribe } from './primitives/emitter.js';
 export { SingleFlight } from './primitives/single-flight.js';
+export {
+  createMemoryRulesSource,
+  type MemoryRulesSource,
+  validateTrafficRules,
+} from './rules/memory-rules-source.js';
 export {
   assertAddress,
   assertDuration,
