@@ -1,0 +1,53 @@
+import {
+  runCacheStoreConformance,
+  runConfigStoreConformance,
+  runDiscoveryConformance,
+  runLockConformance,
+} from '@switchyard/testkit/conformance';
+import {
+  createMemoryCacheStore,
+  createMemoryConfigStore,
+  createMemoryDiscovery,
+  createMemoryLock,
+  MemoryConfigState,
+  MemoryDiscoveryStore,
+  MemoryLockStore,
+} from '../src/index.js';
+
+runLockConformance({
+  name: 'memory',
+  async create() {
+    const store = new MemoryLockStore();
+    const a = createMemoryLock({ store });
+    const b = createMemoryLock({ store });
+    return { a, b, cleanup: async () => void (await Promise.all([a.close(), b.close()])) };
+  },
+});
+
+runDiscoveryConformance({
+  name: 'memory',
+  async create() {
+    const store = new MemoryDiscoveryStore();
+    const a = createMemoryDiscovery({ store });
+    const b = createMemoryDiscovery({ store });
+    return { a, b, cleanup: async () => void (await Promise.all([a.close(), b.close()])) };
+  },
+});
+
+runCacheStoreConformance({
+  name: 'memory',
+  async create() {
+    const store = createMemoryCacheStore();
+    return { store, cleanup: () => store.close() };
+  },
+});
+
+runConfigStoreConformance({
+  name: 'memory',
+  async create() {
+    const state = new MemoryConfigState();
+    const a = createMemoryConfigStore({ state });
+    const b = createMemoryConfigStore({ state });
+    return { a, b, cleanup: async () => void (await Promise.all([a.close(), b.close()])) };
+  },
+});
