@@ -7,6 +7,24 @@ export type * from './contracts/lock.js';
 export type * from './contracts/picker.js';
 // Traffic rules
 export type * from './contracts/traffic-rules.js';
+// Discovery client (watch-driven cache, filters, traffic rules, stale-on-error, registration helper)
+export { createDiscoveryClient } from './discovery/client/discovery-client.js';
+export { TrafficFilter } from './discovery/client/traffic-filter.js';
+export type {
+  ClientDiscoveryEvent,
+  ClientEventSource,
+  ClientInstanceFilter,
+  ClientRegisterOptions,
+  ClientResolveOptions,
+  ClientSnapshot,
+  DiscoveryClient,
+  DiscoveryClientEvents,
+  DiscoveryClientOptions,
+  DiscoverySource,
+  ManagedRegistration,
+  ServiceCacheState,
+  ServiceStatus,
+} from './discovery/client/types.js';
 // Discovery helpers
 export {
   diffInstances,

@@ -9,6 +9,8 @@ export interface PickContext {
   /** Caller locality. */
   zone?: string;
   region?: string;
+  /** Caller address, matched against traffic-rule canary allow-lists. */
+  callerIp?: string;
 }
 
 /**
@@ -23,10 +25,17 @@ export interface Picker<T extends ServiceInstance = ServiceInstance> {
 }
 
 export interface PickerBuildOptions<T extends ServiceInstance = ServiceInstance> {
-  /** Return false to skip an instance (open circuit, ejected); consulted at pick time. */
-  isEligible?: (instance: T) => boolean;
-  /** Effective weight (slow start, locality); defaults to `instance.weight`. */
-  weightOf?: (instance: T) => number;
+  /**
+   * Return false to skip an instance (open circuit, ejected); consulted at pick time.
+   * `index` is the instance's position in the array the picker was built from.
+   */
+  isEligible?: (instance: T, index: number) => boolean;
+  /** Effective weight (slow start, locality), read at build time; defaults to `instance.weight`. */
+  weightOf?: (instance: T, index: number) => number;
+  /** Current load (in-flight requests); least-request and bounded-load pickers read it at pick time. */
+  loadOf?: (instance: T, index: number) => number;
+  /** Latency cost in ms (peak EWMA); latency-aware pickers read it at pick time. */
+  latencyOf?: (instance: T, index: number) => number;
   /** Random source in [0, 1) for randomised pickers. */
   random?: () => number;
 }

@@ -57,6 +57,7 @@ export class ManagedLease implements LockLease {
   #timer: TimerHandle | undefined;
   #renewing: Promise<unknown> | undefined;
   #releasing: Promise<boolean> | undefined;
+  #releaseStarted = false;
   readonly #autoRenew: boolean;
 
   constructor(options: ManagedLeaseOptions) {
@@ -132,7 +133,9 @@ export class ManagedLease implements LockLease {
     this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     const wasHeld = this.#state === 'held';
-    // Let an in-flight renewal settle first so it cannot mark the lease lost after we release.
+    // From here on a renewal that comes back refused is not a loss: the holder is letting go anyway,
+    // and the release below reports honestly whether the lock was still ours.
+    this.#releaseStarted = true;
     await this.#renewing?.catch(() => {});
     if (this.#state === 'lost' || !wasHeld) {
       // Best effort: if the key is somehow still ours server-side, free it; the answer is still "was not held".
@@ -196,7 +199,7 @@ export class ManagedLease implements LockLease {
   }
 
   #renew(): void {
-    if (this.#state !== 'held' || this.#renewing) return;
+    if (this.#state !== 'held' || this.#renewing || this.#releaseStarted) return;
     const started = this.#clock.monotonic();
     if (started >= this.#validUntil) {
       // The event loop was blocked past the lease's validity: the server TTL may have lapsed and
@@ -214,7 +217,7 @@ export class ManagedLease implements LockLease {
     op.then(
       (ok) => {
         this.#renewing = undefined;
-        if (this.#state !== 'held') return;
+        if (this.#state !== 'held' || this.#releaseStarted) return;
         if (!ok) {
           this.markLost(
             new SwitchyardError(
@@ -229,7 +232,7 @@ export class ManagedLease implements LockLease {
       },
       (error: unknown) => {
         this.#renewing = undefined;
-        if (this.#state !== 'held') return;
+        if (this.#state !== 'held' || this.#releaseStarted) return;
         // Transient failure: retry soon, until validity runs out.
         const left = this.#validUntil - this.#clock.monotonic();
         if (left <= 0) {

@@ -76,10 +76,13 @@ export function deadlineSignal(
 ): { signal: AbortSignal; dispose(): void } {
   const { parent, clock = systemClock } = options;
   const controller = new AbortController();
-  const onParent = () => controller.abort(parent?.reason);
+  let handle: ReturnType<Clock['setTimeout']> | undefined;
+  const onParent = () => {
+    clock.clearTimeout(handle);
+    controller.abort(parent?.reason);
+  };
   if (parent?.aborted) controller.abort(parent.reason);
   else parent?.addEventListener('abort', onParent, { once: true });
-  let handle: ReturnType<Clock['setTimeout']> | undefined;
   if (Number.isFinite(ms) && !controller.signal.aborted) {
     handle = clock.setTimeout(() => {
       const err = new Error(`${options.what ?? 'operation'} timed out after ${ms} ms`);
