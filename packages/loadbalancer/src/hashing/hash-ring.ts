@@ -1,0 +1,103 @@
+import type { ServiceInstance } from '@switchyard/core';
+import { invalidArgument } from '@switchyard/core';
+import { endpointKeyOf, PKG, type PreparedSet } from '../weights/prepared-set.js';
+import { murmur3String } from './murmur3.js';
+
+/** A sorted ring of virtual-node points: `hashes[i]` is owned by instance `owners[i]`. */
+export interface HashRing {
+  readonly hashes: Uint32Array;
+  readonly owners: Int32Array;
+}
+
+export interface HashRingOptions {
+  /** Virtual nodes per unit of weight (the smallest positive weight is one unit). Default 160. */
+  vnodes?: number;
+  /** Upper bound on ring points; weights scale down to fit. Default 1 048 576. */
+  maxPoints?: number;
+  /** Metadata key holding a stable endpoint key (default `hash_key`); the instance id otherwise. */
+  hashKeyMetadata?: string;
+}
+
+export function validateRingOptions(field: string, options: HashRingOptions): Required<HashRingOptions> {
+  const vnodes = options.vnodes ?? 160;
+  if (!Number.isInteger(vnodes) || vnodes < 1 || vnodes > 65536)
+    throw invalidArgument(PKG, `${field}.vnodes`, `must be an integer in 1..65536, got ${String(vnodes)}`);
+  const maxPoints = options.maxPoints ?? 1 << 20;
+  if (!Number.isInteger(maxPoints) || maxPoints < 1 || maxPoints > 1 << 24)
+    throw invalidArgument(
+      PKG,
+      `${field}.maxPoints`,
+      `must be an integer in 1..16777216, got ${String(maxPoints)}`,
+    );
+  const hashKeyMetadata = options.hashKeyMetadata ?? 'hash_key';
+  if (typeof hashKeyMetadata !== 'string' || hashKeyMetadata === '')
+    throw invalidArgument(PKG, `${field}.hashKeyMetadata`, 'must be a non-empty string');
+  return { vnodes, maxPoints, hashKeyMetadata };
+}
+
+/**
+ * Ketama-style ring: instance with weight w gets round(vnodes × w / minWeight) points hashed from
+ * `<endpointKey>_<n>`. Ties are broken by endpoint key, so the ring depends only on the set of
+ * (key, weight) pairs, never on array order or the process.
+ */
+export function buildHashRing<T extends ServiceInstance>(
+  set: PreparedSet<T>,
+  options: Required<HashRingOptions>,
+): HashRing {
+  const n = set.instances.length;
+  if (n > 1 << 20) throw invalidArgument(PKG, 'instances', 'must hold at most 1048576 instances for a ring');
+  let minW = Number.POSITIVE_INFINITY;
+  for (const w of set.weights) if (w > 0 && w < minW) minW = w;
+  if (!Number.isFinite(minW)) return { hashes: new Uint32Array(0), owners: new Int32Array(0) };
+  const counts = new Int32Array(n);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const w = set.weights[i] as number;
+    const c = w > 0 ? Math.max(1, Math.round((options.vnodes * w) / minW)) : 0;
+    counts[i] = c;
+    total += c;
+  }
+  if (total > options.maxPoints) {
+    const scale = options.maxPoints / total;
+    total = 0;
+    for (let i = 0; i < n; i++) {
+      const c = counts[i] as number;
+      const s = c > 0 ? Math.max(1, Math.floor(c * scale)) : 0;
+      counts[i] = s;
+      total += s;
+    }
+  }
+  const keys = set.instances.map((inst) => endpointKeyOf(inst, options.hashKeyMetadata));
+  const order = keys.map((_, i) => i).sort((a, b) => ((keys[a] as string) < (keys[b] as string) ? -1 : 1));
+  const rankToIndex = Int32Array.from(order);
+  const packed = new Float64Array(total);
+  let p = 0;
+  for (let rank = 0; rank < n; rank++) {
+    const i = rankToIndex[rank] as number;
+    const key = keys[i] as string;
+    const c = counts[i] as number;
+    for (let v = 0; v < c; v++) packed[p++] = murmur3String(`${key}_${v}`) * 1048576 + rank;
+  }
+  packed.sort();
+  const hashes = new Uint32Array(total);
+  const owners = new Int32Array(total);
+  for (let k = 0; k < total; k++) {
+    const x = packed[k] as number;
+    const h = Math.floor(x / 1048576);
+    hashes[k] = h;
+    owners[k] = rankToIndex[x - h * 1048576] as number;
+  }
+  return { hashes, owners };
+}
+
+/** Index of the first ring point >= h (wrapping to 0). Binary search over a typed array. */
+export function ringIndex(hashes: Uint32Array, h: number): number {
+  let lo = 0;
+  let hi = hashes.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((hashes[mid] as number) < h) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo === hashes.length ? 0 : lo;
+}

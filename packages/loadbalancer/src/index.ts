@@ -1,0 +1,12 @@
+export { fmix32, murmur3Bytes, murmur3String } from './hashing/murmur3.js';
+export { type BoundedLoadOptions, boundedLoadPicker } from './pickers/bounded-load.js';
+export { type JumpHashOptions, jumpBucket, jumpHashPicker } from './pickers/jump-hash.js';
+export { type LeastRequestOptions, leastRequestPicker } from './pickers/least-request.js';
+export { type MaglevOptions, maglevPicker } from './pickers/maglev.js';
+export { type PeakEwmaOptions, peakEwmaPicker } from './pickers/peak-ewma.js';
+export { randomPicker } from './pickers/random.js';
+export { type RendezvousOptions, rendezvousPicker } from './pickers/rendezvous.js';
+export { type RingHashOptions, ringHashPicker } from './pickers/ring-hash.js';
+export { roundRobinPicker } from './pickers/round-robin.js';
+export { smoothWeightedRoundRobinPicker } from './pickers/smooth-weighted-round-robin.js';
+export { weightedRandomPicker } from './pickers/weighted-random.js';

@@ -1,0 +1,27 @@
+import type { PickerBuilder, ServiceInstance } from '@switchyard/core';
+import { createP2cPick, validateChoices } from '../weights/p2c-sampler.js';
+import { prepareSet } from '../weights/prepared-set.js';
+
+export interface LeastRequestOptions {
+  /** Candidates drawn per pick (power of d choices), 2..10. Default 2. */
+  choices?: number;
+}
+
+/**
+ * Least request with power-of-two choices (Envoy LEAST_REQUEST, gRPC A48): draw two candidates by
+ * weight and keep the one with fewer in-flight requests per unit of weight, read via `loadOf`.
+ */
+export function leastRequestPicker<T extends ServiceInstance = ServiceInstance>(
+  config: LeastRequestOptions = {},
+): PickerBuilder<T> {
+  const choices = validateChoices('leastRequest.choices', config.choices ?? 2);
+  return (instances, options) => {
+    const set = prepareSet(instances, options);
+    const loadOf = options?.loadOf;
+    const { weights } = set;
+    const pick = createP2cPick(set, choices, (i) =>
+      loadOf ? (loadOf(instances[i] as T, i) + 1) / (weights[i] as number) : 1 / (weights[i] as number),
+    );
+    return { name: 'least-request', size: instances.length, pick };
+  };
+}

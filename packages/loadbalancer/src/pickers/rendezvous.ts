@@ -1,0 +1,50 @@
+import type { PickerBuilder, ServiceInstance } from '@switchyard/core';
+import { keyHash } from '../hashing/key-hash.js';
+import { combineHashes, murmur3String } from '../hashing/murmur3.js';
+import { endpointKeyOf, prepareSet } from '../weights/prepared-set.js';
+
+export interface RendezvousOptions {
+  /** Metadata key holding a stable endpoint key (default `hash_key`); the instance id otherwise. */
+  hashKeyMetadata?: string;
+}
+
+/**
+ * Weighted rendezvous (highest random weight) hashing: score = −w / ln(u), u from the key and the
+ * endpoint key. Perfect disruption (only a leaving host's keys move) and very even balance, at O(n)
+ * per pick: prefer it for small sets or when exact minimal movement matters.
+ */
+export function rendezvousPicker<T extends ServiceInstance = ServiceInstance>(
+  config: RendezvousOptions = {},
+): PickerBuilder<T> {
+  const metaKey = config.hashKeyMetadata ?? 'hash_key';
+  return (instances, options) => {
+    const set = prepareSet(instances, options);
+    const { isEligible, random, weights } = set;
+    const n = instances.length;
+    const hostHashes = new Uint32Array(n);
+    for (let i = 0; i < n; i++) hostHashes[i] = murmur3String(endpointKeyOf(instances[i] as T, metaKey));
+    return {
+      name: 'rendezvous',
+      size: n,
+      pick(context) {
+        const h = keyHash(context, random);
+        let best = -1;
+        let bestScore = Number.POSITIVE_INFINITY;
+        for (let i = 0; i < n; i++) {
+          const w = weights[i] as number;
+          if (w === 0 || (isEligible && !isEligible(instances[i] as T, i))) continue;
+          const u = (combineHashes(hostHashes[i] as number, h) + 0.5) / 4294967296;
+          const score = -Math.log(u) / w;
+          if (
+            score < bestScore ||
+            (score === bestScore && (hostHashes[i] as number) < (hostHashes[best] as number))
+          ) {
+            bestScore = score;
+            best = i;
+          }
+        }
+        return best < 0 ? undefined : instances[best];
+      },
+    };
+  };
+}
