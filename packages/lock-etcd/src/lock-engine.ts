@@ -1,0 +1,350 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
+import {
+  type AcquireOptions,
+  abortedError,
+  anySignal,
+  assertInteger,
+  assertKey,
+  assertNonEmptyString,
+  assertSignal,
+  assertWait,
+  backendUnavailable,
+  deadlineSignal,
+  type LockLease,
+  ManagedLease,
+  raceSignal,
+  SwitchyardError,
+} from '@switchyard/core';
+import { PKG } from './constants.js';
+import { contenderKey, lockDir } from './key-space.js';
+import { LockStatsRecorder } from './lock-stats.js';
+import { assertTtl, type ResolvedOptions } from './options.js';
+import { enqueue, type QueueContext, rpc, waitTurn } from './queue.js';
+import { ReentrantLease } from './reentrant-lease.js';
+import { callOptions } from './rpc.js';
+import { EtcdSession } from './session.js';
+
+export interface EngineAcquireOptions extends AcquireOptions {
+  /** Holders admitted at once: 1 for a mutex, N for a semaphore. */
+  permits: number;
+  /** Stored as the key's value (default: the owner id). Leader election stores the candidate value. */
+  value?: string;
+}
+
+interface ReentryEntry {
+  lease: ManagedLease;
+  count: number;
+}
+
+/**
+ * The machinery shared by the mutex, the semaphore and leader election: sessions, the revision
+ * queue, holder leases, reentrancy, statistics and shutdown.
+ */
+export class LockEngine {
+  readonly options: ResolvedOptions;
+  readonly stats = new LockStatsRecorder();
+  readonly ownerScope = new AsyncLocalStorage<string>();
+  readonly ctx: QueueContext;
+  readonly #sessions = new Map<number, Promise<EtcdSession>>();
+  readonly #leases = new Set<ManagedLease>();
+  readonly #reentry = new Map<string, ReentryEntry>();
+  readonly #pending = new Set<AbortController>();
+  #seq = 0;
+  #closed = false;
+
+  constructor(options: ResolvedOptions) {
+    this.options = options;
+    this.ctx = {
+      client: options.client,
+      requestTimeout: options.requestTimeout,
+      pollInterval: options.pollInterval,
+      clock: options.clock,
+    };
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  assertOpen(): void {
+    if (this.#closed) throw new SwitchyardError('CLOSED', `[${PKG}] lock client is closed`);
+  }
+
+  async acquire(key: string, options: EngineAcquireOptions): Promise<LockLease> {
+    this.assertOpen();
+    assertKey(PKG, 'key', key);
+    const ttl = assertTtl(options.ttl ?? this.options.ttl);
+    const wait = assertWait(PKG, 'wait', options.wait ?? Number.POSITIVE_INFINITY);
+    const permits = assertInteger(PKG, 'permits', options.permits, 1, 1_000_000);
+    const userSignal = assertSignal(PKG, 'signal', options.signal);
+    const explicitOwner =
+      options.owner === undefined ? undefined : assertNonEmptyString(PKG, 'owner', options.owner, 256);
+    const owner = explicitOwner ?? this.ownerScope.getStore() ?? randomUUID();
+    const autoRenew = options.autoRenew ?? true;
+    if (userSignal?.aborted) throw abortedError(PKG, userSignal, 'acquire');
+
+    const reentryKey = `${key}\u0000${owner}`;
+    if (this.options.reentrant) {
+      const entry = this.#reentry.get(reentryKey);
+      if (entry?.lease.held) {
+        entry.count++;
+        return new ReentrantLease(entry.lease, () => this.#leave(reentryKey, entry));
+      }
+    }
+
+    const { clock } = this.options;
+    const started = clock.monotonic();
+    const closing = new AbortController();
+    this.#pending.add(closing);
+    const base = anySignal(userSignal, closing.signal) ?? closing.signal;
+    const deadline = deadlineSignal(wait === 0 ? Number.POSITIVE_INFINITY : wait, {
+      parent: base,
+      clock,
+      what: 'acquire',
+    });
+    const dir = lockDir(this.options.prefix, key);
+    let session: EtcdSession | undefined;
+    let myKey: string | undefined;
+    let rev: bigint;
+    this.stats.waiting++;
+    try {
+      session = await this.session(Math.ceil(ttl / 1000), base);
+      myKey = contenderKey(dir, session.leaseHex, ++this.#seq);
+      const first = AbortSignal.any([base, session.lease.signal]);
+      const queued = await enqueue(
+        this.ctx,
+        dir,
+        myKey,
+        options.value ?? owner,
+        session.leaseId,
+        permits,
+        first,
+      );
+      rev = queued.rev;
+      if (!queued.holding) {
+        if (wait === 0 || deadline.signal.aborted) throw lockTimeout(key, wait);
+        this.stats.contended++;
+        await waitTurn(
+          this.ctx,
+          dir,
+          myKey,
+          rev,
+          permits,
+          AbortSignal.any([deadline.signal, session.lease.signal]),
+        );
+      }
+    } catch (error) {
+      if (myKey !== undefined) await this.deleteKey(myKey);
+      throw this.#acquireError(error, key, wait, userSignal, closing.signal, deadline.signal, session);
+    } finally {
+      deadline.dispose();
+      this.#pending.delete(closing);
+      this.stats.waiting--;
+    }
+    this.stats.acquired++;
+    this.stats.recordWait(clock.monotonic() - started);
+    const lease = this.#holderLease(key, myKey, rev, owner, ttl, autoRenew, session, started);
+    if (this.options.reentrant) {
+      const entry: ReentryEntry = { lease, count: 1 };
+      this.#reentry.set(reentryKey, entry);
+      lease.on('lease:lost', () => {
+        if (this.#reentry.get(reentryKey) === entry) this.#reentry.delete(reentryKey);
+      });
+      return new ReentrantLease(lease, () => this.#leave(reentryKey, entry));
+    }
+    return lease;
+  }
+
+  /** The session for a TTL (in seconds), opened once and shared; a lost session is replaced. */
+  async session(ttlSeconds: number, signal: AbortSignal | undefined): Promise<EtcdSession> {
+    const existing = this.#sessions.get(ttlSeconds);
+    if (existing) {
+      const s = await raceSignal(existing, signal, PKG, 'session').catch((error: unknown) => {
+        if (signal?.aborted) throw error;
+        return undefined;
+      });
+      if (s?.held) return s;
+      if (this.#sessions.get(ttlSeconds) === existing) this.#sessions.delete(ttlSeconds);
+    }
+    this.assertOpen();
+    const opening = EtcdSession.open({
+      client: this.options.client,
+      ttlSeconds,
+      requestTimeout: this.options.requestTimeout,
+      clock: this.options.clock,
+    });
+    this.#sessions.set(ttlSeconds, opening);
+    opening.then(
+      (s) => {
+        s.lease.on('lease:lost', () => {
+          if (this.#sessions.get(ttlSeconds) === opening) this.#sessions.delete(ttlSeconds);
+        });
+        if (this.#closed) s.close().catch(() => {});
+      },
+      () => {
+        if (this.#sessions.get(ttlSeconds) === opening) this.#sessions.delete(ttlSeconds);
+      },
+    );
+    return await rpc(signal, 'session grant', opening);
+  }
+
+  #holderLease(
+    key: string,
+    myKey: string,
+    rev: bigint,
+    owner: string,
+    ttl: number,
+    autoRenew: boolean,
+    session: EtcdSession,
+    started: number,
+  ): ManagedLease {
+    const sessionTtl = session.ttlSeconds * 1000;
+    const drift = Math.floor(sessionTtl * 0.01) + 2;
+    // With renewal the lock lives exactly as long as its session lease: same validity, same TTL.
+    // Without renewal, `ttl` is a client-side deadline (ms precision) at which the key is deleted;
+    // the session still bounds it if this process dies or stalls.
+    const leaseTtl = autoRenew ? sessionTtl : ttl;
+    const acquiredAt = autoRenew ? session.lease.validUntil - sessionTtl + drift : started;
+    let stopFollowing: () => void = () => {};
+    const lease = new ManagedLease({
+      pkg: PKG,
+      key,
+      owner,
+      token: rev,
+      ttl: leaseTtl,
+      acquiredAt,
+      autoRenew,
+      clock: this.options.clock,
+      drift: autoRenew ? drift : undefined,
+      driver: {
+        extend: async (next, signal) => {
+          if (autoRenew && next > sessionTtl) {
+            throw new SwitchyardError(
+              'UNSUPPORTED',
+              `[${PKG}] extend(${next}) exceeds the ${session.ttlSeconds} s etcd session lease of "${key}"; acquire with a larger ttl`,
+            );
+          }
+          const [alive, mine] = await Promise.all([
+            session.keepAlive(signal),
+            this.isMine(myKey, rev, signal),
+          ]);
+          return alive && mine;
+        },
+        release: (signal) => this.deleteIfMine(myKey, rev, signal),
+      },
+      onEnd: (_l, how) => {
+        stopFollowing();
+        this.#leases.delete(lease);
+        this.stats.held--;
+        if (how === 'lost') {
+          this.stats.lost++;
+          // Free the queue for others if the key is still ours (client-side expiry, failed renewal).
+          this.deleteIfMine(myKey, rev).catch(() => false);
+        } else this.stats.released++;
+      },
+    });
+    stopFollowing = session.lease.on('lease:lost', ({ cause }) => lease.markLost(cause));
+    if (session.lease.signal.aborted) lease.markLost(session.lease.signal.reason);
+    this.#leases.add(lease);
+    this.stats.held++;
+    return lease;
+  }
+
+  async #leave(reentryKey: string, entry: ReentryEntry): Promise<boolean> {
+    entry.count--;
+    if (entry.count > 0) return entry.lease.held;
+    if (this.#reentry.get(reentryKey) === entry) this.#reentry.delete(reentryKey);
+    return entry.lease.release();
+  }
+
+  #acquireError(
+    error: unknown,
+    key: string,
+    wait: number,
+    user: AbortSignal | undefined,
+    closing: AbortSignal,
+    deadline: AbortSignal,
+    session: EtcdSession | undefined,
+  ): SwitchyardError {
+    if (SwitchyardError.is(error, 'LOCK_TIMEOUT')) {
+      this.stats.timedOut++;
+      return error;
+    }
+    if (user?.aborted) {
+      this.stats.aborted++;
+      return abortedError(PKG, user, 'acquire');
+    }
+    if (closing.aborted) {
+      return new SwitchyardError('CLOSED', `[${PKG}] lock client closed while acquiring "${key}"`);
+    }
+    if (deadline.aborted) {
+      this.stats.timedOut++;
+      return lockTimeout(key, wait);
+    }
+    if (session?.lease.signal.aborted || SwitchyardError.is(error, 'LOCK_LOST')) {
+      return new SwitchyardError(
+        'BACKEND_UNAVAILABLE',
+        `[${PKG}] etcd session lost while acquiring "${key}"`,
+        { cause: error },
+      );
+    }
+    return backendUnavailable(PKG, `acquire "${key}"`, error);
+  }
+
+  /** True while our key still exists with our create revision. */
+  async isMine(myKey: string, rev: bigint, signal?: AbortSignal): Promise<boolean> {
+    const { client } = this.options;
+    const res = await rpc(
+      signal,
+      'ownership check',
+      client
+        .if(myKey, 'Create', '==', rev.toString())
+        .options(callOptions(this.options.requestTimeout))
+        .commit(),
+    );
+    return res.succeeded;
+  }
+
+  /** Deletes our key if it is still ours; resolves whether it was. */
+  async deleteIfMine(myKey: string, rev: bigint, signal?: AbortSignal): Promise<boolean> {
+    const { client } = this.options;
+    const res = await rpc(
+      signal,
+      'release',
+      client
+        .if(myKey, 'Create', '==', rev.toString())
+        .then(client.delete().key(myKey))
+        .options(callOptions(this.options.requestTimeout))
+        .commit(),
+    );
+    return res.succeeded;
+  }
+
+  /** Best-effort cleanup of a queue key after a failed, timed-out or aborted acquire. Never throws. */
+  async deleteKey(myKey: string): Promise<void> {
+    await this.options.client
+      .delete()
+      .key(myKey)
+      .options(callOptions(this.options.requestTimeout))
+      .exec()
+      .catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const c of [...this.#pending]) c.abort();
+    await Promise.all([...this.#leases].map((l) => l.release().catch(() => false)));
+    const sessions = await Promise.all([...this.#sessions.values()].map((p) => p.catch(() => undefined)));
+    this.#sessions.clear();
+    await Promise.all(sessions.map((s) => s?.close()));
+    if (this.options.ownsClient) this.options.client.close();
+  }
+}
+
+function lockTimeout(key: string, wait: number): SwitchyardError {
+  return new SwitchyardError('LOCK_TIMEOUT', `[${PKG}] could not acquire "${key}" within ${wait} ms`, {
+    details: { key, wait },
+  });
+}
