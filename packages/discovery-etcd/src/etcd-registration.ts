@@ -144,7 +144,7 @@ export class EtcdRegistration implements Registration {
       if (old && old !== lease) this.#dropLease(old);
     } catch (error) {
       this.#dropLease(lease);
-      throw error;
+      throw backendUnavailable(PKG, `lease for ${this.#key}`, error);
     }
   }
 
