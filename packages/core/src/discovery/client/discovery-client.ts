@@ -1,4 +1,4 @@
-import type { DiscoveryBackend, InstanceDiff, InstanceInput } from '../../contracts/discovery.js';
+import type { InstanceDiff, InstanceInput } from '../../contracts/discovery.js';
 import type { TrafficRules } from '../../contracts/traffic-rules.js';
 import { backendUnavailable, invalidArgument, SwitchyardError } from '../../errors.js';
 import { deadlineSignal, raceSignal, throwIfAborted } from '../../primitives/abort.js';

@@ -67,6 +67,8 @@ export class ClientRegistration implements ManagedRegistration {
   readonly #events = new Emitter<RegistrationEvents>();
   readonly #signalHandlers = new Map<NodeJS.Signals, () => void>();
   #current: Registration;
+  /** The handle given up on after a loss (already closed). */
+  #retired: Registration | undefined;
   #offCurrent: Unsubscribe[] = [];
   #health: InstanceHealth;
   #lost = false;
@@ -142,6 +144,11 @@ export class ClientRegistration implements ManagedRegistration {
     for (const [sig, handler] of this.#signalHandlers) process.off(sig, handler);
     this.#signalHandlers.clear();
     this.#detach();
+    if (this.#retired === this.#current) {
+      this.#events.removeAll();
+      this.#deps.onClose();
+      return;
+    }
     try {
       await this.#current.close(options);
     } finally {
@@ -188,12 +195,17 @@ export class ClientRegistration implements ManagedRegistration {
     this.#timer = undefined;
     if (this.#closed || !this.#lost) return;
     const old = this.#current;
-    this.#detach();
-    const { signal, dispose } = deadlineSignal(this.#settings.deregisterTimeout, { clock: this.#deps.clock });
-    // Close first: a backend that deregisters by id must not remove the new registration.
-    await raceSignal(old.close({ signal }), signal).catch(() => {});
-    dispose();
-    if (this.#closed) return;
+    if (this.#retired !== old) {
+      this.#retired = old;
+      this.#detach();
+      const { signal, dispose } = deadlineSignal(this.#settings.deregisterTimeout, {
+        clock: this.#deps.clock,
+      });
+      // Close first: a backend that deregisters by id must not remove the new registration.
+      await raceSignal(old.close({ signal }), signal).catch(() => {});
+      dispose();
+      if (this.#closed) return;
+    }
     try {
       const next = await this.#deps.backend.register(
         { ...this.#input, health: this.#health },

@@ -154,7 +154,7 @@ export class ServiceCache implements CacheState {
 
   /** Anti-entropy relist: one `backend.resolve`, diffed against the cache; the diff is what the watch missed. */
   resync(signal?: AbortSignal): Promise<InstanceDiff> {
-    return this.#relist.do('relist', () => this.#doResync(signal));
+    return this.#relist.do('relist', () => this.#doResync(signal, false));
   }
 
   close(): void {
@@ -232,8 +232,9 @@ export class ServiceCache implements CacheState {
       return;
     }
     if (revision < this.#backendRevision) {
+      // Revisions are not trustworthy any more: relist and take the backend's word for it.
       this.#counters.revisionRegressions++;
-      void this.resync().catch(() => {});
+      void this.#relist.do('relist', () => this.#doResync(undefined, true)).catch(() => {});
     }
     const diff = this.#apply(instances, revision);
     if (event.reason === 'resync') this.#countResync(diff, false);
@@ -318,7 +319,7 @@ export class ServiceCache implements CacheState {
     });
   }
 
-  async #doResync(signal: AbortSignal | undefined): Promise<InstanceDiff> {
+  async #doResync(signal: AbortSignal | undefined, force: boolean): Promise<InstanceDiff> {
     if (!this.#synced || this.#closed) return EMPTY_DIFF;
     const { backend, clock, requestTimeout } = this.#opts;
     const deadline = deadlineSignal(requestTimeout, {
@@ -345,7 +346,7 @@ export class ServiceCache implements CacheState {
     }
     if (this.#closed) return EMPTY_DIFF;
     this.#markHeard();
-    if (snapshot.revision < this.#backendRevision) {
+    if (snapshot.revision < this.#backendRevision && !force) {
       // The watch is already past this read: nothing it could have missed.
       this.#counters.resyncs++;
       return EMPTY_DIFF;
