@@ -5,6 +5,7 @@ export default packageConfig(
     index: 'src/index.ts',
     servers: 'src/servers/index.ts',
     conformance: 'src/conformance/index.ts',
+    'emulators/consul': 'src/emulators/consul/index.ts',
   },
   { external: ['vitest'] },
 );

@@ -1,0 +1,2 @@
+export { formatDuration, parseDuration } from './duration.js';
+export { type ConsulEmulator, type ConsulEmulatorOptions, startConsulEmulator } from './server.js';
