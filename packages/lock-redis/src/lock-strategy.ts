@@ -1,0 +1,50 @@
+import type { LockInfo } from '@switchyard/core';
+import type { KeyLayout } from './key-layout.js';
+import type { RedisClient } from './lua-script.js';
+
+/** One acquire call: the owner it acts for and its handle id (also the request id of every attempt). */
+export interface Handle {
+  readonly key: string;
+  readonly owner: string;
+  readonly hid: string;
+  readonly ttl: number;
+  readonly reentrant: boolean;
+}
+
+export interface AttemptResult {
+  acquired: boolean;
+  /** The fencing token when acquired. */
+  token: bigint;
+  /** ms left on whatever blocks us (-1 unknown), when not acquired. */
+  pttl: number;
+  /** Server time (ms) when the script ran. */
+  serverMs: number;
+}
+
+export interface StrategyContext {
+  readonly client: RedisClient;
+  readonly layout: KeyLayout;
+}
+
+/** The Redis half of one kind of lock (mutex, fair, semaphore, reader, writer). */
+export interface LockStrategy {
+  /** `queueLease` > 0: the caller will wait, so join the queue with this deadline (fair locks only). */
+  attempt(ctx: StrategyContext, h: Handle, queueLease: number): Promise<AttemptResult>;
+  extend(ctx: StrategyContext, h: Handle, ttl: number): Promise<boolean>;
+  release(ctx: StrategyContext, h: Handle, latchTtl: number): Promise<boolean>;
+  /** Undo whatever an abandoned or ambiguous acquire of `h` may have left (queue entry, grant). */
+  cleanup(ctx: StrategyContext, h: Handle): Promise<void>;
+  inspect(ctx: StrategyContext, key: string): Promise<LockInfo | undefined>;
+}
+
+/** Parses the `{acquired, token|pttl, serverMs}` reply of an acquire script. */
+export function parseAttempt(reply: unknown): AttemptResult {
+  const [ok, value, ms] = reply as [string, string, string];
+  const acquired = ok === '1';
+  return {
+    acquired,
+    token: acquired ? BigInt(value) : 0n,
+    pttl: acquired ? -1 : Number(value),
+    serverMs: Number(ms),
+  };
+}
