@@ -3,7 +3,7 @@ import {
   runConfigStoreConformance,
   runDiscoveryConformance,
   runLockConformance,
-} from '@switchyard/testkit/conformance';
+} from '../src/conformance/index.js';
 import {
   createMemoryCacheStore,
   createMemoryConfigStore,
@@ -12,7 +12,7 @@ import {
   MemoryConfigState,
   MemoryDiscoveryStore,
   MemoryLockStore,
-} from '../src/index.js';
+} from '@switchyard/core';
 
 runLockConformance({
   name: 'memory',
