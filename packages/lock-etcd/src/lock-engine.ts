@@ -11,10 +11,12 @@ import {
   assertWait,
   backendUnavailable,
   deadlineSignal,
+  fullJitterBackoff,
   type LockLease,
   ManagedLease,
   raceSignal,
   SwitchyardError,
+  sleep,
 } from '@switchyard/core';
 import { PKG } from './constants.js';
 import { contenderKey, lockDir } from './key-space.js';
@@ -106,37 +108,65 @@ export class LockEngine {
     const dir = lockDir(this.options.prefix, key);
     let session: EtcdSession | undefined;
     let myKey: string | undefined;
-    let rev: bigint;
+    let rev: bigint | undefined;
+    let lastError: unknown;
     this.stats.waiting++;
+    let contended = false;
     try {
-      session = await this.session(Math.ceil(ttl / 1000), base);
-      myKey = contenderKey(dir, session.leaseHex, ++this.#seq);
-      const first = AbortSignal.any([base, session.lease.signal]);
-      const queued = await enqueue(
-        this.ctx,
-        dir,
-        myKey,
-        options.value ?? owner,
-        session.leaseId,
-        permits,
-        first,
-      );
-      rev = queued.rev;
-      if (!queued.holding) {
-        if (wait === 0 || deadline.signal.aborted) throw lockTimeout(key, wait);
-        this.stats.contended++;
-        await waitTurn(
-          this.ctx,
-          dir,
-          myKey,
-          rev,
-          permits,
-          AbortSignal.any([deadline.signal, session.lease.signal]),
-        );
+      for (let attempt = 0; ; attempt++) {
+        try {
+          if (!session?.held) {
+            if (myKey !== undefined) await this.deleteKey(myKey);
+            session = await this.session(Math.ceil(ttl / 1000), base);
+            myKey = contenderKey(dir, session.leaseHex, ++this.#seq);
+          }
+          // Idempotent: after a transient failure the same key is found again, keeping our place.
+          const queued = await enqueue(
+            this.ctx,
+            dir,
+            myKey!,
+            options.value ?? owner,
+            session.leaseId,
+            permits,
+            AbortSignal.any([base, session.lease.signal]),
+          );
+          rev = queued.rev;
+          if (!queued.holding) {
+            if (wait === 0 || deadline.signal.aborted) throw lockTimeout(key, wait);
+            if (!contended) this.stats.contended++;
+            contended = true;
+            await waitTurn(
+              this.ctx,
+              dir,
+              myKey!,
+              rev,
+              permits,
+              AbortSignal.any([deadline.signal, session.lease.signal]),
+            );
+          }
+          break;
+        } catch (error) {
+          // A backend outage inside a wait budget is retried (with jittered backoff) rather than
+          // failing the whole wait; the error surfaces once the budget or the signal says stop.
+          if (!this.#retryable(error, wait, base, deadline.signal)) throw error;
+          lastError = error;
+          await sleep(retryBackoff(attempt), { signal: deadline.signal, clock, pkg: PKG }).catch(() => {
+            throw error;
+          });
+        }
       }
     } catch (error) {
       if (myKey !== undefined) await this.deleteKey(myKey);
-      throw this.#acquireError(error, key, wait, userSignal, closing.signal, deadline.signal, session);
+      throw this.#acquireError(
+        error,
+        key,
+        wait,
+        userSignal,
+        closing.signal,
+        deadline.signal,
+        session,
+        lastError,
+      );
     } finally {
       deadline.dispose();
       this.#pending.delete(closing);
@@ -144,7 +174,7 @@ export class LockEngine {
     }
     this.stats.acquired++;
     this.stats.recordWait(clock.monotonic() - started);
-    const lease = this.#holderLease(key, myKey, rev, owner, ttl, autoRenew, session, started);
+    const lease = this.#holderLease(key, myKey!, rev!, owner, ttl, autoRenew, session!, started);
     if (this.options.reentrant) {
       const entry: ReentryEntry = { lease, count: 1 };
       this.#reentry.set(reentryKey, entry);
@@ -225,11 +255,18 @@ export class LockEngine {
               `[${PKG}] extend(${next}) exceeds the ${session.ttlSeconds} s etcd session lease of "${key}"; acquire with a larger ttl`,
             );
           }
-          const [alive, mine] = await Promise.all([
-            session.keepAlive(signal),
-            this.isMine(myKey, rev, signal),
-          ]);
-          return alive && mine;
+          // Bounded by this lease's validity (see EtcdSession): a hung call must not outlive it.
+          const left = Math.max(1, lease.validUntil - this.options.clock.monotonic());
+          const bound = deadlineSignal(left, { parent: signal, clock: this.options.clock, what: 'renewal' });
+          try {
+            const [alive, mine] = await Promise.all([
+              session.keepAlive(bound.signal),
+              this.isMine(myKey, rev, bound.signal),
+            ]);
+            return alive && mine;
+          } finally {
+            bound.dispose();
+          }
         },
         release: (signal) => this.deleteIfMine(myKey, rev, signal),
       },
@@ -258,6 +295,11 @@ export class LockEngine {
     return entry.lease.release();
   }
 
+  #retryable(error: unknown, wait: number, base: AbortSignal, deadline: AbortSignal): boolean {
+    if (wait === 0 || base.aborted || deadline.aborted || this.#closed) return false;
+    return SwitchyardError.is(error, 'BACKEND_UNAVAILABLE', 'LOCK_LOST');
+  }
+
   #acquireError(
     error: unknown,
     key: string,
@@ -266,6 +308,7 @@ export class LockEngine {
     closing: AbortSignal,
     deadline: AbortSignal,
     session: EtcdSession | undefined,
+    lastError: unknown,
   ): SwitchyardError {
     if (SwitchyardError.is(error, 'LOCK_TIMEOUT')) {
       this.stats.timedOut++;
@@ -280,7 +323,7 @@ export class LockEngine {
     }
     if (deadline.aborted) {
       this.stats.timedOut++;
-      return lockTimeout(key, wait);
+      return lockTimeout(key, wait, lastError);
     }
     if (session?.lease.signal.aborted || SwitchyardError.is(error, 'LOCK_LOST')) {
       return new SwitchyardError(
@@ -343,8 +386,16 @@ export class LockEngine {
   }
 }
 
-function lockTimeout(key: string, wait: number): SwitchyardError {
-  return new SwitchyardError('LOCK_TIMEOUT', `[${PKG}] could not acquire "${key}" within ${wait} ms`, {
-    details: { key, wait },
-  });
+const retryBackoff = fullJitterBackoff({ base: 50, max: 1000 });
+
+function lockTimeout(key: string, wait: number, cause?: unknown): SwitchyardError {
+  const during = cause === undefined ? '' : ' (etcd was unavailable meanwhile; see cause)';
+  return new SwitchyardError(
+    'LOCK_TIMEOUT',
+    `[${PKG}] could not acquire "${key}" within ${wait} ms${during}`,
+    {
+      details: { key, wait },
+      cause,
+    },
+  );
 }

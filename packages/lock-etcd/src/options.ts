@@ -8,6 +8,7 @@ import {
 } from '@switchyard/core';
 import { Etcd3, type IOptions } from 'etcd3';
 import { PKG } from './constants.js';
+import { hostBreaker } from './host-breaker.js';
 
 export interface EtcdLockOptions {
   /** An existing etcd3 client; it is not closed by `close()`. Give either `client` or `hosts`. */
@@ -65,7 +66,16 @@ export function resolveOptions(options: EtcdLockOptions): ResolvedOptions {
   const prefix = assertKey(PKG, 'prefix', options.prefix ?? 'switchyard/lock', 256);
   if (prefix.endsWith('/')) throw invalidArgument(PKG, 'prefix', 'must not end with "/"');
   const resolved: ResolvedOptions = {
-    client: client ?? new Etcd3({ ...options.clientOptions, hosts: hosts as string | string[] }),
+    client:
+      client ??
+      new Etcd3({
+        ...options.clientOptions,
+        faultHandling: {
+          host: () => hostBreaker() as never,
+          ...options.clientOptions?.faultHandling,
+        },
+        hosts: hosts as string | string[],
+      }),
     ownsClient: client === undefined,
     prefix,
     ttl: assertTtl(options.ttl ?? 10_000),

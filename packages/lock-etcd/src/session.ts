@@ -51,6 +51,7 @@ export class EtcdSession {
       },
     );
     const ttl = ttlSeconds * 1000;
+    const holder: { lease?: ManagedLease } = {};
     const lease = new ManagedLease({
       pkg: PKG,
       key: `session ${BigInt(leaseId).toString(16)}`,
@@ -62,9 +63,12 @@ export class EtcdSession {
       clock,
       driver: {
         extend: async (_ttl, signal) => {
+          // Bound the keep-alive by the lease's validity: a call that hangs (paused or partitioned
+          // member) must fail by then so the loss is declared on time, not after requestTimeout.
+          const left = (holder.lease?.validUntil ?? Number.POSITIVE_INFINITY) - clock.monotonic();
           try {
             const res = await raceSignal(
-              etcdLease.keepaliveOnce(callOptions(requestTimeout)),
+              etcdLease.keepaliveOnce(callOptions(Math.max(1, Math.min(requestTimeout, left)))),
               signal,
               PKG,
               'keep-alive',
@@ -81,6 +85,7 @@ export class EtcdSession {
         },
       },
     });
+    holder.lease = lease;
     onLost = (error) =>
       lease.markLost(
         new SwitchyardError('LOCK_LOST', `[${PKG}] etcd lease ${leaseId} was lost`, { cause: error }),
