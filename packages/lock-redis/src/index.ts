@@ -4,3 +4,10 @@ export { type LockStatsSnapshot, WAIT_BUCKETS_MS } from './lock-stats.js';
 export type { RedisClient } from './lua-script.js';
 export { currentLockOwner, runWithLockOwner } from './owner-scope.js';
 export { createRedisLock, type RedisLock, type RedisLockOptions } from './redis-lock.js';
+export {
+  createRedisReadWriteLock,
+  type RedisReadWriteLock,
+  type RedisReadWriteLockOptions,
+} from './redis-read-write-lock.js';
+export { createRedisSemaphore, type RedisSemaphore, type RedisSemaphoreOptions } from './redis-semaphore.js';
+export type { PermitHolder } from './semaphore-strategy.js';

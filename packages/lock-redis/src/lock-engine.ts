@@ -181,7 +181,7 @@ export class LockEngine implements DistributedLock {
             dirty = false;
             return this.#lease(h, r.token, autoRenew, sentAt, start);
           }
-          dirty = this.capabilities.fair && queueLease > 0;
+          dirty = this.#o.strategy.waitLeavesState === true && queueLease > 0;
           if (attempts++ === 0) this.stats.contended++;
           if (wait === 0) break;
           const left = deadline - clock.monotonic();

@@ -28,7 +28,9 @@ export interface StrategyContext {
 
 /** The Redis half of one kind of lock (mutex, fair, semaphore, reader, writer). */
 export interface LockStrategy {
-  /** `queueLease` > 0: the caller will wait, so join the queue with this deadline (fair locks only). */
+  /** A waiting attempt leaves state behind (queue place, write intent) that a give-up must clean up. */
+  readonly waitLeavesState?: boolean;
+  /** `queueLease` > 0: the caller will wait, so queue (or announce intent) for that long. */
   attempt(ctx: StrategyContext, h: Handle, queueLease: number): Promise<AttemptResult>;
   extend(ctx: StrategyContext, h: Handle, ttl: number): Promise<boolean>;
   release(ctx: StrategyContext, h: Handle, latchTtl: number): Promise<boolean>;

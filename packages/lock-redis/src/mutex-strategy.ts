@@ -13,6 +13,7 @@ import {
 /** Exclusive lock; `fair` adds the FIFO queue with per-waiter deadlines and direct hand-off. */
 export function mutexStrategy(fair: boolean): LockStrategy {
   return {
+    waitLeavesState: fair,
     async attempt({ client, layout }, h, queueLease) {
       const reentrant = h.reentrant ? '1' : '0';
       if (!fair) {
