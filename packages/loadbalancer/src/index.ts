@@ -1,3 +1,13 @@
+export { type Balancer, type BalancerEvents, createBalancer } from './balancer/balancer.js';
+export type {
+  BalancerOptions,
+  OutlierDetectionOptions,
+  SlowStartOptions,
+  WatchSource,
+} from './balancer/balancer-options.js';
+export type { EndpointStatsView } from './balancer/endpoint-state.js';
+export type { LocalityOptions } from './balancer/locality-plan.js';
+export { PickHandle } from './balancer/pick-handle.js';
 export { fmix32, murmur3Bytes, murmur3String } from './hashing/murmur3.js';
 export { type BoundedLoadOptions, boundedLoadPicker } from './pickers/bounded-load.js';
 export { type JumpHashOptions, jumpBucket, jumpHashPicker } from './pickers/jump-hash.js';
@@ -10,3 +20,12 @@ export { type RingHashOptions, ringHashPicker } from './pickers/ring-hash.js';
 export { roundRobinPicker } from './pickers/round-robin.js';
 export { smoothWeightedRoundRobinPicker } from './pickers/smooth-weighted-round-robin.js';
 export { weightedRandomPicker } from './pickers/weighted-random.js';
+export { AdaptiveThrottle, type AdaptiveThrottleOptions } from './resilience/adaptive-throttle.js';
+export {
+  type BreakerState,
+  CircuitBreaker,
+  type CircuitBreakerOptions,
+  resolveBreakerOptions,
+} from './resilience/circuit-breaker.js';
+export { LatencyTracker } from './resilience/latency-tracker.js';
+export { RetryBudget, type RetryBudgetOptions } from './resilience/retry-budget.js';

@@ -1,0 +1,412 @@
+import type { PickContext, ServiceInstance, TimerHandle, TrafficRules, Unsubscribe } from '@switchyard/core';
+import { Emitter, fullJitterBackoff, raceSignal, SwitchyardError, sleep } from '@switchyard/core';
+import { leastRequestPicker } from '../pickers/least-request.js';
+import { AdaptiveThrottle } from '../resilience/adaptive-throttle.js';
+import { type BreakerState, CircuitBreaker } from '../resilience/circuit-breaker.js';
+import { LatencyTracker } from '../resilience/latency-tracker.js';
+import { RetryBudget } from '../resilience/retry-budget.js';
+import { PKG } from '../weights/prepared-set.js';
+import {
+  type BalancerOptions,
+  type ResolvedBalancerOptions,
+  resolveBalancerOptions,
+} from './balancer-options.js';
+import { EndpointState, type EndpointStatsView } from './endpoint-state.js';
+import type { PickClock } from './locality-plan.js';
+import { PickHandle } from './pick-handle.js';
+import { RoutingPlan } from './routing-plan.js';
+import { StickyTable } from './sticky-table.js';
+
+export interface BalancerEvents {
+  'instances:changed': { instances: readonly ServiceInstance[] };
+  /** A breaker changed state; `id` is undefined for the service breaker. */
+  'breaker:changed': { id: string | undefined; state: BreakerState };
+  'endpoint:ejected': { id: string; duration: number };
+  'endpoint:returned': { id: string };
+  'watch:error': { error: unknown };
+}
+
+export interface Balancer extends AsyncDisposable {
+  readonly service: string;
+  /** Resolves once the first discovery snapshot arrived. */
+  ready(options?: { signal?: AbortSignal }): Promise<void>;
+  /** Picks an instance; throws NO_AVAILABLE_INSTANCE, CIRCUIT_OPEN (service breaker/throttle) or CLOSED. */
+  pick(context?: PickContext): PickHandle;
+  /** Instances currently routable (after traffic-rule pull-outs). */
+  instances(): readonly ServiceInstance[];
+  /** Shared per-endpoint statistics. */
+  stats(): EndpointStatsView[];
+  /** The service's retry budget (shared by every caller retrying against it). */
+  readonly retryBudget: RetryBudget | undefined;
+  /** Recent latencies of the service (for hedging). */
+  readonly latency: LatencyTracker;
+  on<K extends keyof BalancerEvents>(event: K, listener: (payload: BalancerEvents[K]) => void): Unsubscribe;
+  close(): Promise<void>;
+}
+
+/**
+ * A client-side load balancer for one service: follows `discovery.watch(service)`, applies traffic
+ * rules, locality, breakers, outlier ejection and slow start around a picker, and returns a handle
+ * whose `report` feeds the shared per-endpoint statistics.
+ */
+export function createBalancer(options: BalancerOptions): Balancer {
+  return new BalancerImpl(options);
+}
+
+class BalancerImpl implements Balancer {
+  readonly service: string;
+  readonly retryBudget: RetryBudget | undefined;
+  readonly latency = new LatencyTracker();
+  readonly #o: ResolvedBalancerOptions;
+  readonly #options: BalancerOptions;
+  readonly #builder;
+  readonly #events = new Emitter<BalancerEvents>();
+  readonly #states = new Map<string, EndpointState>();
+  readonly #pickClock: PickClock;
+  readonly #abort = new AbortController();
+  readonly #serviceBreaker: CircuitBreaker | undefined;
+  readonly #throttle: AdaptiveThrottle | undefined;
+  readonly #sticky: StickyTable | undefined;
+  #plan: RoutingPlan | undefined;
+  #rules: TrafficRules | undefined;
+  #unsubscribeRules: Unsubscribe | undefined;
+  #timer: TimerHandle | undefined;
+  #timerAt = Number.POSITIVE_INFINITY;
+  #closed = false;
+  #readyResolve!: () => void;
+  #readyReject!: (e: unknown) => void;
+  readonly #ready: Promise<void>;
+
+  constructor(options: BalancerOptions) {
+    this.#o = resolveBalancerOptions(options);
+    this.#options = options;
+    this.service = this.#o.service;
+    this.#builder = options.picker ?? leastRequestPicker();
+    this.#pickClock = {
+      now: 0,
+      tau: this.#o.ewmaDecay,
+      slowStart: this.#o.slowStart,
+      random: this.#o.random,
+    };
+    this.retryBudget =
+      options.retryBudget === false
+        ? undefined
+        : new RetryBudget({ clock: this.#o.clock, ...options.retryBudget });
+    this.#throttle =
+      options.adaptiveThrottle === false || options.adaptiveThrottle === undefined
+        ? undefined
+        : new AdaptiveThrottle(options.adaptiveThrottle);
+    this.#serviceBreaker = this.#o.serviceBreaker
+      ? new CircuitBreaker(this.#o.serviceBreaker, (state) =>
+          this.#events.emit('breaker:changed', { id: undefined, state }),
+        )
+      : undefined;
+    this.#sticky = this.#o.stickyMaxKeys > 0 ? new StickyTable(this.#o.stickyMaxKeys) : undefined;
+    this.#ready = new Promise<void>((resolve, reject) => {
+      this.#readyResolve = resolve;
+      this.#readyReject = reject;
+    });
+    this.#ready.catch(() => {});
+    if (options.rules) {
+      this.#rules = options.rules.current();
+      this.#unsubscribeRules = options.rules.subscribe((rules) => {
+        this.#rules = rules;
+        if (this.#plan) this.#rebuild();
+      });
+    }
+    void this.#watch();
+  }
+
+  ready(options: { signal?: AbortSignal } = {}): Promise<void> {
+    return raceSignal(this.#ready, options.signal, PKG, 'ready');
+  }
+
+  async #watch(): Promise<void> {
+    const backoff = fullJitterBackoff({ base: 100, max: 10_000, ...this.#options.watchBackoff });
+    let attempt = 0;
+    const signal = this.#abort.signal;
+    while (!this.#closed) {
+      try {
+        const filter = this.#options.filter;
+        for await (const event of this.#options.discovery.watch(this.service, {
+          signal,
+          ...(filter ? { filter } : {}),
+        })) {
+          if (this.#closed) return;
+          attempt = 0;
+          this.#applySnapshot(event.snapshot.instances);
+        }
+      } catch (error) {
+        if (this.#closed) return;
+        this.#events.emit('watch:error', { error });
+      }
+      if (this.#closed) return;
+      try {
+        await sleep(backoff(attempt++), { signal, clock: this.#o.clock, pkg: PKG, unref: true });
+      } catch {
+        return;
+      }
+    }
+  }
+
+  #applySnapshot(instances: readonly ServiceInstance[]): void {
+    const now = this.#o.clock.monotonic();
+    const initial = this.#plan === undefined;
+    const seen = new Set<string>();
+    for (const inst of instances) {
+      seen.add(inst.id);
+      const existing = this.#states.get(inst.id);
+      if (existing) existing.instance = inst;
+      else {
+        const state = new EndpointState(inst, this.#o.breaker, (s, st) => this.#onBreaker(s, st));
+        if (!initial && this.#o.slowStart) state.rampFrom = now;
+        this.#states.set(inst.id, state);
+      }
+    }
+    for (const id of [...this.#states.keys()]) {
+      if (!seen.has(id)) {
+        this.#states.delete(id);
+        this.#sticky?.forgetInstance(id);
+      }
+    }
+    this.#rebuild();
+    if (initial) this.#readyResolve();
+  }
+
+  #rebuild(): void {
+    const now = this.#o.clock.monotonic();
+    this.#pickClock.now = now;
+    const states = [...this.#states.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    for (const s of states) s.eligible = this.#eligibleNow(s, now);
+    this.#plan = new RoutingPlan({
+      states,
+      rules: this.#rules,
+      service: this.service,
+      builder: this.#builder,
+      clock: this.#pickClock,
+      locality: this.#options.locality,
+      panicThreshold: this.#o.panicThreshold,
+      callerIp: this.#options.callerIp,
+    });
+    this.#events.emit('instances:changed', { instances: this.instances() });
+    this.#schedule(now);
+  }
+
+  #eligibleNow(s: EndpointState, now: number): boolean {
+    return !s.isEjected() && (s.breaker ? s.breaker.canPass(now) : true);
+  }
+
+  #updateEligibility(s: EndpointState, now: number): void {
+    const next = this.#eligibleNow(s, now);
+    if (next !== s.eligible) {
+      s.eligible = next;
+      if (this.#plan?.active.get(s.id) === s) this.#plan.recompute();
+    }
+  }
+
+  #onBreaker(s: EndpointState, state: BreakerState): void {
+    this.#events.emit('breaker:changed', { id: s.id, state });
+    if (state === 'closed' && this.#o.slowStart) {
+      s.rampFrom = this.#o.clock.monotonic();
+      this.#scheduleAt(s.rampFrom);
+    }
+  }
+
+  pick(context?: PickContext): PickHandle {
+    if (this.#closed)
+      throw new SwitchyardError('CLOSED', `[${PKG}] balancer for "${this.service}" is closed`);
+    const plan = this.#plan;
+    if (!plan || plan.size === 0) {
+      throw new SwitchyardError(
+        'NO_AVAILABLE_INSTANCE',
+        `[${PKG}] no available instance of "${this.service}"`,
+        {
+          details: { service: this.service, reason: plan ? 'empty' : 'no snapshot yet (await ready())' },
+        },
+      );
+    }
+    const clock = this.#pickClock;
+    const now = this.#o.clock.monotonic();
+    clock.now = now;
+    const random = this.#o.random;
+    if (this.#throttle && !this.#throttle.allow(now, random())) {
+      throw new SwitchyardError(
+        'CIRCUIT_OPEN',
+        `[${PKG}] "${this.service}" is throttled client-side (adaptive throttling)`,
+        {
+          details: { service: this.service, reason: 'adaptive-throttle' },
+        },
+      );
+    }
+    const sb = this.#serviceBreaker;
+    let serviceProbe = false;
+    if (sb) {
+      if (!sb.tryAcquire(now)) {
+        throw new SwitchyardError('CIRCUIT_OPEN', `[${PKG}] circuit for "${this.service}" is open`, {
+          details: { service: this.service, reason: 'service-breaker' },
+        });
+      }
+      serviceProbe = sb.state === 'half-open';
+    }
+    const group = plan.groupFor(context, random);
+    const key = context?.key;
+    let state: EndpointState | undefined;
+    if (this.#sticky && key !== undefined) {
+      const id = this.#sticky.get(key);
+      const s = id === undefined ? undefined : plan.active.get(id);
+      if (s?.eligible && plan.groupHas(group, s.id)) state = s;
+    }
+    if (!state) {
+      const instance = plan.pick(context, group, random());
+      state = instance && plan.active.get(instance.id);
+    }
+    if (!state) {
+      if (serviceProbe) sb?.releaseProbe();
+      throw new SwitchyardError(
+        'NO_AVAILABLE_INSTANCE',
+        `[${PKG}] no available instance of "${this.service}"`,
+        {
+          details: { service: this.service, reason: 'none eligible' },
+        },
+      );
+    }
+    if (this.#sticky && key !== undefined) this.#sticky.set(key, state.id);
+    state.inFlight++;
+    state.requests++;
+    let probe = false;
+    const b = state.breaker;
+    if (b && b.state === 'half-open') {
+      probe = b.tryAcquire(now);
+      this.#updateEligibility(state, now);
+    }
+    return new PickHandle(state.instance, now, (ok, latency, cancelled) =>
+      this.#report(state, ok, latency ?? this.#o.clock.monotonic() - now, cancelled, probe, serviceProbe),
+    );
+  }
+
+  #report(
+    s: EndpointState,
+    ok: boolean,
+    latency: number,
+    cancelled: boolean,
+    probe: boolean,
+    serviceProbe: boolean,
+  ): void {
+    const now = this.#o.clock.monotonic();
+    s.inFlight--;
+    if (cancelled) {
+      if (probe) s.breaker?.releaseProbe();
+      if (serviceProbe) this.#serviceBreaker?.releaseProbe();
+      this.#updateEligibility(s, now);
+      return;
+    }
+    const rtt = latency;
+    if (!ok) s.failures++;
+    s.observeLatency(rtt, now, this.#o.ewmaDecay);
+    if (ok) this.latency.record(rtt);
+    s.breaker?.record(ok, now, probe);
+    this.#serviceBreaker?.record(ok, now, serviceProbe);
+    if (ok) this.#throttle?.accepted(now);
+    this.#outlier(s, ok, now);
+    this.#updateEligibility(s, now);
+    this.#schedule(now);
+  }
+
+  #outlier(s: EndpointState, ok: boolean, now: number): void {
+    const od = this.#o.outlier;
+    if (!od) return;
+    if (ok) {
+      s.consecutiveFailures = 0;
+      if (s.ejections > 0 && now - s.returnedAt > od.maxEjectionTime) s.ejections = 0;
+      return;
+    }
+    s.consecutiveFailures++;
+    if (s.consecutiveFailures < od.consecutiveFailures || s.isEjected()) return;
+    const plan = this.#plan;
+    if (!plan || plan.active.get(s.id) !== s) return;
+    let ejected = 0;
+    for (const e of plan.active.values()) if (e.isEjected()) ejected++;
+    const max = Math.max(1, Math.floor((od.maxEjectionPercent / 100) * plan.size));
+    if (ejected >= max) return;
+    s.ejections++;
+    const duration = Math.min(od.baseEjectionTime * s.ejections, od.maxEjectionTime);
+    s.ejectedUntil = now + duration;
+    s.consecutiveFailures = 0;
+    this.#events.emit('endpoint:ejected', { id: s.id, duration });
+  }
+
+  /** Earliest pending deadline: breaker half-open, ejection end, slow-start step. One timer for all. */
+  #schedule(now: number): void {
+    let at = Number.POSITIVE_INFINITY;
+    const slow = this.#o.slowStart;
+    for (const s of this.#states.values()) {
+      if (s.breaker) at = Math.min(at, s.breaker.nextTransition);
+      if (s.ejectedUntil > 0) at = Math.min(at, s.ejectedUntil);
+      if (slow && now - s.rampFrom < slow.window) at = Math.min(at, now + slow.window / 10);
+    }
+    this.#scheduleAt(at);
+  }
+
+  #scheduleAt(at: number): void {
+    if (this.#closed || !Number.isFinite(at) || at >= this.#timerAt) return;
+    this.#o.clock.clearTimeout(this.#timer);
+    this.#timerAt = at;
+    const delay = Math.max(0, at - this.#o.clock.monotonic());
+    this.#timer = this.#o.clock.setTimeout(() => this.#tick(), delay, { unref: true });
+  }
+
+  #tick(): void {
+    this.#timer = undefined;
+    this.#timerAt = Number.POSITIVE_INFINITY;
+    if (this.#closed) return;
+    const now = this.#o.clock.monotonic();
+    const slow = this.#o.slowStart;
+    let reweigh = false;
+    for (const s of this.#states.values()) {
+      s.breaker?.refresh(now);
+      if (s.ejectedUntil > 0 && now >= s.ejectedUntil) {
+        s.ejectedUntil = 0;
+        s.returnedAt = now;
+        if (slow) s.rampFrom = now;
+        this.#events.emit('endpoint:returned', { id: s.id });
+      }
+      if (slow && now - s.rampFrom <= slow.window + slow.window / 10) reweigh = true;
+    }
+    if (reweigh) this.#rebuild();
+    else {
+      for (const s of this.#states.values()) s.eligible = this.#eligibleNow(s, now);
+      this.#plan?.recompute();
+      this.#schedule(now);
+    }
+  }
+
+  instances(): readonly ServiceInstance[] {
+    return this.#plan ? [...this.#plan.active.values()].map((s) => s.instance) : [];
+  }
+
+  stats(): EndpointStatsView[] {
+    const now = this.#o.clock.monotonic();
+    return [...this.#states.values()].map((s) => s.view(now, this.#o.ewmaDecay, this.#o.slowStart));
+  }
+
+  on<K extends keyof BalancerEvents>(event: K, listener: (payload: BalancerEvents[K]) => void): Unsubscribe {
+    return this.#events.on(event, listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#abort.abort();
+    this.#o.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#unsubscribeRules?.();
+    this.#readyReject(
+      new SwitchyardError('CLOSED', `[${PKG}] balancer for "${this.service}" closed before ready`),
+    );
+    this.#events.removeAll();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

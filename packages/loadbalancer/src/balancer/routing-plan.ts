@@ -1,0 +1,143 @@
+import type {
+  PickContext,
+  PickerBuilder,
+  RouteGroup,
+  RouteRule,
+  ServiceInstance,
+  TrafficRules,
+} from '@switchyard/core';
+import { murmur3String } from '../hashing/murmur3.js';
+import type { EndpointState } from './endpoint-state.js';
+import { type LocalityOptions, LocalityPlan, type PickClock } from './locality-plan.js';
+
+/** True when traffic rules pull this instance out (instance, server or zone pull-out). */
+export function isPulledOut(instance: ServiceInstance, rules: TrafficRules | undefined): boolean {
+  if (!rules) return false;
+  if (rules.pulledInstances?.some((r) => r.service === instance.service && r.id === instance.id)) return true;
+  if (rules.pulledServers?.includes(instance.address)) return true;
+  if (
+    instance.zone !== undefined &&
+    rules.pulledZones?.some(
+      (z) => z.zone === instance.zone && (z.service === undefined || z.service === instance.service),
+    )
+  )
+    return true;
+  return false;
+}
+
+function matchesGroup(instance: ServiceInstance, group: RouteGroup): boolean {
+  const { tags, metadata } = group.match ?? {};
+  if (tags) for (const t of tags) if (!instance.tags.includes(t)) return false;
+  if (metadata) for (const [k, v] of Object.entries(metadata)) if (instance.metadata[k] !== v) return false;
+  return true;
+}
+
+interface GroupPlan {
+  readonly name: string;
+  readonly weight: number;
+  readonly plan: LocalityPlan;
+}
+
+export interface RoutingInput {
+  readonly states: readonly EndpointState[];
+  readonly rules: TrafficRules | undefined;
+  readonly service: string;
+  readonly builder: PickerBuilder;
+  readonly clock: PickClock;
+  readonly locality: LocalityOptions | undefined;
+  readonly panicThreshold: number;
+  readonly callerIp: string | undefined;
+}
+
+/**
+ * The routing state for one snapshot and one version of the traffic rules: pulled-out instances
+ * removed, instances split into the rule's weighted route groups (first matching group wins;
+ * unmatched instances get no traffic while a rule exists), each group a locality plan. Canary
+ * callers (by IP or key) always go to the canary group.
+ */
+export class RoutingPlan {
+  readonly active: ReadonlyMap<string, EndpointState>;
+  readonly #groups: GroupPlan[];
+  readonly #cumulative: Float64Array;
+  readonly #canaryIndex: number;
+  readonly #canaryIps: ReadonlySet<string>;
+  readonly #canaryKeys: ReadonlySet<string>;
+  readonly #callerIp: string | undefined;
+  readonly #groupOf = new Map<string, number>();
+
+  constructor(input: RoutingInput) {
+    const active = input.states.filter((s) => !isPulledOut(s.instance, input.rules));
+    this.active = new Map(active.map((s) => [s.id, s]));
+    this.#callerIp = input.callerIp;
+    const rule: RouteRule | undefined = input.rules?.routes?.find((r) => r.service === input.service);
+    const make = (states: EndpointState[]) =>
+      new LocalityPlan(states, input.builder, input.clock, input.locality, input.panicThreshold);
+    let groups: GroupPlan[] = [];
+    if (rule) {
+      const members: EndpointState[][] = rule.groups.map(() => []);
+      for (const s of active) {
+        const g = rule.groups.findIndex((group) => matchesGroup(s.instance, group));
+        if (g >= 0) (members[g] as EndpointState[]).push(s);
+      }
+      groups = rule.groups
+        .map((g, i) => ({ name: g.name, weight: g.weight, plan: make(members[i] as EndpointState[]) }))
+        .filter((g) => g.plan.size > 0);
+    }
+    if (groups.length === 0 || groups.every((g) => g.weight === 0 && g.name !== rule?.canary?.group)) {
+      groups = [{ name: 'default', weight: 1, plan: make(active) }];
+    }
+    this.#groups = groups;
+    groups.forEach((g, i) => {
+      for (const s of g.plan.states) this.#groupOf.set(s.id, i);
+    });
+    this.#cumulative = new Float64Array(groups.length);
+    let acc = 0;
+    groups.forEach((g, i) => {
+      acc += g.weight;
+      this.#cumulative[i] = acc;
+    });
+    this.#canaryIndex = rule?.canary ? groups.findIndex((g) => g.name === rule.canary?.group) : -1;
+    this.#canaryIps = new Set(rule?.canary?.callerIps ?? []);
+    this.#canaryKeys = new Set(rule?.canary?.keys ?? []);
+  }
+
+  get size(): number {
+    return this.active.size;
+  }
+
+  get groupNames(): string[] {
+    return this.#groups.map((g) => g.name);
+  }
+
+  recompute(): void {
+    for (const g of this.#groups) g.plan.recompute();
+  }
+
+  /** Which group a request goes to (index into the plan's groups). */
+  groupFor(context: PickContext | undefined, random: () => number): number {
+    if (this.#canaryIndex >= 0) {
+      const ip = context?.callerIp ?? this.#callerIp;
+      if (
+        (ip !== undefined && this.#canaryIps.has(ip)) ||
+        (context?.key !== undefined && this.#canaryKeys.has(context.key))
+      )
+        return this.#canaryIndex;
+    }
+    const n = this.#groups.length;
+    if (n === 1) return 0;
+    const total = this.#cumulative[n - 1] as number;
+    if (total === 0) return 0;
+    const u = context?.key !== undefined ? murmur3String(context.key, 0x2545f491) / 4294967296 : random();
+    const x = u * total;
+    for (let i = 0; i < n; i++) if (x < (this.#cumulative[i] as number)) return i;
+    return n - 1;
+  }
+
+  groupHas(group: number, id: string): boolean {
+    return this.#groupOf.get(id) === group;
+  }
+
+  pick(context: PickContext | undefined, group: number, u: number): ServiceInstance | undefined {
+    return (this.#groups[group] as GroupPlan | undefined)?.plan.pick(context, u);
+  }
+}
