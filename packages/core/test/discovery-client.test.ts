@@ -101,6 +101,54 @@ describe('discovery client: cache', () => {
     expect(backend.calls.resolve).toBe(0);
   });
 
+  it('memoises the default-filter snapshot per version and freezes it', async () => {
+    const { backend, memory } = env();
+    await memory.register(inst('a1'));
+    await using client = createDiscoveryClient({ backend });
+    const s1 = await client.resolve('api');
+    expect(await client.resolve('api')).toBe(s1);
+    expect(Object.isFrozen(s1) && Object.isFrozen(s1.instances)).toBe(true);
+    const w = client.watch('api')[Symbol.asyncIterator]();
+    await next(w);
+    await memory.register(inst('a2'));
+    await next(w);
+    const s2 = await client.resolve('api');
+    expect(s2).not.toBe(s1);
+    expect(ids(s2.instances)).toEqual(['a1', 'a2']);
+  });
+
+  it('a throwing filter predicate ends only that subscriber, with the error', async () => {
+    const { backend, memory } = env();
+    await memory.register(inst('a1'));
+    await using client = createDiscoveryClient({ backend });
+    const good = client.watch('api')[Symbol.asyncIterator]();
+    await next(good);
+    const bad = client
+      .watch('api', {
+        filter: {
+          where: (i) => {
+            if (i.id === 'a2') throw new Error('predicate blew up');
+            return true;
+          },
+        },
+      })
+      [Symbol.asyncIterator]();
+    await next(bad);
+    await memory.register(inst('a2'));
+    await expect(bad.next()).rejects.toThrow('predicate blew up');
+    expect(ids((await next(good)).diff.added)).toEqual(['a2']);
+    expect(client.status('api')).toMatchObject({ state: 'synced', subscribers: 1, watchesOpened: 1 });
+    await expect(
+      client.resolve('api', {
+        filter: {
+          where: () => {
+            throw new Error('nope');
+          },
+        },
+      }),
+    ).rejects.toThrow('nope');
+  });
+
   it('is usable wherever a backend is (same resolve/watch signatures)', async () => {
     const { backend, memory } = env();
     await memory.register(inst('a1'));

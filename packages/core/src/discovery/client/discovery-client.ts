@@ -132,6 +132,7 @@ export function createDiscoveryClient(options: DiscoveryClientOptions): Discover
           wait.dispose();
         }
       }
+      if (filter === undefined) return cache.defaultSnapshot();
       return toSnapshot(cache, computeView(cache.visible, filter, opts.panicThreshold));
     },
 

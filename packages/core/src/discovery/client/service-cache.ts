@@ -13,11 +13,12 @@ import type { Emitter } from '../../primitives/emitter.js';
 import { SingleFlight } from '../../primitives/single-flight.js';
 import { diffInstances, INSTANCE_HEALTH, isEmptyDiff, sortInstances } from '../instance.js';
 import { CLIENT_PKG as PKG, type ResolvedClientOptions } from './options.js';
-import { type CacheState, Subscriber } from './subscriber.js';
+import { type CacheState, Subscriber, toSnapshot } from './subscriber.js';
 import type { TrafficFilter } from './traffic-filter.js';
 import type {
   ClientEventSource,
   ClientInstanceFilter,
+  ClientSnapshot,
   DiscoveryClientEvents,
   ServiceStatus,
 } from './types.js';
@@ -97,6 +98,23 @@ export class ServiceCache implements CacheState {
     return this.#synced;
   }
 
+  /** The snapshot for the default filter, memoised per version: the hot path of a cached resolve. */
+  defaultSnapshot(): ClientSnapshot {
+    const memo = this.#memo;
+    if (
+      memo?.revision === this.#version &&
+      memo.stale === this.#stale &&
+      memo.backendRevision === this.#backendRevision
+    ) {
+      return memo;
+    }
+    const view = computeView(this.#visible, undefined, this.#opts.panicThreshold);
+    Object.freeze(view.instances);
+    this.#memo = Object.freeze(toSnapshot(this, view));
+    return this.#memo;
+  }
+  #memo: ClientSnapshot | undefined;
+
   status(): ServiceStatus {
     return {
       service: this.service,
@@ -137,7 +155,7 @@ export class ServiceCache implements CacheState {
     };
     if (signal?.aborted) stop();
     else signal?.addEventListener('abort', stop, { once: true });
-    if (this.#synced) sub.deliver(this, 'watch', 'initial');
+    if (this.#synced) this.#deliver(sub, 'watch', 'initial');
     return sub;
   }
 
@@ -270,7 +288,17 @@ export class ServiceCache implements CacheState {
   }
 
   #publish(source: ClientEventSource, reason: WatchEventReason): void {
-    for (const sub of this.#subscribers) sub.deliver(this, source, reason);
+    for (const sub of this.#subscribers) this.#deliver(sub, source, reason);
+  }
+
+  /** A throwing `filter.where` ends that subscriber's stream with the error, not the cache's watch. */
+  #deliver(sub: Subscriber, source: ClientEventSource, reason: WatchEventReason): void {
+    try {
+      sub.deliver(this, source, reason);
+    } catch (error) {
+      this.#subscribers.delete(sub);
+      sub.channel.fail(error);
+    }
   }
 
   #countResync(diff: InstanceDiff, afterOutage: boolean): void {
