@@ -52,6 +52,7 @@ export class LockEngine {
   readonly #leases = new Set<ManagedLease>();
   readonly #reentry = new Map<string, ReentryEntry>();
   readonly #pending = new Set<AbortController>();
+  readonly #queueKeys = new WeakMap<LockLease, string>();
   #seq = 0;
   #closed = false;
 
@@ -284,8 +285,14 @@ export class LockEngine {
     stopFollowing = session.lease.on('lease:lost', ({ cause }) => lease.markLost(cause));
     if (session.lease.signal.aborted) lease.markLost(session.lease.signal.reason);
     this.#leases.add(lease);
+    this.#queueKeys.set(lease, myKey);
     this.stats.held++;
     return lease;
+  }
+
+  /** The etcd key a lease of this engine holds (for election proclaim). */
+  queueKeyOf(lease: LockLease): string | undefined {
+    return this.#queueKeys.get(lease);
   }
 
   async #leave(reentryKey: string, entry: ReentryEntry): Promise<boolean> {
