@@ -31,6 +31,7 @@ export class EventHub {
   #sub: RedisClient | undefined;
   #subscribed: Promise<void> | undefined;
   #ready = false;
+  #waitedOnce = false;
   #closed = false;
 
   constructor(options: { client: RedisClient; channel: string; mode: WakeMode; clock: Clock }) {
@@ -64,6 +65,9 @@ export class EventHub {
         },
       );
     }
+    // Only the first caller waits for the subscription; later ones poll until it is back.
+    if (this.#waitedOnce) return false;
+    this.#waitedOnce = true;
     let timer: TimerHandle | undefined;
     const timedOut = new Promise<void>((resolve) => {
       timer = this.#clock.setTimeout(resolve, timeout, { unref: true });

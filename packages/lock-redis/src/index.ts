@@ -10,4 +10,5 @@ export {
   type RedisReadWriteLockOptions,
 } from './redis-read-write-lock.js';
 export { createRedisSemaphore, type RedisSemaphore, type RedisSemaphoreOptions } from './redis-semaphore.js';
+export { createRedlock, type Redlock, type RedlockOptions } from './redlock.js';
 export type { PermitHolder } from './semaphore-strategy.js';
