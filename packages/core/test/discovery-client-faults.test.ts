@@ -82,6 +82,38 @@ describe('discovery client: stale-on-error', () => {
     expect(client.status('api')).toMatchObject({ state: 'synced', watchesOpened: 2 });
   });
 
+  it('backs off a watch that fails right after each snapshot instead of relisting in a tight loop', async () => {
+    const { memory, clock } = env();
+    await memory.register(inst('a1'));
+    let watches = 0;
+    const flappy: DiscoveryBackend = {
+      ...memory,
+      watch: (service) =>
+        (async function* () {
+          watches++;
+          const snapshot = await memory.resolve(service);
+          yield {
+            snapshot,
+            diff: { added: snapshot.instances, removed: [], updated: [] },
+            reason: 'initial',
+            stale: false,
+          };
+          throw new Error('stream reset (injected)');
+        })(),
+    };
+    await using client = createDiscoveryClient({
+      backend: flappy,
+      clock,
+      resyncInterval: 0,
+      backoff: { base: 100, max: 60_000, random: () => 0.999 },
+    });
+    await client.resolve('api');
+    await clock.advance(3_000); // delays ~100, 200, 400, 800, 1600 ms
+    expect(watches).toBeGreaterThanOrEqual(4);
+    expect(watches).toBeLessThanOrEqual(6);
+    expect(client.status('api').state).toBe('stale');
+  });
+
   it('falls back to a direct read before the first sync, and fails with BACKEND_UNAVAILABLE if that fails too', async () => {
     const { backend, memory, clock, tick } = env();
     await memory.register(inst('a1'));

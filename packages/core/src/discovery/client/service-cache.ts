@@ -6,7 +6,7 @@ import type {
   WatchEventReason,
 } from '../../contracts/discovery.js';
 import { backendUnavailable, SwitchyardError } from '../../errors.js';
-import { anySignal, deadlineSignal, raceSignal, sleep } from '../../primitives/abort.js';
+import { anySignal, deadlineSignal, raceSignal } from '../../primitives/abort.js';
 import { jitter } from '../../primitives/backoff.js';
 import type { TimerHandle } from '../../primitives/clock.js';
 import type { Emitter } from '../../primitives/emitter.js';
@@ -23,6 +23,7 @@ import type {
   ServiceStatus,
 } from './types.js';
 import { computeView } from './view.js';
+import { runWatchLoop } from './watch-loop.js';
 
 /** The cache holds every instance whatever its health; filters run locally. */
 export const ALL_HEALTH: InstanceFilter = Object.freeze({ health: INSTANCE_HEALTH });
@@ -76,7 +77,20 @@ export class ServiceCache implements CacheState {
     this.service = service;
     this.#host = host;
     this.#opts = host.options;
-    void this.#run();
+    void runWatchLoop({
+      backend: host.options.backend,
+      service,
+      filter: ALL_HEALTH,
+      clock: host.options.clock,
+      backoff: host.options.backoff,
+      signal: this.#close.signal,
+      onAttempt: (attempt) => {
+        this.#attempt = attempt;
+        this.#counters.watchesOpened++;
+      },
+      onEvent: (event, first) => this.#onWatchEvent(event, first),
+      onError: (error) => this.#onWatchError(error),
+    });
   }
 
   get version(): number {
@@ -185,45 +199,6 @@ export class ServiceCache implements CacheState {
     this.#subscribers.clear();
     for (const done of this.#syncWaiters) done('failed');
     this.#syncWaiters.clear();
-  }
-
-  async #run(): Promise<void> {
-    const { backend, backoff, clock } = this.#opts;
-    let failures = 0;
-    while (!this.#closed) {
-      const attempt = new AbortController();
-      this.#attempt = attempt;
-      const signal = AbortSignal.any([this.#close.signal, attempt.signal]);
-      let iterator: AsyncIterator<DiscoveryEvent> | undefined;
-      let first = true;
-      try {
-        this.#counters.watchesOpened++;
-        iterator = backend.watch(this.service, { filter: ALL_HEALTH, signal })[Symbol.asyncIterator]();
-        for (;;) {
-          const next = await raceSignal(iterator.next(), signal, PKG, `watch of ${this.service}`);
-          if (next.done) break;
-          failures = 0;
-          this.#onWatchEvent(next.value, first);
-          first = false;
-        }
-        if (this.#closed) return;
-        throw new SwitchyardError('BACKEND_UNAVAILABLE', `[${PKG}] watch of ${this.service} ended`);
-      } catch (error) {
-        if (this.#closed) return;
-        this.#onWatchError(attempt.signal.aborted ? attempt.signal.reason : error);
-      } finally {
-        const it = iterator;
-        if (it?.return)
-          void Promise.resolve()
-            .then(() => it.return?.())
-            .catch(() => {});
-      }
-      try {
-        await sleep(backoff(failures++), { clock, signal: this.#close.signal, pkg: PKG });
-      } catch {
-        return;
-      }
-    }
   }
 
   #onWatchEvent(event: DiscoveryEvent, first: boolean): void {
