@@ -9,6 +9,14 @@ export type { EndpointStatsView } from './balancer/endpoint-state.js';
 export type { LocalityOptions } from './balancer/locality-plan.js';
 export { PickHandle } from './balancer/pick-handle.js';
 export { fmix32, murmur3Bytes, murmur3String } from './hashing/murmur3.js';
+export {
+  type BalancedFetch,
+  type BalancedFetchOptions,
+  type BalancedRequestInit,
+  createBalancedFetch,
+  type FetchFunction,
+  type HedgeOptions,
+} from './http/balanced-fetch.js';
 export { type BoundedLoadOptions, boundedLoadPicker } from './pickers/bounded-load.js';
 export { type JumpHashOptions, jumpBucket, jumpHashPicker } from './pickers/jump-hash.js';
 export { type LeastRequestOptions, leastRequestPicker } from './pickers/least-request.js';
