@@ -1,4 +1,13 @@
 export type { RedisLockCommonOptions } from './common-options.js';
+export {
+  type FencedWriteOptions,
+  type FencedWriteResult,
+  fencedWrite,
+  type SqlFenceOptions,
+  type SqlFragment,
+  sqlFenceAssignment,
+  sqlFenceCondition,
+} from './fencing-guards.js';
 export type { LockAdmin } from './lock-admin.js';
 export { type LockStatsSnapshot, WAIT_BUCKETS_MS } from './lock-stats.js';
 export type { RedisClient } from './lua-script.js';

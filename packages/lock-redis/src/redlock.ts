@@ -136,7 +136,7 @@ export function createRedlock(options: RedlockOptions): Redlock {
       const busy = results.flatMap((r) => (r.ok && !r.value.acquired ? [r.value] : []));
       const serverMs = results.find((r) => r.ok)?.value.serverMs ?? clock.now();
       let ok = won.length >= quorum;
-      let token = won.reduce((m, w) => (w.token > m ? w.token : m), 0n);
+      let token = maxToken(won.map((w) => w.token));
       if (ok) {
         const lagging = won.filter((w) => w.token < token);
         if (lagging.length > 0) {
@@ -197,7 +197,7 @@ export function createRedlock(options: RedlockOptions): Redlock {
           return {
             key,
             owner: infos[0]!.owner,
-            token: infos.reduce((m, i) => (i.token > m ? i.token : m), 0n),
+            token: maxToken(infos.map((i) => i.token)),
             ttlLeft: Math.min(...infos.map((i) => i.ttlLeft)),
             waiters: 0,
           };
@@ -247,4 +247,10 @@ export function createRedlock(options: RedlockOptions): Redlock {
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+function maxToken(tokens: bigint[]): bigint {
+  let max = 0n;
+  for (const t of tokens) if (t > max) max = t;
+  return max;
 }
