@@ -167,14 +167,18 @@ export function createEtcdDiscovery(options: EtcdDiscoveryOptions): EtcdDiscover
       assertOpen();
       assertServiceName(PKG, 'service', service);
       validateFilter(PKG, opts.filter);
-      const watch = new ServiceWatch(ctx, service, opts.filter, (w) => watches.delete(w));
-      watches.add(watch);
       const signal = opts.signal;
+      const onAbort = () => void watch.stop();
+      const watch = new ServiceWatch(ctx, service, opts.filter, (w) => {
+        watches.delete(w);
+        signal?.removeEventListener('abort', onAbort);
+      });
+      watches.add(watch);
       if (signal?.aborted) {
         void watch.stop();
         return watch.channel as AsyncIterable<DiscoveryEvent>;
       }
-      signal?.addEventListener('abort', () => void watch.stop(), { once: true });
+      signal?.addEventListener('abort', onAbort, { once: true });
       watch.start();
       return watch.channel as AsyncIterable<DiscoveryEvent>;
     },
