@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import {
   type ClientDiscoveryEvent,
@@ -176,8 +177,16 @@ describe('discovery client: cache', () => {
     await next(b);
     await client.resolve('other');
     expect(clock.pendingTimers()).toBeGreaterThan(baseline);
+    const shared = new AbortController();
+    for (let i = 0; i < 3; i++) {
+      const it = client.watch('api', { signal: shared.signal })[Symbol.asyncIterator]();
+      await next(it);
+      await it.return?.();
+    }
+    expect(getEventListeners(shared.signal, 'abort')).toHaveLength(0);
     ac.abort();
     expect((await a.next()).done).toBe(true);
+    expect(client.status('api').subscribers).toBe(1);
     await clock.advance(3_000);
     await client.close();
     expect((await b.next()).done).toBe(true);

@@ -161,16 +161,25 @@ export class ServiceCache implements CacheState {
 
   /** Adds a `watch()` caller; it gets the initial event as soon as the cache is synced. */
   subscribe(filter: ClientInstanceFilter | undefined, signal: AbortSignal | undefined): Subscriber {
-    const sub = new Subscriber(filter, () => this.#subscribers.delete(sub));
+    const stop = () => this.#end(sub);
+    const sub: Subscriber = new Subscriber(
+      filter,
+      () => this.#end(sub),
+      () => signal?.removeEventListener('abort', stop),
+    );
     this.#subscribers.add(sub);
-    const stop = () => {
-      this.#subscribers.delete(sub);
-      sub.channel.close();
-    };
     if (signal?.aborted) stop();
     else signal?.addEventListener('abort', stop, { once: true });
     if (this.#synced) this.#deliver(sub, 'watch', 'initial');
     return sub;
+  }
+
+  /** Ends one subscriber (loop ended, its signal fired, or the client closed); the error fails its stream. */
+  #end(sub: Subscriber, error?: unknown): void {
+    this.#subscribers.delete(sub);
+    sub.detach();
+    if (error === undefined) sub.channel.close();
+    else sub.channel.fail(error);
   }
 
   /** Re-applies the traffic rules; subscribers whose view changed get a `rules` event. */
@@ -195,8 +204,7 @@ export class ServiceCache implements CacheState {
     this.#close.abort(new SwitchyardError('CLOSED', `[${PKG}] client is closed`));
     this.#opts.clock.clearTimeout(this.#resyncTimer);
     this.#opts.clock.clearTimeout(this.#watchdogTimer);
-    for (const sub of this.#subscribers) sub.channel.close();
-    this.#subscribers.clear();
+    for (const sub of [...this.#subscribers]) this.#end(sub);
     for (const done of this.#syncWaiters) done('failed');
     this.#syncWaiters.clear();
   }
@@ -271,8 +279,7 @@ export class ServiceCache implements CacheState {
     try {
       sub.deliver(this, source, reason);
     } catch (error) {
-      this.#subscribers.delete(sub);
-      sub.channel.fail(error);
+      this.#end(sub, error);
     }
   }
 

@@ -26,9 +26,13 @@ export class Subscriber {
   #last: View | undefined;
   #lastStale = false;
 
-  constructor(filter: ClientInstanceFilter | undefined, onReturn: () => void) {
+  /** Removes the listener on the caller's signal. */
+  readonly detach: () => void;
+
+  constructor(filter: ClientInstanceFilter | undefined, onReturn: () => void, detach: () => void) {
     this.#filter = filter;
     this.channel = new AsyncChannel<ClientDiscoveryEvent>({ onReturn });
+    this.detach = detach;
   }
 
   /**

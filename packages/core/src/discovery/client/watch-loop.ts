@@ -33,8 +33,11 @@ export async function runWatchLoop(options: WatchLoopOptions): Promise<void> {
   let failures = 0;
   while (!closed.aborted) {
     const attempt = new AbortController();
+    // Not AbortSignal.any: a long-lived parent collecting one dependant per reconnect is a leak risk.
+    const onClose = () => attempt.abort(closed.reason);
+    closed.addEventListener('abort', onClose, { once: true });
     options.onAttempt(attempt);
-    const signal = AbortSignal.any([closed, attempt.signal]);
+    const signal = attempt.signal;
     let iterator: AsyncIterator<DiscoveryEvent> | undefined;
     let first = true;
     const startedAt = clock.monotonic();
@@ -52,6 +55,7 @@ export async function runWatchLoop(options: WatchLoopOptions): Promise<void> {
       if (closed.aborted) return;
       options.onError(attempt.signal.aborted ? attempt.signal.reason : error);
     } finally {
+      closed.removeEventListener('abort', onClose);
       const it = iterator;
       if (it?.return) {
         void Promise.resolve()
