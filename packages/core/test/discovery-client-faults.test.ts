@@ -156,6 +156,10 @@ describe('discovery client: stale-on-error', () => {
     const aborted = client.resolve('api', { signal: ac.signal });
     ac.abort();
     await expect(aborted).rejects.toMatchObject({ code: 'ABORTED' });
+    const cut = client.resolve('api');
+    await client.close();
+    await expect(cut).rejects.toMatchObject({ code: 'CLOSED' });
+    expect(clock.pendingTimers()).toBe(0);
   });
 
   it('counts failed relists, keeps serving, and reports them as discovery:error', async () => {

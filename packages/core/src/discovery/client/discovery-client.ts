@@ -127,6 +127,7 @@ export function createDiscoveryClient(options: DiscoveryClientOptions): Discover
         });
         try {
           const outcome = await cache.waitForSync(wait.signal);
+          assertOpen();
           if (outcome === 'failed') return await directRead(service, filter, signal);
         } finally {
           wait.dispose();
