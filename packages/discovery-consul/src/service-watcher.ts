@@ -129,9 +129,11 @@ export class ServiceWatcher {
         attempt = 0;
         const raw = Number(res.headers['x-consul-index']);
         const newIndex = Number.isFinite(raw) ? raw : 0;
-        const wentBack = newIndex < this.#index;
-        // Consul: reset to 0 when the index goes backwards; otherwise never block on less than 1.
-        this.#index = wentBack ? 0 : Math.max(1, newIndex);
+        // Consul's duties: never block on an index below 1 (a 0 is a server bug that would busy-loop),
+        // and reset to 0 (one non-blocking relist) when the index goes backwards.
+        const sane = Math.max(1, newIndex);
+        const wentBack = sane < this.#index;
+        this.#index = wentBack ? 0 : sane;
         this.#s.onQuery?.({ service: this.service, index: newIndex, ok: true });
         this.#apply(body ?? [], newIndex, wentBack);
       } catch (error) {

@@ -1,0 +1,235 @@
+import { createServer, type Server } from 'node:http';
+import type { DiscoveryEvent } from '@switchyard/core';
+import { type ConsulEmulator, startConsulEmulator } from '@switchyard/testkit/emulators/consul';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createConsulDiscovery } from '../src/index.js';
+import { next, uniqueService, until, waitFor } from './target.js';
+
+// These tests need fault hooks (restart, injected 500s, black-holed requests), so they always run on
+// the testkit emulator, even when CONSUL_HTTP_ADDR points the contract suite at a real agent.
+let consul: ConsulEmulator;
+
+beforeAll(async () => {
+  consul = await startConsulEmulator({ minDeregisterCriticalServiceAfter: 0, reapInterval: 100 });
+});
+afterAll(async () => {
+  await consul.close();
+});
+
+const fast = () => ({
+  host: consul.host,
+  port: consul.port,
+  ttl: 1500,
+  wait: 5000,
+  requestTimeout: 1000,
+  backoff: { base: 50, max: 200 },
+});
+
+function collect(iterable: AsyncIterable<DiscoveryEvent>) {
+  const events: DiscoveryEvent[] = [];
+  const it = iterable[Symbol.asyncIterator]();
+  const done = (async () => {
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return;
+      events.push(r.value);
+    }
+  })();
+  return {
+    events,
+    stop: async () => {
+      await it.return?.();
+      await done;
+    },
+  };
+}
+
+describe('agent restart', () => {
+  it('re-creates registrations (lost → restored) and the watch resyncs with a monotonic revision', async () => {
+    await using d = createConsulDiscovery(fast());
+    const service = uniqueService('restart');
+    const reg = await d.register({ id: 'r1', service, address: '127.0.0.1', port: 1, tags: ['t'] });
+    const seen: string[] = [];
+    reg.on('registration:lost', () => seen.push('lost'));
+    reg.on('registration:restored', () => seen.push('restored'));
+    const watch = collect(d.watch(service));
+    await waitFor(
+      () => watch.events.some((e) => e.snapshot.instances.length === 1),
+      3000,
+      'initial instance',
+    );
+    await consul.restart();
+    // The agent forgot everything; the next heartbeat (≤ ttl/3) finds its check gone and registers again.
+    await waitFor(() => seen.includes('restored'), 3000, 'registration restored');
+    expect(seen).toEqual(['lost', 'restored']);
+    const health = await (await fetch(`${consul.url}/v1/health/service/${service}?passing`)).json();
+    expect(health).toHaveLength(1);
+    // The cut blocking query marks the snapshot stale; the relist after it is a resync (the agent is
+    // empty at that point), then the re-registration arrives as a change.
+    await waitFor(
+      () => watch.events.at(-1)?.snapshot.instances.length === 1,
+      3000,
+      'instance back in the watch',
+    );
+    expect(watch.events.some((e) => e.reason === 'resync')).toBe(true);
+    const revisions = watch.events.map((e) => e.snapshot.revision);
+    expect([...revisions].sort((a, b) => a - b)).toEqual(revisions);
+    expect(watch.events.some((e) => e.stale)).toBe(true);
+    expect(watch.events.at(-1)?.stale).toBe(false);
+    await watch.stop();
+  });
+
+  it('reports loss after the agent is down longer than the TTL, and restores afterwards', async () => {
+    await using d = createConsulDiscovery(fast());
+    const service = uniqueService('downtime');
+    const reg = await d.register({ id: 'd1', service, address: '127.0.0.1', port: 2 });
+    const seen: string[] = [];
+    reg.on('registration:lost', () => seen.push('lost'));
+    reg.on('registration:restored', () => seen.push('restored'));
+    await consul.restart({ downtime: 2000 });
+    await waitFor(() => seen.includes('restored'), 4000, 'restored');
+    expect(seen).toEqual(['lost', 'restored']);
+    expect((await d.resolve(service)).instances.map((i) => i.id)).toEqual(['d1']);
+  });
+});
+
+describe('watch recovery', () => {
+  it('recovers from injected 500s with backoff, marking the snapshot stale meanwhile', async () => {
+    await using d = createConsulDiscovery({ ...fast(), wait: 200 });
+    await using writer = createConsulDiscovery({ ...fast(), ttl: 30_000 });
+    const service = uniqueService('fivehundred');
+    await using _a = await writer.register({ id: 'a', service, address: '127.0.0.1', port: 3 });
+    const watch = collect(d.watch(service));
+    await waitFor(() => watch.events.length >= 1, 3000, 'initial');
+    const before = consul.requestCount;
+    consul.failNext(6, 500);
+    await waitFor(() => watch.events.some((e) => e.stale), 3000, 'stale event');
+    await waitFor(() => watch.events.some((e) => e.reason === 'resync' && !e.stale), 5000, 'resync');
+    // Six failures cost six requests plus the recovery, not a busy loop.
+    expect(consul.requestCount - before).toBeLessThan(20);
+    await using _b = await writer.register({ id: 'b', service, address: '127.0.0.1', port: 4 });
+    await waitFor(() => watch.events.at(-1)?.snapshot.instances.length === 2, 3000, 'change after recovery');
+    await watch.stop();
+  });
+
+  it('times out a long poll that never answers and carries on', async () => {
+    await using d = createConsulDiscovery({ ...fast(), wait: 300, requestTimeout: 300 });
+    await using writer = createConsulDiscovery({ ...fast(), ttl: 30_000 });
+    const service = uniqueService('blackhole');
+    const it = d.watch(service)[Symbol.asyncIterator]();
+    await next(it);
+    consul.blackholeNext(1);
+    await new Promise((r) => setTimeout(r, 1200));
+    await using _r = await writer.register({ id: 'x', service, address: '127.0.0.1', port: 5 });
+    const ev = await until(it, (e) => e.snapshot.instances.length === 1, 5000);
+    expect(ev.snapshot.instances[0]?.id).toBe('x');
+    await it.return?.();
+  });
+
+  it('fails fast with BACKEND_UNAVAILABLE when the agent is gone, and never hangs', async () => {
+    const dead = await startConsulEmulator();
+    const { host, port } = dead;
+    await dead.close();
+    await using d = createConsulDiscovery({
+      host,
+      port,
+      requestTimeout: 1000,
+      backoff: { base: 20, max: 50 },
+    });
+    await expect(d.resolve('svc')).rejects.toMatchObject({ code: 'BACKEND_UNAVAILABLE' });
+    await expect(
+      d.register({ id: 'a', service: 'svc', address: '127.0.0.1', port: 1 }),
+    ).rejects.toMatchObject({
+      code: 'BACKEND_UNAVAILABLE',
+    });
+    await expect(d.services()).rejects.toMatchObject({ code: 'BACKEND_UNAVAILABLE' });
+    const it = d.watch('svc')[Symbol.asyncIterator]();
+    const pending = it.next();
+    await new Promise((r) => setTimeout(r, 200));
+    await d.close();
+    expect(await pending).toEqual({ value: undefined, done: true });
+  });
+});
+
+describe('blocking-query client duties (scripted agent)', () => {
+  // A scripted /v1/health/service endpoint: answers at once with the index the script dictates, and
+  // records the `index` each request carried.
+  let server: Server;
+  let script: number[] = [];
+  let fallback = 1;
+  const seen: (string | null)[] = [];
+  let port = 0;
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      seen.push(url.searchParams.get('index'));
+      const index = script.length ? (script.shift() as number) : fallback++;
+      res.writeHead(200, { 'content-type': 'application/json', 'x-consul-index': String(index) });
+      res.end('[]');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as { port: number }).port;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+
+  it('resets to a non-blocking query when the index goes backwards and never blocks below 1', async () => {
+    seen.length = 0;
+    script = [100, 120, 50, 0, 0];
+    fallback = 1_000;
+    await using d = createConsulDiscovery({
+      host: '127.0.0.1',
+      port,
+      rateLimit: { burst: 100, interval: 1 },
+    });
+    const it = d.watch('svc')[Symbol.asyncIterator]();
+    await next(it);
+    await waitFor(() => seen.length >= 7, 3000, 'requests');
+    await it.return?.();
+    // 1st: no index; then 100, 120; 50 < 120 → reset (no index); 0 → floor 1; 0 again → still 1.
+    expect(seen.slice(0, 6)).toEqual([null, '100', '120', null, '1', '1']);
+  });
+
+  it('rate-limits a churning loop with the token bucket', async () => {
+    seen.length = 0;
+    script = [];
+    fallback = 1;
+    await using d = createConsulDiscovery({
+      host: '127.0.0.1',
+      port,
+      rateLimit: { burst: 2, interval: 200 },
+    });
+    const it = d.watch('churn')[Symbol.asyncIterator]();
+    await next(it);
+    await new Promise((r) => setTimeout(r, 1000));
+    await it.return?.();
+    // burst 2 + one per 200 ms over ~1 s ≈ 7; an unlimited loop would make hundreds of requests.
+    expect(seen.length).toBeGreaterThanOrEqual(4);
+    expect(seen.length).toBeLessThanOrEqual(9);
+  });
+});
+
+describe('ACL token and datacenter', () => {
+  it('sends the token on every call and reads the configured datacenter', async () => {
+    await using secured = await startConsulEmulator({ aclToken: 's3cret' });
+    const base = { host: secured.host, port: secured.port, ttl: 3000, wait: 1000 };
+    await using withToken = createConsulDiscovery({ ...base, token: 's3cret', datacenter: 'dc1' });
+    const service = uniqueService('acl');
+    await using reg = await withToken.register({ id: 't', service, address: '127.0.0.1', port: 6 });
+    await reg.setHealth('warning');
+    expect((await withToken.resolve(service, { filter: { health: ['warning'] } })).instances).toHaveLength(1);
+    expect(await withToken.services()).toContain(service);
+    await using anonymous = createConsulDiscovery({ ...base });
+    await expect(anonymous.resolve(service)).rejects.toMatchObject({
+      code: 'BACKEND_UNAVAILABLE',
+      details: { status: 403 },
+    });
+    await using elsewhere = createConsulDiscovery({ ...base, token: 's3cret', datacenter: 'dc9' });
+    await expect(elsewhere.resolve(service)).rejects.toMatchObject({
+      code: 'BACKEND_UNAVAILABLE',
+      details: { status: 500 },
+    });
+  });
+});
