@@ -11,7 +11,10 @@ export class FencedLedger {
 
   write(token: bigint, entry: string): void {
     if (token < this.#highest) {
-      throw new SwitchyardError('CONFLICT', `[demo] stale fencing token ${token} (ledger has seen ${this.#highest})`);
+      throw new SwitchyardError(
+        'CONFLICT',
+        `[demo] stale fencing token ${token} (ledger has seen ${this.#highest})`,
+      );
     }
     this.#highest = token;
     this.entries.push(`${entry} (token ${token})`);
@@ -19,7 +22,11 @@ export class FencedLedger {
 }
 
 /** Two billing workers race for the nightly job; the lock admits one at a time, in order. */
-export async function runBillingWorkers(workers: Clients[], ledger: FencedLedger, log: (line: string) => void) {
+export async function runBillingWorkers(
+  workers: Clients[],
+  ledger: FencedLedger,
+  log: (line: string) => void,
+) {
   const tokens: bigint[] = [];
   await Promise.all(
     workers.map((clients, n) =>
@@ -40,11 +47,18 @@ export async function runBillingWorkers(workers: Clients[], ledger: FencedLedger
 }
 
 /** A holder that stops renewing loses the lock; its late write is refused by the ledger. */
-export async function demonstrateStaleHolder(a: Clients, b: Clients, ledger: FencedLedger, log: (line: string) => void) {
+export async function demonstrateStaleHolder(
+  a: Clients,
+  b: Clients,
+  ledger: FencedLedger,
+  log: (line: string) => void,
+) {
   const stalled = await a.locks.acquire('jobs/reconcile', { ttl: 200, autoRenew: false });
   log(`  worker-a: holds reconcile lock (token ${stalled.token}) and stalls past its TTL...`);
   const next = await b.locks.acquire('jobs/reconcile', { ttl: 2000, wait: 2000 });
-  log(`  worker-b: took over with token ${next.token}; worker-a's lease signal aborted: ${stalled.signal.aborted}`);
+  log(
+    `  worker-b: took over with token ${next.token}; worker-a's lease signal aborted: ${stalled.signal.aborted}`,
+  );
   ledger.write(next.token, 'reconcile by worker-b');
   let refused = false;
   try {

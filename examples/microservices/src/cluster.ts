@@ -1,12 +1,12 @@
 import {
   type Clock,
-  MemoryConfigState,
-  MemoryDiscoveryStore,
-  MemoryLockStore,
   createMemoryCacheStore,
   createMemoryConfigStore,
   createMemoryDiscovery,
   createMemoryLock,
+  MemoryConfigState,
+  MemoryDiscoveryStore,
+  MemoryLockStore,
   systemClock,
 } from '@switchyard/core';
 

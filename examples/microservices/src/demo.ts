@@ -1,12 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { demonstrateStaleHolder, FencedLedger, runBillingWorkers } from './billing-job.js';
 import { createCluster } from './cluster.js';
-import { watchOrders } from './gateway.js';
+import { startGateway } from './gateway.js';
 import { startOrdersService } from './orders-service.js';
-import { FencedLedger, demonstrateStaleHolder, runBillingWorkers } from './billing-job.js';
 
 export interface DemoResult {
   instancesSeen: number;
   instancesAfterShutdown: number;
+  pulledOut: string[];
   discountsApplied: number[];
   billingTokens: bigint[];
   staleWriteRefused: boolean;
@@ -24,7 +25,7 @@ export async function runDemo(log: (line: string) => void = () => {}): Promise<D
   await adminClients.config.put('orders/discount', '5', { author: 'ops', message: 'launch discount' });
 
   log('2. discovery: three orders instances start in two zones and register; the gateway watches');
-  const gateway = watchOrders(gatewayClients, log);
+  const gateway = startGateway(gatewayClients, log);
   const services = await Promise.all([
     startOrdersService(cluster.connect(), 'orders-1', 'zone-a', log),
     startOrdersService(cluster.connect(), 'orders-2', 'zone-a', log),
@@ -36,13 +37,25 @@ export async function runDemo(log: (line: string) => void = () => {}): Promise<D
   log('3. requests: the gateway calls each instance it discovered');
   const responses: string[] = [];
   for (const instance of gateway.instances()) {
-    const body = (await (await fetch(`http://${instance.address}:${instance.port}/orders/42`)).json()) as { instance: string };
+    const body = (await (await fetch(`http://${instance.address}:${instance.port}/orders/42`)).json()) as {
+      instance: string;
+    };
     responses.push(body.instance);
     log(`  gateway -> ${instance.id}: ${JSON.stringify(body)}`);
   }
 
-  log('4. live reload: the operator raises the discount; every instance applies it');
-  const raised = await adminClients.config.put('orders/discount', '15', { author: 'ops', message: 'weekend sale' });
+  log('4. traffic rules: the operator pulls orders-2 out of rotation, then back in');
+  gateway.rules.set({ pulledInstances: [{ service: 'orders', id: 'orders-2' }] });
+  await until(() => gateway.instances().length === 2, 'gateway stops routing to orders-2');
+  const pulledOut = gateway.instances().map((i) => i.id);
+  gateway.rules.set({});
+  await until(() => gateway.instances().length === 3, 'orders-2 back in rotation');
+
+  log('5. live reload: the operator raises the discount; every instance applies it');
+  const raised = await adminClients.config.put('orders/discount', '15', {
+    author: 'ops',
+    message: 'weekend sale',
+  });
   await until(() => services.every((s) => s.discount() === 15), 'all instances apply the new discount');
   log('   ...and rolls back to the launch value (a rollback is a new revision)');
   const history = await adminClients.config.history('orders/discount');
@@ -51,18 +64,18 @@ export async function runDemo(log: (line: string) => void = () => {}): Promise<D
   if (rolled.revision <= raised.revision) throw new Error('rollback must be a new revision');
   await until(() => services.every((s) => s.discount() === 5), 'all instances apply the rollback');
 
-  log('5. locks: two billing workers race for the nightly job; fencing tokens order them');
+  log('6. locks: two billing workers race for the nightly job; fencing tokens order them');
   const ledger = new FencedLedger();
   const billingTokens = await runBillingWorkers([cluster.connect(), cluster.connect()], ledger, log);
   // Fencing tokens are per key: the reconcile job has its own ledger.
   const stale = await demonstrateStaleHolder(cluster.connect(), cluster.connect(), new FencedLedger(), log);
 
-  log('6. cache: the gateway caches a product lookup for 1 s');
+  log('7. cache: the gateway caches a product lookup for 1 s');
   await gatewayClients.cache.set('product:42', JSON.stringify({ name: 'Widget' }), { ttl: 1000 });
   const cacheHit = (await gatewayClients.cache.get('product:42')) !== undefined;
   log(`  cache hit: ${cacheHit}`);
 
-  log('7. an instance shuts down: it deregisters and the gateway sees it leave');
+  log('8. an instance shuts down: it deregisters and the gateway sees it leave');
   await services[2]!.stop();
   await until(() => gateway.instances().length === 2, 'gateway sees 2 instances');
   const instancesAfterShutdown = gateway.instances().length;
@@ -73,6 +86,7 @@ export async function runDemo(log: (line: string) => void = () => {}): Promise<D
   return {
     instancesSeen,
     instancesAfterShutdown,
+    pulledOut,
     discountsApplied: [5, 15, 5],
     billingTokens,
     staleWriteRefused: stale.refused,

@@ -1,27 +1,41 @@
-import type { DiscoveryEvent, ServiceInstance } from '@switchyard/core';
+import {
+  type ClientDiscoveryEvent,
+  createDiscoveryClient,
+  createMemoryRulesSource,
+  type ServiceInstance,
+} from '@switchyard/core';
 import type { Clients } from './cluster.js';
 
-/** The gateway follows the orders instances through a discovery watch. */
-export function watchOrders(clients: Clients, log: (line: string) => void) {
+/**
+ * The gateway follows the orders instances through a discovery client: a local, watch-driven
+ * cache over the registry, with operator traffic rules (pull-out / pull-in) applied live.
+ */
+export function startGateway(clients: Clients, log: (line: string) => void) {
+  const rules = createMemoryRulesSource();
+  const discovery = createDiscoveryClient({ backend: clients.discovery, rules, resyncInterval: 5_000 });
   const ac = new AbortController();
   let current: readonly ServiceInstance[] = [];
-  const events: DiscoveryEvent[] = [];
+  const events: ClientDiscoveryEvent[] = [];
+  const names = (list: readonly ServiceInstance[]) => list.map((i) => `${i.id}@${i.zone}`).join(', ') || '-';
   const done = (async () => {
-    for await (const event of clients.discovery.watch('orders', { signal: ac.signal })) {
+    for await (const event of discovery.watch('orders', { signal: ac.signal })) {
       events.push(event);
       current = event.snapshot.instances;
-      const names = (list: readonly ServiceInstance[]) => list.map((i) => `${i.id}@${i.zone}`).join(', ') || '-';
       log(
-        `  gateway: ${event.reason} rev ${event.snapshot.revision}: +[${names(event.diff.added)}] -[${names(event.diff.removed)}] ~[${names(event.diff.updated)}]`,
+        `  gateway: ${event.reason}/${event.source} v${event.snapshot.revision}: ` +
+          `+[${names(event.diff.added)}] -[${names(event.diff.removed)}] ~[${names(event.diff.updated)}]`,
       );
     }
   })();
   return {
+    discovery,
+    rules,
     instances: () => current,
     events,
     async stop() {
       ac.abort();
       await done;
+      await discovery.close();
     },
   };
 }

@@ -14,7 +14,12 @@ export interface OrdersService {
  * One instance of the "orders" service: an HTTP server that registers itself in discovery and
  * applies its discount from the config center live.
  */
-export async function startOrdersService(clients: Clients, id: string, zone: string, log: (line: string) => void): Promise<OrdersService> {
+export async function startOrdersService(
+  clients: Clients,
+  id: string,
+  zone: string,
+  log: (line: string) => void,
+): Promise<OrdersService> {
   let discount = Number((await clients.config.get('orders/discount'))?.value ?? '0');
   const server = createServer((req, res) => {
     res.setHeader('content-type', 'application/json');
@@ -23,7 +28,15 @@ export async function startOrdersService(clients: Clients, id: string, zone: str
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   const registration: Registration = await clients.discovery.register(
-    { id, service: 'orders', address: '127.0.0.1', port, zone, tags: ['http'], metadata: { version: '1.4.2' } },
+    {
+      id,
+      service: 'orders',
+      address: '127.0.0.1',
+      port,
+      zone,
+      tags: ['http'],
+      metadata: { version: '1.4.2' },
+    },
     { ttl: 3000 },
   );
 

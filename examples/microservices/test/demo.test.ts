@@ -6,6 +6,7 @@ it('the demo runs end to end on the in-memory backends', async () => {
   const result = await runDemo((l) => lines.push(l));
   expect(result.instancesSeen).toBe(3);
   expect(result.instancesAfterShutdown).toBe(2);
+  expect(result.pulledOut).toEqual(['orders-1', 'orders-3']);
   expect(result.responses.sort()).toEqual(['orders-1', 'orders-2', 'orders-3']);
   expect(result.billingTokens).toHaveLength(2);
   expect(result.billingTokens[1]! > result.billingTokens[0]!).toBe(true);
