@@ -55,6 +55,8 @@ export interface EtcdDiscoveryOptions {
 }
 
 export interface EtcdDiscovery extends DiscoveryBackend {
+  /** Registers on a new lease; the handle exposes its etcd `key` and current `leaseId`. */
+  register(instance: InstanceInput, options?: RegisterOptions): Promise<EtcdRegistration>;
   /** The `etcd3` client in use (never hidden). */
   readonly client: Etcd3;
   /** The normalised key prefix (no trailing `/`). */

@@ -4,7 +4,7 @@ import { eventually, expectSwitchyardError } from '@switchyard/testkit/conforman
 import { type EtcdCluster, startEtcd } from '@switchyard/testkit/servers';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEtcdDiscovery, type EtcdDiscovery, type EtcdRegistration } from '../src/index.js';
+import { createEtcdDiscovery, type EtcdDiscovery } from '../src/index.js';
 
 let etcd: EtcdCluster;
 let raw: Etcd3;
@@ -28,7 +28,7 @@ describe('storage layout', () => {
   it('stores the instance as JSON under <prefix>/<service>/<id> on a lease with the TTL in seconds', async () => {
     await using d = discovery({ ttl: 3000 });
     const service = svc();
-    await using reg = (await d.register({
+    await using reg = await d.register({
       id: 'i-1',
       service,
       address: '10.0.0.1',
@@ -36,7 +36,7 @@ describe('storage layout', () => {
       tags: ['v2'],
       metadata: { team: 'core' },
       zone: 'z1',
-    })) as EtcdRegistration;
+    });
     const key = `/t/layout/${service}/i-1`;
     expect(reg.key).toBe(key);
     const value = JSON.parse((await raw.get(key).string()) ?? 'null');
@@ -93,12 +93,12 @@ describe('registration', () => {
   it('setHealth (maintenance included) rewrites the value on the same lease without re-registering', async () => {
     await using d = discovery();
     const service = svc();
-    await using reg = (await d.register({
+    await using reg = await d.register({
       id: 'm',
       service,
       address: '127.0.0.1',
       port: 80,
-    })) as EtcdRegistration;
+    });
     const lease = reg.leaseId;
     const created = (await raw.get(reg.key).exec()).kvs[0]!.create_revision;
     await reg.setHealth('maintenance');
@@ -115,7 +115,7 @@ describe('registration', () => {
   it('close() deletes the key and revokes the lease; operations after close fail with CLOSED', async () => {
     const d = discovery();
     const service = svc();
-    const reg = (await d.register({ id: 'c', service, address: '127.0.0.1', port: 80 })) as EtcdRegistration;
+    const reg = await d.register({ id: 'c', service, address: '127.0.0.1', port: 80 });
     const lease = reg.leaseId;
     await reg.close();
     expect(await raw.get(reg.key).string()).toBeNull();
