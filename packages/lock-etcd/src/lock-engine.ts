@@ -22,7 +22,8 @@ import { PKG } from './constants.js';
 import { contenderKey, lockDir } from './key-space.js';
 import { LockStatsRecorder } from './lock-stats.js';
 import { assertTtl, type ResolvedOptions } from './options.js';
-import { enqueue, type QueueContext, rpc, waitTurn } from './queue.js';
+import { OrphanSweeper } from './orphan-sweeper.js';
+import { deleteIfMine, enqueue, isMine, type QueueContext, rpc, waitTurn } from './queue.js';
 import { ReentrantLease } from './reentrant-lease.js';
 import { callOptions } from './rpc.js';
 import { EtcdSession } from './session.js';
@@ -53,6 +54,7 @@ export class LockEngine {
   readonly #reentry = new Map<string, ReentryEntry>();
   readonly #pending = new Set<AbortController>();
   readonly #queueKeys = new WeakMap<LockLease, string>();
+  readonly #orphans: OrphanSweeper;
   #seq = 0;
   #closed = false;
 
@@ -64,6 +66,9 @@ export class LockEngine {
       pollInterval: options.pollInterval,
       clock: options.clock,
     };
+    this.#orphans = new OrphanSweeper(options.clock, (key, rev) =>
+      rev === undefined ? this.#deleteKeyOnce(key) : this.deleteIfMine(key, rev),
+    );
   }
 
   get closed(): boolean {
@@ -262,14 +267,23 @@ export class LockEngine {
           try {
             const [alive, mine] = await Promise.all([
               session.keepAlive(bound.signal),
-              this.isMine(myKey, rev, bound.signal),
+              isMine(this.ctx, myKey, rev, bound.signal),
             ]);
             return alive && mine;
           } finally {
             bound.dispose();
           }
         },
-        release: (signal) => this.deleteIfMine(myKey, rev, signal),
+        release: async (signal) => {
+          try {
+            return await this.deleteIfMine(myKey, rev, signal);
+          } catch (error) {
+            // Unknown outcome: the key may still block the queue while the session lives. Keep
+            // deleting it in the background; the caller still learns that this attempt failed.
+            this.#orphans.add(myKey, rev);
+            throw error;
+          }
+        },
       },
       onEnd: (_l, how) => {
         stopFollowing();
@@ -278,7 +292,7 @@ export class LockEngine {
         if (how === 'lost') {
           this.stats.lost++;
           // Free the queue for others if the key is still ours (client-side expiry, failed renewal).
-          this.deleteIfMine(myKey, rev).catch(() => false);
+          this.deleteIfMine(myKey, rev).catch(() => this.#orphans.add(myKey, rev));
         } else this.stats.released++;
       },
     });
@@ -342,43 +356,18 @@ export class LockEngine {
     return backendUnavailable(PKG, `acquire "${key}"`, error);
   }
 
-  /** True while our key still exists with our create revision. */
-  async isMine(myKey: string, rev: bigint, signal?: AbortSignal): Promise<boolean> {
-    const { client } = this.options;
-    const res = await rpc(
-      signal,
-      'ownership check',
-      client
-        .if(myKey, 'Create', '==', rev.toString())
-        .options(callOptions(this.options.requestTimeout))
-        .commit(),
-    );
-    return res.succeeded;
-  }
-
   /** Deletes our key if it is still ours; resolves whether it was. */
-  async deleteIfMine(myKey: string, rev: bigint, signal?: AbortSignal): Promise<boolean> {
-    const { client } = this.options;
-    const res = await rpc(
-      signal,
-      'release',
-      client
-        .if(myKey, 'Create', '==', rev.toString())
-        .then(client.delete().key(myKey))
-        .options(callOptions(this.options.requestTimeout))
-        .commit(),
-    );
-    return res.succeeded;
+  deleteIfMine(myKey: string, rev: bigint, signal?: AbortSignal): Promise<boolean> {
+    return deleteIfMine(this.ctx, myKey, rev, signal);
   }
 
-  /** Best-effort cleanup of a queue key after a failed, timed-out or aborted acquire. Never throws. */
+  /** Cleanup of a queue key after a failed, timed-out or aborted acquire; retried in the background. */
   async deleteKey(myKey: string): Promise<void> {
-    await this.options.client
-      .delete()
-      .key(myKey)
-      .options(callOptions(this.options.requestTimeout))
-      .exec()
-      .catch(() => undefined);
+    await this.#deleteKeyOnce(myKey).catch(() => this.#orphans.add(myKey));
+  }
+
+  async #deleteKeyOnce(myKey: string): Promise<void> {
+    await this.options.client.delete().key(myKey).options(callOptions(this.options.requestTimeout)).exec();
   }
 
   async close(): Promise<void> {
@@ -386,6 +375,7 @@ export class LockEngine {
     this.#closed = true;
     for (const c of [...this.#pending]) c.abort();
     await Promise.all([...this.#leases].map((l) => l.release().catch(() => false)));
+    await this.#orphans.close(true);
     const sessions = await Promise.all([...this.#sessions.values()].map((p) => p.catch(() => undefined)));
     this.#sessions.clear();
     await Promise.all(sessions.map((s) => s?.close()));

@@ -135,6 +135,42 @@ function waitForDelete(
   });
 }
 
+/** True while `myKey` still exists with create revision `rev` (a read-only transaction). */
+export async function isMine(
+  ctx: QueueContext,
+  myKey: string,
+  rev: bigint,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  const { client } = ctx;
+  const res = await rpc(
+    signal,
+    'ownership check',
+    client.if(myKey, 'Create', '==', rev.toString()).options(callOptions(ctx.requestTimeout)).commit(),
+  );
+  return res.succeeded;
+}
+
+/** Deletes `myKey` only if it still has create revision `rev`; resolves whether it did. */
+export async function deleteIfMine(
+  ctx: QueueContext,
+  myKey: string,
+  rev: bigint,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  const { client } = ctx;
+  const res = await rpc(
+    signal,
+    'release',
+    client
+      .if(myKey, 'Create', '==', rev.toString())
+      .then(client.delete().key(myKey))
+      .options(callOptions(ctx.requestTimeout))
+      .commit(),
+  );
+  return res.succeeded;
+}
+
 /** Runs one etcd call under `signal`; client failures become `BACKEND_UNAVAILABLE`. */
 export async function rpc<T>(signal: AbortSignal | undefined, what: string, call: Promise<T>): Promise<T> {
   try {
