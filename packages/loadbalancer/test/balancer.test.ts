@@ -244,6 +244,26 @@ describe('service breaker and adaptive throttling', () => {
   });
 });
 
+describe('retries and hedges avoid instances already tried', () => {
+  it('re-draws when the pick is in the avoid set', async () => {
+    await using lb = createBalancer({
+      discovery: fakeDiscovery(makeInstances(3)),
+      service: 'svc',
+      random: seededRandom(2),
+    });
+    await lb.ready();
+    for (let i = 0; i < 200; i++) {
+      const avoid = new Set([`host-${i % 3}`]);
+      const h = lb.pick(undefined, avoid);
+      expect(avoid.has(h.instance.id)).toBe(false);
+      h.report(true, 1);
+    }
+    const all = new Set(['host-0', 'host-1', 'host-2']);
+    const h = lb.pick(undefined, all);
+    expect(all.has(h.instance.id)).toBe(true);
+  });
+});
+
 describe('locality, panic, stickiness', () => {
   const zoned = () =>
     makeInstances(

@@ -30,8 +30,11 @@ export interface Balancer extends AsyncDisposable {
   readonly service: string;
   /** Resolves once the first discovery snapshot arrived. */
   ready(options?: { signal?: AbortSignal }): Promise<void>;
-  /** Picks an instance; throws NO_AVAILABLE_INSTANCE, CIRCUIT_OPEN (service breaker/throttle) or CLOSED. */
-  pick(context?: PickContext): PickHandle;
+  /**
+   * Picks an instance; throws NO_AVAILABLE_INSTANCE, CIRCUIT_OPEN (service breaker/throttle) or CLOSED.
+   * `avoid`: instance ids already tried by this request (retries and hedges re-draw to avoid them).
+   */
+  pick(context?: PickContext, avoid?: ReadonlySet<string>): PickHandle;
   /** Instances currently routable (after traffic-rule pull-outs). */
   instances(): readonly ServiceInstance[];
   /** Shared per-endpoint statistics. */
@@ -212,7 +215,7 @@ class BalancerImpl implements Balancer {
     }
   }
 
-  pick(context?: PickContext): PickHandle {
+  pick(context?: PickContext, avoid?: ReadonlySet<string>): PickHandle {
     if (this.#closed)
       throw new SwitchyardError('CLOSED', `[${PKG}] balancer for "${this.service}" is closed`);
     const plan = this.#plan;
@@ -254,11 +257,21 @@ class BalancerImpl implements Balancer {
     if (this.#sticky && key !== undefined) {
       const id = this.#sticky.get(key);
       const s = id === undefined ? undefined : plan.active.get(id);
-      if (s?.eligible && plan.groupHas(group, s.id)) state = s;
+      if (s?.eligible && plan.groupHas(group, s.id) && !avoid?.has(s.id)) state = s;
     }
-    if (!state) {
+    for (let attempt = 0; !state && attempt < 3; attempt++) {
       const instance = plan.pick(context, group, random());
       state = instance && plan.active.get(instance.id);
+      // A retry or hedge should land elsewhere: re-draw (bounded) when the pick is in `avoid`.
+      if (state && avoid?.has(state.id) && attempt < 2 && plan.size > avoid.size) state = undefined;
+    }
+    if (state && avoid?.has(state.id)) {
+      for (const s of plan.active.values()) {
+        if (s.eligible && !avoid.has(s.id) && plan.groupHas(group, s.id)) {
+          state = s;
+          break;
+        }
+      }
     }
     if (!state) {
       if (serviceProbe) sb?.releaseProbe();

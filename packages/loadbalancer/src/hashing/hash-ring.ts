@@ -3,10 +3,15 @@ import { invalidArgument } from '@switchyard/core';
 import { endpointKeyOf, PKG, type PreparedSet } from '../weights/prepared-set.js';
 import { murmur3String } from './murmur3.js';
 
-/** A sorted ring of virtual-node points: `hashes[i]` is owned by instance `owners[i]`. */
+/**
+ * A sorted ring of virtual-node points: `hashes[i]` is owned by instance `owners[i]`. `index[b]` is
+ * the first point whose top `32 − shift` bits are >= b, so a lookup binary-searches only its bucket.
+ */
 export interface HashRing {
   readonly hashes: Uint32Array;
   readonly owners: Int32Array;
+  readonly index: Uint32Array;
+  readonly shift: number;
 }
 
 export interface HashRingOptions {
@@ -48,7 +53,7 @@ export function buildHashRing<T extends ServiceInstance>(
   if (n > 1 << 20) throw invalidArgument(PKG, 'instances', 'must hold at most 1048576 instances for a ring');
   let minW = Number.POSITIVE_INFINITY;
   for (const w of set.weights) if (w > 0 && w < minW) minW = w;
-  if (!Number.isFinite(minW)) return { hashes: new Uint32Array(0), owners: new Int32Array(0) };
+  if (!Number.isFinite(minW)) return withIndex(new Uint32Array(0), new Int32Array(0));
   const counts = new Int32Array(n);
   let total = 0;
   for (let i = 0; i < n; i++) {
@@ -87,13 +92,29 @@ export function buildHashRing<T extends ServiceInstance>(
     hashes[k] = h;
     owners[k] = rankToIndex[x - h * 1048576] as number;
   }
-  return { hashes, owners };
+  return withIndex(hashes, owners);
 }
 
-/** Index of the first ring point >= h (wrapping to 0). Binary search over a typed array. */
-export function ringIndex(hashes: Uint32Array, h: number): number {
-  let lo = 0;
-  let hi = hashes.length;
+/** Adds the bucket index: about one bucket per point (between 2^8 and 2^20 buckets). */
+function withIndex(hashes: Uint32Array, owners: Int32Array): HashRing {
+  const bits = Math.min(20, Math.max(8, Math.ceil(Math.log2(Math.max(1, hashes.length)))));
+  const shift = 32 - bits;
+  const buckets = 1 << bits;
+  const index = new Uint32Array(buckets + 1);
+  let p = 0;
+  for (let b = 0; b <= buckets; b++) {
+    while (p < hashes.length && (hashes[p] as number) >>> shift < b) p++;
+    index[b] = p;
+  }
+  return { hashes, owners, index, shift };
+}
+
+/** Index of the first ring point >= h (wrapping to 0): binary search within h's bucket. */
+export function ringIndex(ring: HashRing, h: number): number {
+  const { hashes, index } = ring;
+  const b = h >>> ring.shift;
+  let lo = index[b] as number;
+  let hi = index[b + 1] as number;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if ((hashes[mid] as number) < h) lo = mid + 1;

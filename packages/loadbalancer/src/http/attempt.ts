@@ -23,6 +23,8 @@ export interface AttemptInput {
   clock: Clock;
   doFetch: (input: string, init: RequestInit) => Promise<Response>;
   retryStatuses: ReadonlySet<number>;
+  /** Instance ids this request already tried; the chosen one is added. */
+  tried: Set<string>;
 }
 
 function hostPort(address: string, port: number): string {
@@ -37,7 +39,8 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptResult> {
   const { balancer, url, clock } = input;
   let handle: ReturnType<Balancer['pick']>;
   try {
-    handle = input.balancer.pick(input.context);
+    handle = input.balancer.pick(input.context, input.tried);
+    input.tried.add(handle.instance.id);
   } catch (error) {
     return { kind: 'error', error, retryable: false };
   }

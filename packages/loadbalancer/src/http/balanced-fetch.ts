@@ -145,6 +145,7 @@ export function createBalancedFetch(options: BalancedFetchOptions): BalancedFetc
       };
       const done = balancer.retryBudget?.onRequest();
       try {
+        const tried = new Set<string>();
         const tryOnce = (trySignal: AbortSignal) =>
           runAttempt({
             balancer,
@@ -156,6 +157,7 @@ export function createBalancedFetch(options: BalancedFetchOptions): BalancedFetc
             clock,
             doFetch,
             retryStatuses,
+            tried,
           });
         let last: AttemptResult | undefined;
         for (let attempt = 0; ; attempt++) {

@@ -24,7 +24,8 @@ export function boundedLoadPicker<T extends ServiceInstance = ServiceInstance>(
     throw invalidArgument(PKG, 'boundedLoad.epsilon', `must be a number in (0, 100], got ${String(epsilon)}`);
   return (instances, options) => {
     const set = prepareSet(instances, options);
-    const { hashes, owners } = buildHashRing(set, ringOptions);
+    const ring = buildHashRing(set, ringOptions);
+    const { hashes, owners } = ring;
     const { isEligible, random, weights } = set;
     const loadOf = options?.loadOf;
     const n = instances.length;
@@ -44,7 +45,7 @@ export function boundedLoadPicker<T extends ServiceInstance = ServiceInstance>(
         }
         if (totalWeight === 0) return undefined;
         const perWeight = ((1 + epsilon) * (totalLoad + 1)) / totalWeight;
-        let idx = ringIndex(hashes, keyHash(context, random));
+        let idx = ringIndex(ring, keyHash(context, random));
         let fallback = -1;
         for (let k = 0; k < len; k++) {
           const owner = owners[idx] as number;

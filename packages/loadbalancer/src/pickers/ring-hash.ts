@@ -16,7 +16,8 @@ export function ringHashPicker<T extends ServiceInstance = ServiceInstance>(
   const ringOptions = validateRingOptions('ringHash', config);
   return (instances, options) => {
     const set = prepareSet(instances, options);
-    const { hashes, owners } = buildHashRing(set, ringOptions);
+    const ring = buildHashRing(set, ringOptions);
+    const { hashes, owners } = ring;
     const { isEligible, random } = set;
     const len = hashes.length;
     return {
@@ -24,7 +25,7 @@ export function ringHashPicker<T extends ServiceInstance = ServiceInstance>(
       size: instances.length,
       pick(context) {
         if (len === 0) return undefined;
-        let idx = ringIndex(hashes, keyHash(context, random));
+        let idx = ringIndex(ring, keyHash(context, random));
         for (let k = 0; k < len; k++) {
           const owner = owners[idx] as number;
           if (!isEligible || isEligible(instances[owner] as T, owner)) return instances[owner];
