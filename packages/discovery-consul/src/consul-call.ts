@@ -29,7 +29,7 @@ export async function consulCall<T>(
   what: string,
   signal: AbortSignal | undefined,
   fn: (ctx: CallContext) => Promise<T>,
-  options: { includeResponse?: boolean } = {},
+  options: { includeResponse?: boolean; retryStaleSocket?: boolean } = {},
 ): Promise<T> {
   if (signal?.aborted) throw abortedError(PKG, signal, what);
   const ctx: CallContext = new EventEmitter();
@@ -37,13 +37,25 @@ export async function consulCall<T>(
   const onAbort = () => ctx.emit('cancel');
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    return await fn(ctx);
+    try {
+      return await fn(ctx);
+    } catch (error) {
+      // A keep-alive socket the agent closed (restart, idle timeout) fails the request that reuses it
+      // before anything reached the agent. Every call we make is idempotent, so retry once on a new socket.
+      if (signal?.aborted || options.retryStaleSocket === false || !isStaleSocket(error)) throw error;
+      return await fn(ctx);
+    }
   } catch (error) {
     if (signal?.aborted) throw abortedError(PKG, signal, what);
     throw mapConsulError(what, error);
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }
+}
+
+function isStaleSocket(error: unknown): boolean {
+  const code = (error as { code?: string } | undefined)?.code;
+  return code === 'ECONNRESET' || code === 'EPIPE';
 }
 
 export function statusOf(error: unknown): number | undefined {

@@ -124,7 +124,8 @@ export class ServiceWatcher {
               ctx,
               timeout,
             } as never) as unknown as Promise<[HttpResponseLike, HealthEntry[]]>,
-          { includeResponse: true },
+          // A reset connection here usually means the agent restarted: relist instead of retrying.
+          { includeResponse: true, retryStaleSocket: false },
         );
         attempt = 0;
         const raw = Number(res.headers['x-consul-index']);

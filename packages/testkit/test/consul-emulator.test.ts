@@ -374,6 +374,17 @@ describe('faults, ACL and datacenter', () => {
     expect(after.index).toBeLessThan(before.index);
   });
 
+  it('after a restart a blocking query on the old, higher index waits out `wait` and returns the lower index', async () => {
+    await api('PUT', '/agent/service/register', { Name: 'backwards', Port: 6 });
+    const high = (await api('GET', '/health/service/backwards')).index;
+    await consul.restart();
+    await sleep(20); // let the client notice its keep-alive sockets were cut
+    const started = Date.now();
+    const r = await api('GET', `/health/service/backwards?index=${high}&wait=300ms`);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    expect(r.index).toBeLessThan(high);
+  });
+
   it('restart with downtime refuses connections meanwhile', async () => {
     const restarting = consul.restart({ downtime: 200 });
     await sleep(50);

@@ -46,8 +46,9 @@ export function blockingQuery<T extends Computed>(
     const timer = setTimeout(() => finish(compute()), total);
     const off = state.onChange(() => {
       const next = compute();
-      // A reset (index going backwards) also answers at once, like a restored snapshot.
-      if (next.index > minIndex || next.index < first.index) finish(next);
+      // Like Consul: a lower index (restored snapshot, restart) keeps waiting until `wait` runs out,
+      // which is why clients must reset their index when it goes backwards.
+      if (next.index > minIndex) finish(next);
     });
     res.on('close', onClose);
   });
