@@ -1,5 +1,5 @@
 import type { Clock, TimerHandle } from '@switchyard/core';
-import { abortedError } from '@switchyard/core';
+import { abortedError, isSwitchyardError } from '@switchyard/core';
 import type { RedisClient } from './lua-script.js';
 
 /** One waiting acquire call. */
@@ -98,18 +98,20 @@ export class EventHub {
     if (entry.notified && this.#mode === 'one' && list.length > 0) this.#wake(entry.key, 'one');
   }
 
-  /** Waits for a notification, `ms`, or `signal`. Returns at once if a notification is already pending. */
-  wait(entry: WaitEntry, ms: number, signal: AbortSignal | undefined, pkg: string): Promise<void> {
+  /** Waits for a notification, `ms`, or any of `signals`. Returns at once if a notification is already pending. */
+  wait(
+    entry: WaitEntry,
+    ms: number,
+    signals: readonly (AbortSignal | undefined)[],
+    pkg: string,
+  ): Promise<void> {
     if (entry.notified || entry.grant) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
+      const listeners: [AbortSignal, () => void][] = [];
       const done = () => {
         this.#clock.clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
+        for (const [s, l] of listeners) s.removeEventListener('abort', l);
         entry.wake = undefined;
-      };
-      const onAbort = () => {
-        done();
-        reject(abortedError(pkg, signal, 'acquire'));
       };
       const timer = this.#clock.setTimeout(
         () => {
@@ -123,8 +125,16 @@ export class EventHub {
         done();
         resolve();
       };
-      if (signal?.aborted) onAbort();
-      else signal?.addEventListener('abort', onAbort, { once: true });
+      for (const s of signals) {
+        if (!s) continue;
+        const onAbort = () => {
+          done();
+          reject(isSwitchyardError(s.reason) ? s.reason : abortedError(pkg, s, 'acquire'));
+        };
+        if (s.aborted) return onAbort();
+        s.addEventListener('abort', onAbort, { once: true });
+        listeners.push([s, onAbort]);
+      }
     });
   }
 

@@ -9,17 +9,15 @@ import {
   backendUnavailable,
   type Clock,
   type DistributedLock,
-  deadlineSignal,
   isSwitchyardError,
   jitter,
   type LockCapabilities,
   type LockInfo,
   type LockLease,
   ManagedLease,
-  raceSignal,
   SwitchyardError,
-  sleep,
 } from '@switchyard/core';
+import { callWithDeadline } from './call-deadline.js';
 import { EventHub, type WaitEntry, type WakeMode } from './event-hub.js';
 import type { KeyLayout } from './key-layout.js';
 import { LockStats, type LockStatsSnapshot } from './lock-stats.js';
@@ -91,24 +89,22 @@ export class LockEngine implements DistributedLock {
   }
 
   /** Runs one backend call with the operation timeout; failures become typed errors. */
-  async op<T>(what: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  async op<T>(what: string, fn: () => Promise<T>, signal?: AbortSignal, closed?: AbortSignal): Promise<T> {
     if (signal?.aborted) throw abortedError(PKG, signal, what);
-    const deadline = deadlineSignal(this.#o.operationTimeout, { parent: signal, clock: this.#o.clock, what });
-    try {
-      return await raceSignal(fn(), deadline.signal, PKG, what);
-    } catch (error) {
-      if (signal?.aborted) throw abortedError(PKG, signal, what);
-      if (isSwitchyardError(error, 'TIMEOUT')) {
-        throw new SwitchyardError(
-          'BACKEND_UNAVAILABLE',
-          `[${PKG}] ${what} got no reply within ${this.#o.operationTimeout} ms`,
-          { cause: error },
-        );
-      }
-      throw backendUnavailable(PKG, what, error);
-    } finally {
-      deadline.dispose();
+    if (closed?.aborted) throw closed.reason;
+    const outcome = await callWithDeadline(fn(), this.#o.operationTimeout, this.#o.clock, [signal, closed]);
+    if (outcome.ok) return outcome.value;
+    if (outcome.reason === 'aborted') {
+      if (outcome.signal === closed) throw closed?.reason;
+      throw abortedError(PKG, signal, what);
     }
+    if (outcome.reason === 'timeout') {
+      throw new SwitchyardError(
+        'BACKEND_UNAVAILABLE',
+        `[${PKG}] ${what} got no reply within ${this.#o.operationTimeout} ms`,
+      );
+    }
+    throw backendUnavailable(PKG, what, outcome.error);
   }
 
   #handle(key: string, opts: AcquireOptions): { h: Handle; wait: number; autoRenew: boolean } {
@@ -136,8 +132,8 @@ export class LockEngine implements DistributedLock {
     const deadline = start + wait;
     const entry: WaitEntry = { key, hid: h.hid, notified: false, grant: undefined, wake: undefined };
     let closeWait: (() => void) | undefined;
-    const closedSignal = new AbortController();
-    if (wait > 0) {
+    const closedSignal = wait > 0 ? new AbortController() : undefined;
+    if (closedSignal) {
       closeWait = () =>
         closedSignal.abort(
           new SwitchyardError('CLOSED', `[${PKG}] lock client closed while waiting for "${key}"`),
@@ -145,7 +141,7 @@ export class LockEngine implements DistributedLock {
       this.#waiting.add(closeWait);
       this.#hub.add(entry);
     }
-    const waitSignal = signal ? AbortSignal.any([signal, closedSignal.signal]) : closedSignal.signal;
+    const closed = closedSignal?.signal;
     let attempts = 0;
     let offset = 0; // server ms - local wall ms, from the last reply
     let rtt = 0;
@@ -155,13 +151,14 @@ export class LockEngine implements DistributedLock {
       if (wait > 0) await this.#hub.ensure(Math.min(this.#o.operationTimeout, 1000));
       for (;;) {
         if (entry.grant) {
-          // Handed off by a release: the grant is valid for `pttl` from `serverMs` (server time). Count
-          // validity from our estimate of that moment, then extend to the full ttl in the background.
+          // Handed off by a release: the grant is valid for `pttl` (at most this waiter's queue
+          // deadline) from `serverMs` (server time). Count validity from our estimate of that moment;
+          // the watchdog renews to the full ttl before half of it is gone.
           const { token, serverMs, pttl } = entry.grant;
           const elapsed = Math.max(0, clock.now() + offset - serverMs) + rtt;
           const grantedAt = clock.monotonic() - elapsed;
           const lease = this.#lease(h, token, autoRenew, grantedAt + Math.min(pttl, h.ttl) - h.ttl, start);
-          lease.extend().catch(() => {}); // failure marks the lease lost
+          if (!autoRenew && pttl < h.ttl) lease.extend().catch(() => {}); // failure marks the lease lost
           return lease;
         }
         entry.notified = false;
@@ -172,7 +169,8 @@ export class LockEngine implements DistributedLock {
           const r = await this.op(
             'acquire',
             () => this.#o.strategy.attempt(this.#ctx, h, queueLease),
-            waitSignal,
+            signal,
+            closed,
           );
           rtt = clock.monotonic() - sentAt;
           offset = r.serverMs - clock.now();
@@ -187,20 +185,19 @@ export class LockEngine implements DistributedLock {
           const left = deadline - clock.monotonic();
           if (left <= 0) break;
           const poll = r.pttl >= 0 ? Math.min(r.pttl + 1, this.#o.pollInterval) : this.#o.pollInterval;
-          await this.#hub.wait(entry, Math.min(left, Math.max(1, jitter(poll, 0.25))), waitSignal, PKG);
+          await this.#hub.wait(entry, Math.min(left, Math.max(1, jitter(poll, 0.25))), [signal, closed], PKG);
         } catch (error) {
-          if (waitSignal.aborted) throw this.#abortError(signal, closedSignal.signal);
+          if (signal?.aborted || closed?.aborted) throw this.#abortError(signal, closed);
           if (!isSwitchyardError(error, 'BACKEND_UNAVAILABLE')) throw error;
           lastError = error;
           const left = deadline - clock.monotonic();
           if (wait === 0 || left <= 0) throw error;
-          await sleep(Math.min(left, Math.max(10, jitter(this.#o.pollInterval, 0.5))), {
-            signal: waitSignal,
-            clock,
-            pkg: PKG,
-          }).catch(() => {
-            throw this.#abortError(signal, closedSignal.signal);
-          });
+          await this.#hub.wait(
+            { ...entry, notified: false, grant: undefined },
+            Math.min(left, Math.max(10, jitter(this.#o.pollInterval, 0.5))),
+            [signal, closed],
+            PKG,
+          );
         }
       }
       if (lastError) throw lastError;
@@ -217,8 +214,8 @@ export class LockEngine implements DistributedLock {
     }
   }
 
-  #abortError(signal: AbortSignal | undefined, closed: AbortSignal): SwitchyardError {
-    if (closed.aborted) return closed.reason as SwitchyardError;
+  #abortError(signal: AbortSignal | undefined, closed: AbortSignal | undefined): SwitchyardError {
+    if (closed?.aborted) return closed.reason as SwitchyardError;
     return abortedError(PKG, signal, 'acquire');
   }
 

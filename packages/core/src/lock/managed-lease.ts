@@ -185,7 +185,9 @@ export class ManagedLease implements LockLease {
       });
       return;
     }
-    const delay = Math.max(1, Math.min(this.#ttl * this.#renewRatio, this.#validUntil - now));
+    // Renew at ttl × ratio, but never later than half the validity left: a lease that starts with
+    // less validity than its ttl (e.g. handed off with a short grant) is renewed, not declared lost.
+    const delay = Math.max(1, Math.min(this.#ttl * this.#renewRatio, (this.#validUntil - now) / 2));
     this.#timer = this.#clock.setTimeout(() => this.#renew(), delay, { unref: true });
   }
 

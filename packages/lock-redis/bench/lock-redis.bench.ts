@@ -1,0 +1,235 @@
+/**
+ * lock-redis benchmark: our mutex (plain and fair) vs redlock 5 (1 node), redis-semaphore Mutex and a
+ * Redis PING loop (the physical floor: one round trip). Everything runs against one throwaway
+ * redis-server on loopback, in one process, one run. `pnpm --filter @switchyard/lock-redis bench`
+ */
+import { startRedis } from '@switchyard/testkit/servers';
+import { Redis } from 'ioredis';
+import { Mutex } from 'redis-semaphore';
+import Redlock from 'redlock';
+import { createRedisLock } from '../src/index.js';
+
+const UNCONTENDED_OPS = Number(process.env.BENCH_OPS ?? 3000);
+const CONTENDED_MS = Number(process.env.BENCH_CONTENDED_MS ?? 3000);
+const WORKERS = 32;
+const HANDOFFS = Number(process.env.BENCH_HANDOFFS ?? 300);
+
+interface Peer {
+  name: string;
+  /** Acquire `key` (waiting as long as needed), returning the release function. */
+  lock(key: string): Promise<() => Promise<unknown>>;
+  close(): Promise<void>;
+}
+
+const server = await startRedis();
+const clients: Redis[] = [];
+const newClient = () => {
+  const c = new Redis(server.url);
+  clients.push(c);
+  return c;
+};
+
+function ourPeer(name: string, fair: boolean): Peer {
+  const lock = createRedisLock({ client: newClient(), fair, prefix: `bench-${name}:` });
+  return {
+    name,
+    async lock(key) {
+      const lease = await lock.acquire(key, { ttl: 10_000 });
+      return () => lease.release();
+    },
+    close: () => lock.close(),
+  };
+}
+
+function redlockPeer(): Peer {
+  const redlock = new Redlock([newClient()], { retryCount: -1, retryDelay: 10, retryJitter: 5 });
+  redlock.on('error', () => {});
+  return {
+    name: 'redlock@5 (retryDelay 10 ms)',
+    async lock(key) {
+      const l = await redlock.acquire([`bench-redlock:${key}`], 10_000);
+      return () => l.release();
+    },
+    close: async () => {},
+  };
+}
+
+function semaphorePeer(): Peer {
+  const client = newClient();
+  return {
+    name: 'redis-semaphore Mutex (retry 10 ms)',
+    async lock(key) {
+      const m = new Mutex(client, `bench-sem:${key}`, {
+        lockTimeout: 10_000,
+        acquireTimeout: 60_000,
+        retryInterval: 10,
+        refreshInterval: 0,
+      });
+      await m.acquire();
+      return () => m.release();
+    },
+    close: async () => {},
+  };
+}
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+async function uncontended(peer: Peer) {
+  const lat: number[] = [];
+  for (let i = 0; i < 200; i++) await (await peer.lock('warm'))(); // warm-up
+  const t0 = performance.now();
+  for (let i = 0; i < UNCONTENDED_OPS; i++) {
+    const s = performance.now();
+    await (await peer.lock('u'))();
+    lat.push(performance.now() - s);
+  }
+  const total = performance.now() - t0;
+  lat.sort((a, b) => a - b);
+  return { opsPerSec: (UNCONTENDED_OPS / total) * 1000, p50: quantile(lat, 0.5), p99: quantile(lat, 0.99) };
+}
+
+async function pingFloor() {
+  const c = newClient();
+  const lat: number[] = [];
+  for (let i = 0; i < 200; i++) await c.ping();
+  const t0 = performance.now();
+  for (let i = 0; i < UNCONTENDED_OPS; i++) {
+    const s = performance.now();
+    await c.ping();
+    lat.push(performance.now() - s);
+  }
+  const total = performance.now() - t0;
+  lat.sort((a, b) => a - b);
+  return { opsPerSec: (UNCONTENDED_OPS / total) * 1000, p50: quantile(lat, 0.5), p99: quantile(lat, 0.99) };
+}
+
+async function contended(peer: Peer) {
+  const counts = new Array<number>(WORKERS).fill(0);
+  const waits: number[] = [];
+  let stop = false;
+  const t0 = performance.now();
+  const worker = async (i: number) => {
+    while (!stop) {
+      const s = performance.now();
+      const release = await peer.lock('c');
+      waits.push(performance.now() - s);
+      counts[i]!++;
+      await new Promise((r) => setImmediate(r)); // a token amount of work while holding
+      await release();
+    }
+  };
+  const running = Array.from({ length: WORKERS }, (_, i) => worker(i));
+  await new Promise((r) => setTimeout(r, CONTENDED_MS));
+  stop = true;
+  await Promise.all(running);
+  const total = performance.now() - t0;
+  waits.sort((a, b) => a - b);
+  const acquisitions = counts.reduce((a, b) => a + b, 0);
+  return {
+    opsPerSec: (acquisitions / total) * 1000,
+    p99wait: quantile(waits, 0.99),
+    fairness: Math.max(...counts) / Math.max(1, Math.min(...counts)),
+    starved: counts.filter((c) => c === 0).length,
+  };
+}
+
+async function handOff(peer: Peer) {
+  const lat: number[] = [];
+  for (let i = 0; i < HANDOFFS; i++) {
+    const release = await peer.lock('h');
+    let got = 0;
+    const waiter = peer.lock('h').then((r) => {
+      got = performance.now();
+      return r;
+    });
+    await new Promise((r) => setTimeout(r, 2)); // let the waiter start waiting
+    const s = performance.now();
+    await release();
+    const r2 = await waiter;
+    lat.push(got - s);
+    await r2();
+  }
+  lat.sort((a, b) => a - b);
+  return { p50: quantile(lat, 0.5), p99: quantile(lat, 0.99) };
+}
+
+const f = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : '—');
+const peers = [
+  ourPeer('switchyard mutex', false),
+  ourPeer('switchyard fair', true),
+  redlockPeer(),
+  semaphorePeer(),
+];
+const floor = await pingFloor();
+console.log(
+  `\nRedis ${server.url}, node ${process.version}; PING floor: ${f(floor.opsPerSec, 0)} ops/s, p50 ${f(floor.p50, 3)} ms`,
+);
+console.log(
+  `uncontended: ${UNCONTENDED_OPS} sequential acquire+release; contended: ${WORKERS} workers × ${CONTENDED_MS} ms on one key; hand-off: ${HANDOFFS} releases to one waiter\n`,
+);
+
+const rows: string[][] = [];
+const results: {
+  name: string;
+  u: Awaited<ReturnType<typeof uncontended>>;
+  c: Awaited<ReturnType<typeof contended>>;
+  h: Awaited<ReturnType<typeof handOff>>;
+}[] = [];
+for (const peer of peers) {
+  const u = await uncontended(peer);
+  const c = await contended(peer);
+  const h = await handOff(peer);
+  results.push({ name: peer.name, u, c, h });
+}
+const ours = results[0]!;
+for (const r of results) {
+  rows.push([
+    r.name,
+    f(r.u.opsPerSec, 0),
+    f(r.u.p50, 3),
+    f(r.u.p99, 3),
+    f(r.u.p50 / (2 * floor.p50), 2),
+    f(r.c.opsPerSec, 0),
+    f(r.c.opsPerSec / ours.c.opsPerSec, 2),
+    f(r.c.p99wait, 1),
+    `${f(r.c.fairness, 1)}${r.c.starved ? ` (${r.c.starved} starved)` : ''}`,
+    f(r.h.p50, 3),
+    f(r.h.p99, 3),
+  ]);
+}
+rows.unshift([
+  'lock',
+  'uncont. ops/s',
+  'p50 ms',
+  'p99 ms',
+  'p50 / 2×PING',
+  'contended ops/s',
+  'vs ours',
+  'p99 wait ms',
+  'fairness max/min',
+  'hand-off p50 ms',
+  'hand-off p99 ms',
+]);
+rows.push([
+  'PING floor (1 RTT)',
+  f(floor.opsPerSec, 0),
+  f(floor.p50, 3),
+  f(floor.p99, 3),
+  '0.50',
+  '',
+  '',
+  '',
+  '',
+  '',
+  '',
+]);
+console.log(`| ${rows[0]!.join(' | ')} |`);
+console.log(`|${rows[0]!.map(() => '---').join('|')}|`);
+for (const row of rows.slice(1)) console.log(`| ${row.join(' | ')} |`);
+
+for (const p of peers) await p.close();
+for (const c of clients) c.disconnect();
+await server.stop();
