@@ -131,24 +131,27 @@ export class LockEngine implements DistributedLock {
     const start = clock.monotonic();
     const deadline = start + wait;
     const entry: WaitEntry = { key, hid: h.hid, notified: false, grant: undefined, wake: undefined };
+    // The waiting machinery (close hook, waiter entry, subscription) is set up only once an attempt
+    // failed, so an uncontended acquire costs one script call and nothing else.
     let closeWait: (() => void) | undefined;
-    const closedSignal = wait > 0 ? new AbortController() : undefined;
-    if (closedSignal) {
+    let closed: AbortSignal | undefined;
+    const prepare = async (): Promise<void> => {
+      const controller = new AbortController();
+      closed = controller.signal;
       closeWait = () =>
-        closedSignal.abort(
+        controller.abort(
           new SwitchyardError('CLOSED', `[${PKG}] lock client closed while waiting for "${key}"`),
         );
       this.#waiting.add(closeWait);
       this.#hub.add(entry);
-    }
-    const closed = closedSignal?.signal;
+      await this.#hub.ensure(Math.min(this.#o.operationTimeout, 1000));
+    };
     let attempts = 0;
     let offset = 0; // server ms - local wall ms, from the last reply
     let rtt = 0;
     let lastError: unknown;
     let dirty = false; // an attempt may have left state behind (queue entry, unknown outcome)
     try {
-      if (wait > 0) await this.#hub.ensure(Math.min(this.#o.operationTimeout, 1000));
       for (;;) {
         if (entry.grant) {
           // Handed off by a release: the grant is valid for `pttl` (at most this waiter's queue
@@ -184,6 +187,11 @@ export class LockEngine implements DistributedLock {
           if (wait === 0) break;
           const left = deadline - clock.monotonic();
           if (left <= 0) break;
+          if (!closed) {
+            // Now listening: try again at once (a release may have happened before we listened).
+            await prepare();
+            continue;
+          }
           const poll = r.pttl >= 0 ? Math.min(r.pttl + 1, this.#o.pollInterval) : this.#o.pollInterval;
           await this.#hub.wait(entry, Math.min(left, Math.max(1, jitter(poll, 0.25))), [signal, closed], PKG);
         } catch (error) {
@@ -192,6 +200,7 @@ export class LockEngine implements DistributedLock {
           lastError = error;
           const left = deadline - clock.monotonic();
           if (wait === 0 || left <= 0) throw error;
+          if (!closed) await prepare();
           await this.#hub.wait(
             { ...entry, notified: false, grant: undefined },
             Math.min(left, Math.max(10, jitter(this.#o.pollInterval, 0.5))),
@@ -209,8 +218,10 @@ export class LockEngine implements DistributedLock {
       if (dirty) this.#cleanup(h);
       throw error;
     } finally {
-      if (closeWait) this.#waiting.delete(closeWait);
-      if (wait > 0) this.#hub.remove(entry);
+      if (closeWait) {
+        this.#waiting.delete(closeWait);
+        this.#hub.remove(entry);
+      }
     }
   }
 
