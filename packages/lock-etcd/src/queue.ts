@@ -91,7 +91,8 @@ export async function waitTurn(
             .prefix(dir)
             .maxCreateRevision((myRev - 1n).toString())
             .sort('Create', 'Descend')
-            .limit(permits),
+            // One more than needed: a mutex waiter with exactly one older key is next in line.
+            .limit(permits + 1),
         )
         .options(callOptions(ctx.requestTimeout))
         .commit(),
@@ -102,7 +103,11 @@ export async function waitTurn(
     const older: IKeyValue[] = res.responses[0]?.response_range?.kvs ?? [];
     if (older.length < permits) return;
     const from = (BigInt(res.header.revision) + 1n).toString();
-    await waitForDelete(ctx, permits === 1 ? older[0]!.key : undefined, dir, from, signal);
+    const deleted = await waitForDelete(ctx, permits === 1 ? older[0]!.key : undefined, dir, from, signal);
+    // Next in line: the only older key is gone, and no key can ever be created before ours again
+    // (revisions only grow), so we hold the lock without another read. This saves a round trip
+    // on every FIFO hand-off. Otherwise (a waiter ahead gave up, a poll, a watch error) re-read.
+    if (deleted && permits === 1 && older.length === 1) return;
   }
 }
 
@@ -112,25 +117,25 @@ function waitForDelete(
   dir: string,
   fromRevision: string,
   signal: AbortSignal,
-): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
+): Promise<boolean> {
+  return new Promise<boolean>((resolve, reject) => {
     const builder = ctx.client.watch().startRevision(fromRevision).only('delete');
     const watcher = (key ? builder.key(key) : builder.prefix(dir)).watcher();
     // A watcher emits `error` on compaction or stream failure; without a listener that would throw.
-    watcher.on('error', () => done());
-    watcher.on('delete', () => done());
-    const timer = ctx.clock.setTimeout(() => done(), jitter(ctx.pollInterval, 0.2), { unref: true });
-    const onAbort = () => done(abortedError(PKG, signal, 'acquire'));
+    watcher.on('error', () => done(false));
+    watcher.on('delete', () => done(true));
+    const timer = ctx.clock.setTimeout(() => done(false), jitter(ctx.pollInterval, 0.2), { unref: true });
+    const onAbort = () => done(false, abortedError(PKG, signal, 'acquire'));
     signal.addEventListener('abort', onAbort, { once: true });
     let settled = false;
-    function done(error?: SwitchyardError): void {
+    function done(deleted: boolean, error?: SwitchyardError): void {
       if (settled) return;
       settled = true;
       ctx.clock.clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
       watcher.cancel().catch(() => {});
       if (error) reject(error);
-      else resolve();
+      else resolve(deleted);
     }
   });
 }
