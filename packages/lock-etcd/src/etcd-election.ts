@@ -66,6 +66,7 @@ export function createEtcdElection(options: Omit<EtcdLockOptions, 'reentrant'>):
   return {
     client,
     async campaign(election, value, opts = {}) {
+      assertKey(PKG, 'election', election);
       assertString(PKG, 'value', value);
       const lease = await engine.acquire(election, { ...opts, permits: 1, value, autoRenew: true });
       const queueKey = engine.queueKeyOf(lease);

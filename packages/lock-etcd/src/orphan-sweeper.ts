@@ -13,6 +13,7 @@ export class OrphanSweeper {
   #timer: ReturnType<Clock['setTimeout']> | undefined;
   #attempt = 0;
   #running: Promise<void> | undefined;
+  #closed = false;
 
   constructor(clock: Clock, remove: (key: string, rev: bigint | undefined) => Promise<unknown>) {
     this.#clock = clock;
@@ -25,6 +26,8 @@ export class OrphanSweeper {
 
   /** `rev` set: delete only while the key still has that create revision. */
   add(key: string, rev?: bigint): void {
+    // After close the session leases are revoked, which deletes every key on them anyway.
+    if (this.#closed) return;
     this.#orphans.set(key, rev);
     this.#schedule();
   }
@@ -61,6 +64,7 @@ export class OrphanSweeper {
 
   /** Stops background retries (after a last pass, if asked). */
   async close(lastPass: boolean): Promise<void> {
+    this.#closed = true;
     this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     await this.#running;

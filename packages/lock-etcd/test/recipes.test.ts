@@ -87,6 +87,9 @@ describe('leader election', () => {
     await using e1 = createEtcdElection({ client: raw, prefix, ttl: 2000 });
     await using e2 = createEtcdElection({ hosts: etcd.endpoints, prefix, ttl: 2000 });
     await expectSwitchyardError(() => e1.leader(''), 'INVALID_ARGUMENT', 'election');
+    await expectSwitchyardError(() => e1.campaign('', 'v'), 'INVALID_ARGUMENT', 'election');
+    await expectSwitchyardError(() => e1.campaign('x', 5 as unknown as string), 'INVALID_ARGUMENT', 'value');
+    expect(() => e1.observe('')).toThrow(/election/);
     expect(await e1.leader('jobs')).toBeUndefined();
     const ac = new AbortController();
     const seen: (Leader | undefined)[] = [];
