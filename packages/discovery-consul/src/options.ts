@@ -51,7 +51,7 @@ export interface ConsulDiscoveryOptions {
   stale?: boolean;
   /**
    * Token bucket over each service's blocking-query loop (Consul's docs ask clients for one): `burst`
-   * queries go out back to back, then one per `interval` ms (default burst 5, interval 500).
+   * queries go out back to back, then one per `interval` ms (default burst 10, interval 100).
    * For large fleets with churny services Consul suggests something like `{ burst: 2, interval: 15_000 }`.
    */
   rateLimit?: { burst?: number; interval?: number };
@@ -119,8 +119,8 @@ export function resolveOptions(o: ConsulDiscoveryOptions): ResolvedOptions {
     wait: assertDuration(PKG, 'wait', o.wait ?? 60_000, { min: 1, max: 600_000 }),
     requestTimeout: assertDuration(PKG, 'requestTimeout', o.requestTimeout ?? 10_000),
     stale: o.stale === undefined ? false : assertBoolean(PKG, 'stale', o.stale),
-    burst: assertInteger(PKG, 'rateLimit.burst', o.rateLimit?.burst ?? 5, 1, 1_000),
-    interval: assertDuration(PKG, 'rateLimit.interval', o.rateLimit?.interval ?? 500, { allowZero: true }),
+    burst: assertInteger(PKG, 'rateLimit.burst', o.rateLimit?.burst ?? 10, 1, 1_000),
+    interval: assertDuration(PKG, 'rateLimit.interval', o.rateLimit?.interval ?? 100, { allowZero: true }),
     backoff: { base: 200, max: 30_000, ...o.backoff },
     metaKeys: keys,
     prefixServiceId:

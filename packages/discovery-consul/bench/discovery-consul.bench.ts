@@ -1,0 +1,145 @@
+/**
+ * discovery-consul benchmark — against the testkit Consul EMULATOR (in-process, node:http), not a
+ * real Consul agent: absolute numbers say nothing about Consul's own server-side cost. What it does
+ * measure is this package's client path (HTTP, JSON, blocking-query loop, rate limiter, caches).
+ *
+ * 1. Propagation: register (client A) → a watcher (client B) sees the instance; sequential
+ *    registrations, p50/p99/max, in three modes: isolated changes (100 ms apart, default rate limit),
+ *    back-to-back with the default rate limit, and back-to-back with the rate limit off.
+ * 2. resolve() cost on a 20-instance service: served from a running watch's cache, core's
+ *    createDiscoveryClient over this backend, resolve() without a watch (one health query per call),
+ *    and the raw `consul` client's `health.service({ passing: true })` per call (what a user writes by hand).
+ *
+ * Run: pnpm --filter @switchyard/discovery-consul bench   (BENCH_REGISTRATIONS to change the count)
+ * Point it at a real agent with CONSUL_HTTP_ADDR=127.0.0.1:8500.
+ */
+import { createDiscoveryClient, type DiscoveryEvent, type Registration } from '@switchyard/core';
+import { startConsulEmulator } from '@switchyard/testkit/emulators/consul';
+import Consul from 'consul';
+import { type ConsulDiscoveryOptions, createConsulDiscovery } from '../src/index.js';
+
+const N = Number(process.env.BENCH_REGISTRATIONS ?? 300);
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+const ms = (n: number) => `${n.toFixed(2)} ms`;
+const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
+
+async function timeOps(n: number, op: () => Promise<unknown>): Promise<number> {
+  for (let i = 0; i < Math.min(200, n); i++) await op();
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) await op();
+  return Number(process.hrtime.bigint() - t0) / n;
+}
+
+async function propagation(
+  base: ConsulDiscoveryOptions,
+  label: string,
+  watcherOptions: Partial<ConsulDiscoveryOptions>,
+  gap: number,
+): Promise<string[]> {
+  const a = createConsulDiscovery({ ...base, ttl: 60_000 });
+  const b = createConsulDiscovery({ ...base, ...watcherOptions });
+  const service = `prop-${label.replace(/\W+/g, '-')}-${Date.now()}`;
+  const waiters = new Map<string, () => void>();
+  const ac = new AbortController();
+  let ready!: () => void;
+  const initial = new Promise<void>((r) => {
+    ready = r;
+  });
+  const loop = (async () => {
+    for await (const e of b.watch(service, { signal: ac.signal }) as AsyncIterable<DiscoveryEvent>) {
+      if (e.reason === 'initial') ready();
+      for (const i of e.diff.added) waiters.get(i.id)?.();
+    }
+  })();
+  await initial;
+  const regs: Registration[] = [];
+  const lat: number[] = [];
+  for (let i = 0; i < N; i++) {
+    const id = `i${i}`;
+    const seen = new Promise<void>((r) => waiters.set(id, r));
+    const t0 = performance.now();
+    regs.push(await a.register({ id, service, address: '127.0.0.1', port: 1000 + (i % 60_000) }));
+    await seen;
+    lat.push(performance.now() - t0);
+    waiters.delete(id);
+    if (gap) await sleep(gap);
+  }
+  ac.abort();
+  await loop;
+  await Promise.all(regs.map((r) => r.close()));
+  await Promise.all([a.close(), b.close()]);
+  lat.sort((x, y) => x - y);
+  return [label, String(N), ms(pct(lat, 50)), ms(pct(lat, 99)), ms(lat.at(-1) ?? Number.NaN)];
+}
+
+async function main(): Promise<void> {
+  const addr = process.env.CONSUL_HTTP_ADDR;
+  const emulator = addr ? undefined : await startConsulEmulator();
+  const url = new URL(addr ? (addr.includes('://') ? addr : `http://${addr}`) : emulator!.url);
+  const base: ConsulDiscoveryOptions = { host: url.hostname, port: Number(url.port || 8500) };
+  const target = addr ? `real agent at ${addr}` : 'testkit EMULATOR (in-process)';
+  try {
+    const prop: string[][] = [];
+    prop.push(await propagation(base, 'isolated changes, 100 ms apart (default rate limit)', {}, 100));
+    prop.push(await propagation(base, 'back-to-back (default rate limit 10 burst, 1/100 ms)', {}, 0));
+    prop.push(
+      await propagation(
+        base,
+        'back-to-back (rate limit off)',
+        { rateLimit: { burst: 1000, interval: 0 } },
+        0,
+      ),
+    );
+
+    // resolve() cost.
+    const d = createConsulDiscovery(base);
+    const service = `resolve-${Date.now()}`;
+    const regs = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        d.register({ id: `r${i}`, service, address: '127.0.0.1', port: 2000 + i, tags: ['bench'] }),
+      ),
+    );
+    const raw = new Consul({ host: base.host, port: base.port });
+    const uncached = await timeOps(2000, () => d.resolve(service));
+    const byHand = await timeOps(2000, () => raw.health.service({ service, passing: true }));
+    const ac = new AbortController();
+    const it = d.watch(service, { signal: ac.signal })[Symbol.asyncIterator]();
+    while ((await it.next()).value?.snapshot.instances.length !== 20) {}
+    const cachedWatch = await timeOps(200_000, () => d.resolve(service));
+    ac.abort();
+    const client = createDiscoveryClient({ backend: d });
+    await client.resolve(service);
+    const coreClient = await timeOps(200_000, () => client.resolve(service));
+    await client.close();
+    await Promise.all(regs.map((r) => r.close()));
+    await d.close();
+    raw.destroy();
+
+    console.log(`\ndiscovery-consul benchmark — target: ${target}; Node ${process.version}\n`);
+    console.log('| propagation register → watcher sees it | n | p50 | p99 | max |');
+    console.log('|---|---|---|---|---|');
+    for (const r of prop) console.log(`| ${r.join(' | ')} |`);
+    const rows: [string, number][] = [
+      ['resolve() served from a running watch (cache)', cachedWatch],
+      ['core createDiscoveryClient over this backend', coreClient],
+      ['resolve() without a watch (one health query per call)', uncached],
+      ['raw consul client health.service({ passing }) per call', byHand],
+    ];
+    console.log('\n| resolve, 20 instances | ns/op | vs cached |');
+    console.log('|---|---|---|');
+    for (const [name, ns] of rows)
+      console.log(
+        `| ${name} | ${Math.round(ns).toLocaleString('en-US')} | ${(ns / cachedWatch).toFixed(1)}× |`,
+      );
+  } finally {
+    await emulator?.close();
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
