@@ -13,17 +13,18 @@ import {
   deadlineSignal,
   fullJitterBackoff,
   type LockLease,
-  ManagedLease,
+  type ManagedLease,
   raceSignal,
   SwitchyardError,
   sleep,
 } from '@switchyard/core';
 import { PKG } from './constants.js';
+import { createHolderLease, type HolderParams } from './holder-lease.js';
 import { contenderKey, lockDir } from './key-space.js';
 import { LockStatsRecorder } from './lock-stats.js';
 import { assertTtl, type ResolvedOptions } from './options.js';
 import { OrphanSweeper } from './orphan-sweeper.js';
-import { deleteIfMine, enqueue, isMine, type QueueContext, rpc, waitTurn } from './queue.js';
+import { deleteIfMine, enqueue, type QueueContext, rpc, waitTurn } from './queue.js';
 import { ReentrantLease } from './reentrant-lease.js';
 import { callOptions } from './rpc.js';
 import { EtcdSession } from './session.js';
@@ -180,7 +181,16 @@ export class LockEngine {
     }
     this.stats.acquired++;
     this.stats.recordWait(clock.monotonic() - started);
-    const lease = this.#holderLease(key, myKey!, rev!, owner, ttl, autoRenew, session!, started);
+    const lease = this.#holderLease({
+      key,
+      myKey: myKey!,
+      rev: rev!,
+      owner,
+      ttl,
+      autoRenew,
+      session: session!,
+      started,
+    });
     if (this.options.reentrant) {
       const entry: ReentryEntry = { lease, count: 1 };
       this.#reentry.set(reentryKey, entry);
@@ -225,81 +235,23 @@ export class LockEngine {
     return await rpc(signal, 'session grant', opening);
   }
 
-  #holderLease(
-    key: string,
-    myKey: string,
-    rev: bigint,
-    owner: string,
-    ttl: number,
-    autoRenew: boolean,
-    session: EtcdSession,
-    started: number,
-  ): ManagedLease {
-    const sessionTtl = session.ttlSeconds * 1000;
-    const drift = Math.floor(sessionTtl * 0.01) + 2;
-    // With renewal the lock lives exactly as long as its session lease: same validity, same TTL.
-    // Without renewal, `ttl` is a client-side deadline (ms precision) at which the key is deleted;
-    // the session still bounds it if this process dies or stalls.
-    const leaseTtl = autoRenew ? sessionTtl : ttl;
-    const acquiredAt = autoRenew ? session.lease.validUntil - sessionTtl + drift : started;
-    let stopFollowing: () => void = () => {};
-    const lease = new ManagedLease({
-      pkg: PKG,
-      key,
-      owner,
-      token: rev,
-      ttl: leaseTtl,
-      acquiredAt,
-      autoRenew,
-      clock: this.options.clock,
-      drift: autoRenew ? drift : undefined,
-      driver: {
-        extend: async (next, signal) => {
-          if (autoRenew && next > sessionTtl) {
-            throw new SwitchyardError(
-              'UNSUPPORTED',
-              `[${PKG}] extend(${next}) exceeds the ${session.ttlSeconds} s etcd session lease of "${key}"; acquire with a larger ttl`,
-            );
-          }
-          // Bounded by this lease's validity (see EtcdSession): a hung call must not outlive it.
-          const left = Math.max(1, lease.validUntil - this.options.clock.monotonic());
-          const bound = deadlineSignal(left, { parent: signal, clock: this.options.clock, what: 'renewal' });
-          try {
-            const [alive, mine] = await Promise.all([
-              session.keepAlive(bound.signal),
-              isMine(this.ctx, myKey, rev, bound.signal),
-            ]);
-            return alive && mine;
-          } finally {
-            bound.dispose();
-          }
-        },
-        release: async (signal) => {
-          try {
-            return await this.deleteIfMine(myKey, rev, signal);
-          } catch (error) {
-            // Unknown outcome: the key may still block the queue while the session lives. Keep
-            // deleting it in the background; the caller still learns that this attempt failed.
-            this.#orphans.add(myKey, rev);
-            throw error;
-          }
+  #holderLease(p: HolderParams): ManagedLease {
+    const lease = createHolderLease(
+      {
+        options: this.options,
+        ctx: this.ctx,
+        stats: this.stats,
+        session: (ttlSeconds, signal) => this.session(ttlSeconds, signal),
+        orphan: (myKey, rev) => this.#orphans.add(myKey, rev),
+        untrack: (l) => {
+          this.#leases.delete(l);
+          this.stats.held--;
         },
       },
-      onEnd: (_l, how) => {
-        stopFollowing();
-        this.#leases.delete(lease);
-        this.stats.held--;
-        if (how === 'lost') {
-          this.stats.lost++;
-          // Free the queue for others if the key is still ours (client-side expiry, failed renewal).
-          this.deleteIfMine(myKey, rev).catch(() => this.#orphans.add(myKey, rev));
-        } else this.stats.released++;
-      },
-    });
-    stopFollowing = session.lease.on('lease:lost', ({ cause }) => lease.markLost(cause));
-    if (session.lease.signal.aborted) lease.markLost(session.lease.signal.reason);
+      p,
+    );
     this.#leases.add(lease);
-    this.#queueKeys.set(lease, myKey);
+    this.#queueKeys.set(lease, p.myKey);
     this.stats.held++;
     return lease;
   }

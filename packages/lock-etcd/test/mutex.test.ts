@@ -140,6 +140,26 @@ describe('queue behaviour', () => {
   });
 });
 
+describe('extend', () => {
+  it('extend(ttl) with another whole-second TTL moves the key to that session and keeps the token', async () => {
+    const k = key();
+    const lease = await a.acquire(k, { ttl: 2000 });
+    expect((await b.inspect(k))!.ttlLeft).toBeLessThanOrEqual(2000);
+    await lease.extend(6000);
+    const info = await b.inspect(k);
+    expect(info?.token).toBe(lease.token);
+    expect(info!.ttlLeft).toBeGreaterThan(2000);
+    expect(info!.ttlLeft).toBeLessThanOrEqual(6000);
+    expect(lease.validUntil - performance.now()).toBeGreaterThan(4000);
+    await delay(300);
+    expect(lease.held).toBe(true);
+    await lease.extend(1000);
+    expect((await b.inspect(k))!.ttlLeft).toBeLessThanOrEqual(1000);
+    expect(await lease.release()).toBe(true);
+    expect(await b.inspect(k)).toBeUndefined();
+  });
+});
+
 describe('admin API', () => {
   it('lists held locks with owner, token, ttl and waiters; forceRelease hands over and the holder learns', async () => {
     const k = key();
