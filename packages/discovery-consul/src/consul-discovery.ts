@@ -8,6 +8,7 @@ import {
   type InstanceFilter,
   type InstanceInput,
   invalidArgument,
+  isSwitchyardError,
   matchesFilter,
   normalizeInstance,
   type RegisterOptions,
@@ -169,7 +170,15 @@ export function createConsulDiscovery(options: ConsulDiscoveryOptions = {}): Con
         backoff,
         onClose: () => registrations.delete(reg),
       });
-      await reg.start(opts.signal);
+      try {
+        await reg.start(opts.signal);
+      } catch (error) {
+        // Aborted or timed out mid-flight: the agent may have registered it anyway. Best effort
+        // cleanup so no orphan lingers until DeregisterCriticalServiceAfter.
+        if (isSwitchyardError(error, 'ABORTED', 'TIMEOUT', 'BACKEND_UNAVAILABLE'))
+          reg.close().catch(() => {});
+        throw error;
+      }
       registrations.add(reg);
       return reg;
     },

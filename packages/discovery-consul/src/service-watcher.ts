@@ -62,7 +62,7 @@ export class ServiceWatcher {
 
   /** The last synced, non-stale snapshot of all instances (undefined before the first answer or while stale). */
   get current(): { instances: ServiceInstance[]; revision: number } | undefined {
-    if (this.#instances === undefined || this.#stale) return undefined;
+    if (this.#instances === undefined || this.#stale || this.stopped) return undefined;
     return { instances: this.#instances, revision: this.#revision };
   }
 

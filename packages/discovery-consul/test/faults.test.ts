@@ -233,3 +233,74 @@ describe('ACL token and datacenter', () => {
     });
   });
 });
+
+describe('what goes over the wire (emulator request hook)', () => {
+  it('keeps one blocking query per service in flight however many watchers, and sends stale/tag/passing/token/dc', async () => {
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const queries: URLSearchParams[] = [];
+    const tokens = new Set<string>();
+    const service = uniqueService('wire');
+    await using agent = await startConsulEmulator({
+      onRequest: (r) => {
+        tokens.add(String(r.headers['x-consul-token'] ?? ''));
+        if (r.path !== `/v1/health/service/${service}`) return;
+        queries.push(r.query);
+        if (!r.query.has('index')) return;
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        void r.finished.then(() => inFlight--);
+      },
+    });
+    await using d = createConsulDiscovery({
+      host: agent.host,
+      port: agent.port,
+      stale: true,
+      token: 'tok',
+      datacenter: 'dc1',
+      wait: 300,
+      ttl: 3000,
+    });
+    const watchers = Array.from({ length: 5 }, (_, i) =>
+      d.watch(service, { filter: i % 2 ? { tags: ['x'] } : undefined })[Symbol.asyncIterator](),
+    );
+    await Promise.all(watchers.map((w) => next(w)));
+    await using _r = await d.register({ id: 'w', service, address: '127.0.0.1', port: 7, tags: ['x'] });
+    await Promise.all(watchers.map((w) => until(w, (e) => e.snapshot.instances.length === 1)));
+    await new Promise((r) => setTimeout(r, 700)); // a couple of wait expiries
+    expect(maxInFlight).toBe(1);
+    expect(d.activeWatches).toBe(1);
+    for (const w of watchers) await w.return?.();
+    const watchQueries = queries.filter((q) => q.has('index'));
+    expect(watchQueries.length).toBeGreaterThanOrEqual(2);
+    for (const q of watchQueries) {
+      expect(q.has('stale')).toBe(true);
+      expect(q.get('dc')).toBe('dc1');
+      expect(q.get('wait')).toBe('300ms');
+      expect(Number(q.get('index'))).toBeGreaterThanOrEqual(1);
+    }
+    queries.length = 0;
+    await d.resolve(service, { filter: { tags: ['x'] } });
+    expect(queries[0]?.getAll('tag')).toEqual(['x']);
+    expect(queries[0]?.has('passing')).toBe(true);
+    await d.resolve(service, { filter: { health: ['passing', 'warning'] } });
+    expect(queries[1]?.has('passing')).toBe(false);
+    expect([...tokens]).toEqual(['tok']);
+  });
+
+  it('aborts a register whose request hangs with ABORTED, without leaving an orphan', async () => {
+    await using d = createConsulDiscovery({ host: consul.host, port: consul.port, ttl: 3000 });
+    const service = uniqueService('abort-reg');
+    consul.blackholeNext(1);
+    const started = Date.now();
+    await expect(
+      d.register({ id: 'a', service, address: '127.0.0.1', port: 8 }, { signal: AbortSignal.timeout(150) }),
+    ).rejects.toMatchObject({ code: 'TIMEOUT' });
+    expect(Date.now() - started).toBeLessThan(1000);
+    const ac = new AbortController();
+    const pending = d.register({ id: 'b', service, address: '127.0.0.1', port: 9 }, { signal: ac.signal });
+    ac.abort();
+    await expect(pending).rejects.toMatchObject({ code: 'ABORTED' });
+    await waitFor(async () => (await d.resolve(service)).instances.length === 0, 2000, 'no orphan');
+  });
+});

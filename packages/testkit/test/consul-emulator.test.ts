@@ -239,6 +239,33 @@ describe('blocking queries', () => {
     expect((await pending).index).toBe(first.index);
   });
 
+  it('wakes a catalog/services query for a new service but not for a check status change', async () => {
+    await api('PUT', '/agent/service/register', {
+      Name: 'flappy',
+      ID: 'flappy-1',
+      Port: 9,
+      Check: { TTL: '10s' },
+    });
+    const cat = await api('GET', '/catalog/services');
+    const quiet = api('GET', `/catalog/services?index=${cat.index}&wait=300ms`);
+    await api('PUT', '/agent/check/pass/service:flappy-1');
+    expect((await quiet).index).toBe(cat.index);
+    const woken = api('GET', `/catalog/services?index=${cat.index}&wait=5s`);
+    await api('PUT', '/agent/service/register', { Name: 'brand-new', Port: 10 });
+    const r = await woken;
+    expect(r.index).toBeGreaterThan(cat.index);
+    expect(r.json['brand-new']).toEqual([]);
+  });
+
+  it('reports requests to the onRequest hook', async () => {
+    const seen: string[] = [];
+    await using e = await startConsulEmulator({
+      onRequest: (r) => seen.push(`${r.method} ${r.path} ${r.query.get('index') ?? '-'}`),
+    });
+    await fetch(`${e.url}/v1/health/service/x?index=0`);
+    expect(seen).toEqual(['GET /v1/health/service/x 0']);
+  });
+
   it('rejects a malformed wait', async () => {
     expect((await api('GET', '/health/service/blocky?index=1&wait=soon')).status).toBe(400);
   });

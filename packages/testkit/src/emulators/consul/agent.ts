@@ -135,7 +135,7 @@ export class Agent {
     } else if (!s.checks.delete(checkId)) {
       return;
     }
-    s.touchService(svc.Service, idx);
+    s.touchService(svc.Service, idx, false);
     s.changed();
   }
 
@@ -270,7 +270,7 @@ export class Agent {
     c.Status = status;
     c.Output = output;
     c.ModifyIndex = idx;
-    s.touchService(c.ServiceName, idx);
+    s.touchService(c.ServiceName, idx, false);
     s.changed();
     if (status === 'critical') this.#opts.onCritical(c.CheckID);
   }

@@ -1,2 +1,7 @@
 export { formatDuration, parseDuration } from './duration.js';
-export { type ConsulEmulator, type ConsulEmulatorOptions, startConsulEmulator } from './server.js';
+export {
+  type ConsulEmulator,
+  type ConsulEmulatorOptions,
+  type EmulatorRequest,
+  startConsulEmulator,
+} from './server.js';

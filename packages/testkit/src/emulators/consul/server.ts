@@ -23,6 +23,18 @@ export interface ConsulEmulatorOptions {
   minSessionTtl?: number;
   /** Sessions expire after TTL × this (Consul: 2). */
   sessionTtlMultiplier?: number;
+  /** Observes every request as it arrives (tests use it to check what a client sends). */
+  onRequest?: (request: EmulatorRequest) => void;
+}
+
+export interface EmulatorRequest {
+  method: string;
+  /** Path without the query string, e.g. `/v1/health/service/web`. */
+  path: string;
+  query: URLSearchParams;
+  headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** Resolves when the response has been sent or the connection closed (for in-flight counts). */
+  finished: Promise<void>;
 }
 
 export interface ConsulEmulator extends AsyncDisposable {
@@ -72,6 +84,17 @@ export async function startConsulEmulator(options: ConsulEmulatorOptions = {}): 
   const sockets = new Set<Socket>();
   const server: Server = createServer((req, res) => {
     requestCount++;
+    if (options.onRequest) {
+      const url = new URL(req.url ?? '/', 'http://consul');
+      const finished = new Promise<void>((resolve) => res.once('close', () => resolve()));
+      options.onRequest({
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        query: url.searchParams,
+        headers: req.headers,
+        finished,
+      });
+    }
     if (blackholes > 0) {
       blackholes--;
       req.resume();

@@ -125,9 +125,10 @@ export class ConsulState {
     return ++this.#index;
   }
 
-  touchService(name: string, index: number): void {
+  /** Records a change to a service's instances (`catalog`: the service list changed too) or only its checks. */
+  touchService(name: string, index: number, catalog = true): void {
     this.serviceIndex.set(name, index);
-    this.catalogIndex = index;
+    if (catalog) this.catalogIndex = index;
   }
 
   /** Wakes blocking queries so they re-evaluate their result index. */
