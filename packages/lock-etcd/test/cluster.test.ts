@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { isSwitchyardError, type LockLease } from '@switchyard/core';
 import { delay, eventually, settleWithin } from '@switchyard/testkit/conformance';
 import { type EtcdCluster, startEtcd } from '@switchyard/testkit/servers';
+import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEtcdLock, type EtcdLock } from '../src/index.js';
 
@@ -18,8 +19,21 @@ afterAll(async () => {
   await etcd?.stop();
 });
 
+async function leaderIndex(): Promise<number> {
+  for (const [i, m] of etcd.members.entries()) {
+    const c = new Etcd3({ hosts: m.endpoint });
+    try {
+      const status = await c.maintenance.status();
+      if (status.leader === status.header.member_id) return i;
+    } finally {
+      c.close();
+    }
+  }
+  throw new Error('no leader found');
+}
+
 describe('3-member cluster, member killed mid-operation', () => {
-  it('no two valid holders overlap; every acquire ends in a lease or a typed error; nothing hangs', async () => {
+  it('leader killed: no two valid holders overlap; every acquire ends in a lease or a typed error; nothing hangs', async () => {
     const prefix = `cluster-${randomUUID().slice(0, 8)}`;
     const locks: EtcdLock[] = [0, 1, 2].map(() =>
       createEtcdLock({ hosts: etcd.endpoints, prefix, ttl: 2000, requestTimeout: 1000 }),
@@ -52,11 +66,13 @@ describe('3-member cluster, member killed mid-operation', () => {
     const running = Promise.all(locks.flatMap((l) => [worker(l), worker(l)]));
     await eventually(() => acquired >= 10, 15_000, 'progress before the kill');
     const before = acquired;
-    await etcd.members[0]!.process.kill();
+    // Kill the Raft leader: lease keep-alives, writes and watches all have to move.
+    const victim = etcd.members[await leaderIndex()]!;
+    await victim.process.kill();
     // Progress continues on the surviving quorum while the member is down...
     await eventually(() => acquired >= before + 10, 15_000, 'progress with a member down');
     const during = acquired;
-    await etcd.members[0]!.process.start();
+    await victim.process.start();
     await etcd.waitHealthy();
     // ...and after it comes back.
     await eventually(() => acquired >= during + 5, 15_000, 'progress after the restart');
