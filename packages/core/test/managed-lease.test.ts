@@ -94,6 +94,19 @@ describe('ManagedLease', () => {
     expect(l.signal.aborted).toBe(true);
   });
 
+  it('a renewal call that hangs does not keep the lease alive past its validity', async () => {
+    const clock = createManualClock();
+    const { d } = driver({ extend: () => new Promise<boolean>(() => {}) });
+    const l = lease(d, clock);
+    await clock.advance(1000);
+    expect(l.held).toBe(true);
+    await clock.advance(1999);
+    expect(l.signal.aborted).toBe(false);
+    await clock.advance(1);
+    expect(l.signal.aborted).toBe(true);
+    expect(SwitchyardError.is(l.signal.reason, 'LOCK_LOST')).toBe(true);
+  });
+
   it('without auto-renewal the lease expires locally at its validity', async () => {
     const clock = createManualClock();
     const { d, calls } = driver();

@@ -200,6 +200,13 @@ export class ManagedLease implements LockLease {
     } else this.#schedule();
   }
 
+  #expireWhileRenewing(): void {
+    if (this.#state !== 'held' || this.#releaseStarted) return;
+    this.markLost(
+      new SwitchyardError('LOCK_LOST', `[${this.#pkg}] lock "${this.key}" validity elapsed while a renewal was still pending`),
+    );
+  }
+
   #renew(): void {
     if (this.#state !== 'held' || this.#renewing || this.#releaseStarted) return;
     const started = this.#clock.monotonic();
@@ -216,6 +223,11 @@ export class ManagedLease implements LockLease {
     }
     const op = this.#driver.extend(this.#ttl);
     this.#renewing = op;
+    // A renewal call that hangs must not extend the lease past its validity: keep expiry armed.
+    this.#clock.clearTimeout(this.#timer);
+    this.#timer = this.#clock.setTimeout(() => this.#expireWhileRenewing(), Math.max(0, this.#validUntil - started), {
+      unref: true,
+    });
     op.then(
       (ok) => {
         this.#renewing = undefined;
