@@ -189,14 +189,10 @@ export function createConsulDiscovery(options: ConsulDiscoveryOptions = {}): Con
       validateFilter(PKG, opts.filter);
       throwIfAborted(PKG, opts.signal, 'resolve');
       // A running watch keeps this service's full instance list in memory: serve from it.
-      const cached = watchers.get(service)?.current;
-      if (cached) {
-        return {
-          service,
-          revision: cached.revision,
-          instances: cached.instances.filter((i) => matchesFilter(i, opts.filter)),
-        };
-      }
+      const watcher = watchers.get(service);
+      const cached = watcher?.current;
+      if (watcher && cached)
+        return { service, revision: cached.revision, instances: watcher.view(opts.filter) };
       const key = `${service}\u0000${JSON.stringify(opts.filter ?? null)}`;
       if (opts.signal) return query(service, opts.filter, opts.signal);
       return resolves.do(key, () => query(service, opts.filter));

@@ -53,6 +53,7 @@ export class ServiceWatcher {
   #index = 0;
   #stale = false;
   #loop: Promise<void> | undefined;
+  #defaultView: ServiceInstance[] | undefined;
 
   constructor(service: string, setup: WatcherSetup) {
     this.service = service;
@@ -64,6 +65,15 @@ export class ServiceWatcher {
   get current(): { instances: ServiceInstance[]; revision: number } | undefined {
     if (this.#instances === undefined || this.#stale || this.stopped) return undefined;
     return { instances: this.#instances, revision: this.#revision };
+  }
+
+  /** Instances of the current snapshot that pass `filter`; the default-filter list is computed once per change. */
+  view(filter: InstanceFilter | undefined): ServiceInstance[] {
+    const all = this.#instances ?? [];
+    if (filter !== undefined) return all.filter((i) => matchesFilter(i, filter));
+    // Shared between callers, so frozen (the contract types it readonly anyway).
+    this.#defaultView ??= Object.freeze(all.filter((i) => matchesFilter(i, undefined))) as ServiceInstance[];
+    return this.#defaultView;
   }
 
   get stopped(): boolean {
@@ -164,14 +174,14 @@ export class ServiceWatcher {
     const changed = first || !isEmptyDiff(diffInstances(this.#instances ?? [], next));
     if (changed) this.#revision = Math.max(this.#revision + 1, index);
     this.#instances = next;
+    this.#defaultView = undefined;
     this.#stale = false;
     const reason: WatchEventReason = recovering ? 'resync' : 'change';
     for (const sub of this.#subscribers) this.#deliver(sub, sub.last === undefined ? 'initial' : reason);
   }
 
   #deliver(sub: Subscriber, reason: WatchEventReason): void {
-    const all = this.#instances ?? [];
-    const instances = all.filter((i) => matchesFilter(i, sub.filter));
+    const instances = this.view(sub.filter);
     const snapshot: ServiceSnapshot = { service: this.service, instances, revision: this.#revision };
     if (sub.last === undefined) {
       sub.last = instances;

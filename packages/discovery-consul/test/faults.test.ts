@@ -304,3 +304,28 @@ describe('what goes over the wire (emulator request hook)', () => {
     await waitFor(async () => (await d.resolve(service)).instances.length === 0, 2000, 'no orphan');
   });
 });
+
+describe('DeregisterCriticalServiceAfter', () => {
+  it('the agent reaps an instance whose heartbeats stop; the handle re-registers it when they resume', async () => {
+    await using d = createConsulDiscovery({ ...fast(), ttl: 1000, deregisterCriticalServiceAfter: 200 });
+    await using observer = createConsulDiscovery({ ...fast(), wait: 300 });
+    const service = uniqueService('reaped');
+    const reg = await d.register({ id: 'z', service, address: '127.0.0.1', port: 12 });
+    const seen: string[] = [];
+    reg.on('registration:lost', () => seen.push('lost'));
+    reg.on('registration:restored', () => seen.push('restored'));
+    const agentHas = async () =>
+      ((await (await fetch(`${consul.url}/v1/health/service/${service}`)).json()) as unknown[]).length;
+    expect(await agentHas()).toBe(1);
+    consul.failNext(1_000_000, 503, { path: /^\/v1\/agent\/check\// }); // heartbeats stop reaching the check
+    // TTL 1 s → critical, then 200 ms later the agent's reaper deregisters the service.
+    await waitFor(async () => (await agentHas()) === 0, 3000, 'reaped by the agent');
+    consul.failNext(0);
+    // Reaped while unreachable: the loss is reported, and the first heartbeat that gets through
+    // finds the check gone and registers again.
+    await waitFor(() => seen.includes('restored'), 3000, 'restored');
+    expect(seen).toEqual(['lost', 'restored']);
+    expect(await agentHas()).toBe(1);
+    expect((await observer.resolve(service)).instances.map((i) => i.id)).toEqual(['z']);
+  });
+});

@@ -50,8 +50,11 @@ export interface ConsulEmulator extends AsyncDisposable {
    * With `downtime`, the listener is closed for that long (connections are refused).
    */
   restart(options?: { downtime?: number }): Promise<void>;
-  /** The next `n` requests fail with `status` (default 500) and a plain-text body. */
-  failNext(n: number, status?: number): void;
+  /**
+   * The next `n` requests fail with `status` (default 500) and a plain-text body. With `path`, only
+   * requests whose path matches count (e.g. `/^\/v1\/agent\/check\//` to stop heartbeats only).
+   */
+  failNext(n: number, status?: number, match?: { path?: RegExp }): void;
   /** The next `n` requests are accepted but never answered (until the client gives up). */
   blackholeNext(n: number): void;
   close(): Promise<void>;
@@ -78,7 +81,7 @@ export async function startConsulEmulator(options: ConsulEmulatorOptions = {}): 
   const reaper = setInterval(() => agent.reap(Date.now()), options.reapInterval ?? 30_000);
   reaper.unref();
 
-  let failures: { n: number; status: number } = { n: 0, status: 500 };
+  let failures: { n: number; status: number; path?: RegExp | undefined } = { n: 0, status: 500 };
   let blackholes = 0;
   let requestCount = 0;
   const sockets = new Set<Socket>();
@@ -100,7 +103,10 @@ export async function startConsulEmulator(options: ConsulEmulatorOptions = {}): 
       req.resume();
       return;
     }
-    if (failures.n > 0) {
+    if (
+      failures.n > 0 &&
+      (!failures.path || failures.path.test(new URL(req.url ?? '/', 'http://consul').pathname))
+    ) {
       failures.n--;
       req.resume();
       res.writeHead(failures.status, { 'content-type': 'text/plain; charset=utf-8' });
@@ -152,8 +158,8 @@ export async function startConsulEmulator(options: ConsulEmulatorOptions = {}): 
         state.reset();
       }
     },
-    failNext(n, status = 500) {
-      failures = { n, status };
+    failNext(n, status = 500, match = {}) {
+      failures = { n, status, path: match.path };
     },
     blackholeNext(n) {
       blackholes = n;
