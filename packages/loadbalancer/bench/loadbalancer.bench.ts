@@ -41,7 +41,7 @@ function hosts(n: number, weight: (i: number) => number = () => 1): ServiceInsta
 }
 
 function time(iterations: number, fn: (i: number) => unknown): number {
-  const warm = Math.min(50_000, iterations);
+  const warm = Math.min(20_000, iterations);
   for (let i = 0; i < warm; i++) if (fn(i)) sink++;
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < iterations; i++) if (fn(i)) sink++;
@@ -96,14 +96,15 @@ function measureHere(name: string, n: number): { ns: number; build: number } {
     latencyOf: (_, i) => lat[i] as number,
   });
   const build = performance.now() - b0;
-  const iters = QUICK ? 500_000 : 2_000_000;
-  let best = Number.POSITIVE_INFINITY;
-  for (let r = 0; r < 3; r++) {
-    const ns = hashed
+  const run = (iters: number) =>
+    hashed
       ? time(iters, (i) => p.pick(contexts[i % KEYS]) !== undefined)
       : time(iters, () => p.pick() !== undefined);
-    best = Math.min(best, ns);
-  }
+  // Calibrate so each timed run takes about 0.25 s (0.08 s with QUICK=1).
+  const probe = run(10_000);
+  const iters = Math.max(20_000, Math.min(2_000_000, Math.round((QUICK ? 0.08e9 : 0.25e9) / probe)));
+  let best = Number.POSITIVE_INFINITY;
+  for (let r = 0; r < 3; r++) best = Math.min(best, run(iters));
   return { ns: best, build };
 }
 
@@ -122,6 +123,41 @@ for (const [name] of pickers) {
   console.log(
     `| ${name} | ${r.map((x) => fmt(x.ns)).join(' | ')} | ${fmt((r[2] as { build: number }).build, 2)} |`,
   );
+}
+
+// ---------------------------------------------------------------- 1b. full balancer path
+{
+  const { createBalancer } = await import('../src/index.js');
+  const { AsyncChannel } = await import('@switchyard/core');
+  console.log('\n## Full balancer path: pick + report (100 hosts, breakers + outlier ejection on, ns/op)\n');
+  console.log('| picker | pick + report |');
+  console.log('|---|---:|');
+  for (const [name, make] of [
+    ['round-robin', () => roundRobinPicker()],
+    ['least-request P2C (default)', () => leastRequestPicker()],
+    ['peak-EWMA P2C', () => peakEwmaPicker()],
+    ['maglev (keyed)', () => maglevPicker()],
+  ] as [string, () => PickerBuilder][]) {
+    const inst = hosts(100);
+    const ch = new AsyncChannel<never>();
+    ch.push({
+      snapshot: { service: 'svc', instances: inst, revision: 1 },
+      diff: { added: inst, removed: [], updated: [] },
+      reason: 'initial',
+      stale: false,
+    } as never);
+    const lb = createBalancer({ discovery: { watch: () => ch }, service: 'svc', picker: make() });
+    await lb.ready();
+    const keyed = name.includes('keyed');
+    const ns = time(QUICK ? 200_000 : 1_000_000, (i) => {
+      const h = lb.pick(keyed ? contexts[i % KEYS] : undefined);
+      h.report(true, 5);
+      return true;
+    });
+    console.log(`| ${name} | ${fmt(ns)} |`);
+    await lb.close();
+    ch.close();
+  }
 }
 
 // ---------------------------------------------------------------- 2. ring-hash lookups vs npm peers

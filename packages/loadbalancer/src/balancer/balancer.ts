@@ -322,7 +322,9 @@ class BalancerImpl implements Balancer {
     if (ok) this.#throttle?.accepted(now);
     this.#outlier(s, ok, now);
     this.#updateEligibility(s, now);
-    this.#schedule(now);
+    // O(1): only this endpoint's deadlines can have changed (an existing earlier timer wins).
+    if (s.breaker && s.breaker.state === 'open') this.#scheduleAt(s.breaker.nextTransition);
+    if (s.ejectedUntil > 0) this.#scheduleAt(s.ejectedUntil);
   }
 
   #outlier(s: EndpointState, ok: boolean, now: number): void {

@@ -23,6 +23,30 @@ export function rendezvousPicker<T extends ServiceInstance = ServiceInstance>(
     const n = instances.length;
     const hostHashes = new Uint32Array(n);
     for (let i = 0; i < n; i++) hostHashes[i] = murmur3String(endpointKeyOf(instances[i] as T, metaKey));
+    if (set.uniform) {
+      // Equal weights: the highest combined hash wins, no logarithm needed.
+      return {
+        name: 'rendezvous',
+        size: n,
+        pick(context) {
+          const h = keyHash(context, random);
+          let best = -1;
+          let bestScore = -1;
+          for (let i = 0; i < n; i++) {
+            if ((weights[i] as number) === 0 || (isEligible && !isEligible(instances[i] as T, i))) continue;
+            const score = combineHashes(hostHashes[i] as number, h);
+            if (
+              score > bestScore ||
+              (score === bestScore && (hostHashes[i] as number) < (hostHashes[best] as number))
+            ) {
+              bestScore = score;
+              best = i;
+            }
+          }
+          return best < 0 ? undefined : instances[best];
+        },
+      };
+    }
     return {
       name: 'rendezvous',
       size: n,
