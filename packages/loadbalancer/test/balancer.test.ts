@@ -109,6 +109,63 @@ describe('createBalancer', () => {
   });
 });
 
+describe('pick handles, ready and watch restarts', () => {
+  it('report validates input, counts once, and cancel releases without an outcome', async () => {
+    const clock = createManualClock();
+    await using lb = createBalancer({ discovery: fakeDiscovery(makeInstances(1)), service: 'svc', clock });
+    await lb.ready();
+    const h = lb.pick();
+    expect(lb.stats()[0]?.inFlight).toBe(1);
+    expectCode(() => h.report({ ok: true, latency: -1 }), 'INVALID_ARGUMENT', 'outcome.latency');
+    expectCode(() => h.report('yes' as never), 'INVALID_ARGUMENT', 'outcome');
+    h.report({ ok: false, latency: 12, error: 'status' });
+    h.report(true, 1);
+    expect(lb.stats()[0]).toMatchObject({ inFlight: 0, requests: 1, failures: 1, latency: 12 });
+    const c = lb.pick();
+    c.cancel();
+    expect(lb.stats()[0]).toMatchObject({ inFlight: 0, failures: 1 });
+  });
+
+  it('ready() honours an abort signal', async () => {
+    const never = {
+      watch: () => ({ [Symbol.asyncIterator]: () => ({ next: () => new Promise<never>(() => {}) }) }),
+    };
+    await using lb = createBalancer({ discovery: never, service: 'svc' });
+    const ac = new AbortController();
+    const p = lb.ready({ signal: ac.signal });
+    ac.abort();
+    await expect(p).rejects.toSatisfy((e) => isSwitchyardError(e, 'ABORTED'));
+  });
+
+  it('re-watches with backoff when the watch stream fails, and reports the error', async () => {
+    const clock = createManualClock();
+    let calls = 0;
+    const inner = fakeDiscovery(makeInstances(2));
+    const flaky = {
+      watch: (service: string, options?: { signal?: AbortSignal }) => {
+        calls++;
+        if (calls === 1) throw new Error('backend down');
+        return inner.watch(service, options);
+      },
+    };
+    await using lb = createBalancer({
+      discovery: flaky,
+      service: 'svc',
+      clock,
+      watchBackoff: { base: 100, max: 100 },
+    });
+    const errors: unknown[] = [];
+    lb.on('watch:error', (e) => errors.push(e.error));
+    await tick();
+    expect(errors).toHaveLength(1);
+    expectCode(() => lb.pick(), 'NO_AVAILABLE_INSTANCE');
+    await clock.advance(100);
+    await lb.ready();
+    expect(calls).toBe(2);
+    expect(lb.instances()).toHaveLength(2);
+  });
+});
+
 describe('per-instance breaker, outlier ejection, slow start', () => {
   it('opens after consecutive failures, half-opens with exactly the allowed probes, then closes', async () => {
     const clock = createManualClock();

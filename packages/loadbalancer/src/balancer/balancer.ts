@@ -117,7 +117,8 @@ class BalancerImpl implements Balancer {
         if (this.#plan) this.#rebuild();
       });
     }
-    void this.#watch();
+    // Start on a microtask so listeners attached right after construction see the first events.
+    queueMicrotask(() => void this.#watch());
   }
 
   ready(options: { signal?: AbortSignal } = {}): Promise<void> {
