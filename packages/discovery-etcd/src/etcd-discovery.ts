@@ -101,6 +101,14 @@ export function createEtcdDiscovery(options: EtcdDiscoveryOptions): EtcdDiscover
     new Etcd3({
       ...options.clientOptions,
       hosts: hosts as string | string[],
+      // HTTP/2 pings find a frozen or unreachable member whose TCP connection stays open, so its
+      // streams fail over instead of hanging (etcd accepts pings every 5 s by default).
+      grpcOptions: {
+        'grpc.keepalive_time_ms': 10_000,
+        'grpc.keepalive_timeout_ms': 5_000,
+        'grpc.keepalive_permit_without_calls': 0,
+        ...options.clientOptions?.grpcOptions,
+      },
       defaultCallOptions:
         options.requireLeader === false
           ? options.clientOptions?.defaultCallOptions

@@ -183,6 +183,7 @@ export class EtcdRegistration implements Registration {
     if (this.#state === 'lost') return this.#restore();
     const lease = this.#lease;
     if (!lease) return;
+    if (this.#ctx.clock.monotonic() - this.#lastKeepAlive > this.#ttlMs / 2) this.#kick(lease);
     try {
       const res = await this.#ctx.client
         .get(this.#key)
@@ -209,6 +210,20 @@ export class EtcdRegistration implements Registration {
         return this.#restore();
       }
     }
+  }
+
+  /**
+   * Keep-alives have been silent for half a TTL: the `etcd3` stream may sit on a frozen member (it
+   * only gives up after a whole TTL). One extra keep-alive on a fresh stream, which may land on
+   * another member, renews the lease in time.
+   */
+  #kick(lease: Lease): void {
+    lease
+      .keepaliveOnce(deadline(Math.min(this.#ctx.requestTimeout, this.#ttlMs / 3)))
+      .then(() => {
+        if (lease === this.#lease) this.#lastKeepAlive = this.#ctx.clock.monotonic();
+      })
+      .catch(() => {});
   }
 
   #onLeaseLost(lease: Lease, err: unknown): void {

@@ -47,6 +47,8 @@ export class ServiceWatch {
   #watcher: Watcher | undefined;
   #attempt = 0;
   #timer: TimerHandle | undefined;
+  /** Fires when a new watch stream is not confirmed by etcd within `requestTimeout`. */
+  #watchdog: TimerHandle | undefined;
   #stopped = false;
 
   constructor(
@@ -77,6 +79,7 @@ export class ServiceWatch {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#ctx.clock.clearTimeout(this.#timer);
+    this.#ctx.clock.clearTimeout(this.#watchdog);
     this.channel.close();
     this.#onStop(this);
     const w = this.#watcher;
@@ -122,10 +125,25 @@ export class ServiceWatch {
 
   #startWatcher(): void {
     if (this.#stopped) return;
-    const w = this.#ctx.client.watch().prefix(this.#prefix).startRevision(String(this.#resumeFrom)).watcher();
+    // A namespace with an empty prefix has its own watch manager, hence its own gRPC stream: one
+    // stuck stream (a new connection to a frozen member never completes its handshake) cannot hold
+    // every watch of the client, and it is abandoned for a fresh one when the watchdog fires.
+    const w = this.#ctx.client
+      .namespace('')
+      .watch()
+      .prefix(this.#prefix)
+      .startRevision(String(this.#resumeFrom))
+      .watcher();
     this.#watcher = w;
+    const { clock } = this.#ctx;
+    const watchdog = clock.setTimeout(() => this.#onBroken(w, false), this.#ctx.requestTimeout, {
+      unref: true,
+    });
+    this.#watchdog = watchdog;
     w.on('connected', () => {
-      if (w === this.#watcher) this.#attempt = 0;
+      if (w !== this.#watcher) return;
+      clock.clearTimeout(watchdog);
+      this.#attempt = 0;
     });
     w.on('data', (res) => this.#onData(w, res));
     // The stream broke: resume from the last seen revision (etcd3's own resume position is not exact).
@@ -173,10 +191,11 @@ export class ServiceWatch {
   #onBroken(w: Watcher, cancelled: boolean): void {
     if (w !== this.#watcher || this.#stopped) return;
     this.#watcher = undefined;
+    this.#ctx.clock.clearTimeout(this.#watchdog);
     // A cancelled watcher is already gone from etcd3's manager; a disconnected one must be detached
     // so that the manager does not re-attach it from its own (inexact) revision.
-    if (!cancelled) void detach(w, this.#ctx.requestTimeout);
-    silence(w);
+    if (cancelled) silence(w);
+    else void detach(w, this.#ctx.requestTimeout);
     if (cancelled) this.#retry(() => this.#sync());
     else {
       this.stats.reconnects++;
@@ -192,6 +211,9 @@ export class ServiceWatch {
 
 /** Cancels an etcd3 watcher without hanging when etcd is unreachable. */
 async function detach(w: Watcher, timeoutMs: number): Promise<void> {
+  // Our listeners go first; etcd3's own (added by cancel) must stay so that a stream that comes
+  // back later still completes the cancellation.
+  silence(w);
   let timer: ReturnType<typeof setTimeout> | undefined;
   await Promise.race([
     w.cancel().catch(() => {}),
@@ -201,7 +223,6 @@ async function detach(w: Watcher, timeoutMs: number): Promise<void> {
     }),
   ]);
   clearTimeout(timer);
-  silence(w);
 }
 
 /** Drops our listeners but keeps an `error` listener: an unhandled `error` event would throw. */

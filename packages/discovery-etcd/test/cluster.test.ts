@@ -5,7 +5,7 @@ import { Etcd3, type Watcher } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEtcdDiscovery, requireLeaderCallOptions } from '../src/index.js';
 
-const TTL = 2000;
+const TTL = 4000;
 let etcd: EtcdCluster;
 
 beforeAll(async () => {
