@@ -360,6 +360,28 @@ describe('locality, panic, stickiness', () => {
     expect(t.get('host-5')).toBeUndefined();
   });
 
+  it('uses the pick context zone/region for callers in other localities', async () => {
+    await using lb = createBalancer({
+      discovery: fakeDiscovery(zoned()),
+      service: 'svc',
+      random: seededRandom(4),
+      picker: roundRobinPicker(),
+      locality: { zone: 'a', region: 'r1' },
+    });
+    await lb.ready();
+    expect([...tally(lb, 30, () => ({ zone: 'b', region: 'r1' })).keys()].sort()).toEqual([
+      'host-3',
+      'host-4',
+    ]);
+    expect([...tally(lb, 30, () => ({ zone: 'c', region: 'r2' })).keys()]).toEqual(['host-5']);
+    expect([...tally(lb, 30, () => ({ zone: 'a', region: 'r1' })).keys()].sort()).toEqual([
+      'host-0',
+      'host-1',
+      'host-2',
+    ]);
+    expect([...tally(lb, 30).keys()].sort()).toEqual(['host-0', 'host-1', 'host-2']);
+  });
+
   it('panics (uses every instance) below the panic threshold', async () => {
     const clock = createManualClock();
     await using lb = createBalancer({

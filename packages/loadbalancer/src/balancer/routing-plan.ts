@@ -32,6 +32,8 @@ function matchesGroup(instance: ServiceInstance, group: RouteGroup): boolean {
   return true;
 }
 
+const MAX_LOCALITIES = 32;
+
 interface GroupPlan {
   readonly name: string;
   readonly weight: number;
@@ -64,8 +66,12 @@ export class RoutingPlan {
   readonly #canaryKeys: ReadonlySet<string>;
   readonly #callerIp: string | undefined;
   readonly #groupOf = new Map<string, number>();
+  readonly #input: RoutingInput;
+  /** Locality plans for callers that pass their own zone/region in the pick context (bounded cache). */
+  readonly #byLocality = new Map<string, LocalityPlan[]>();
 
   constructor(input: RoutingInput) {
+    this.#input = input;
     const active = input.states.filter((s) => !isPulledOut(s.instance, input.rules));
     this.active = new Map(active.map((s) => [s.id, s]));
     this.#callerIp = input.callerIp;
@@ -111,6 +117,29 @@ export class RoutingPlan {
 
   recompute(): void {
     for (const g of this.#groups) g.plan.recompute();
+    for (const plans of this.#byLocality.values()) for (const p of plans) p.recompute();
+  }
+
+  #plansFor(zone: string | undefined, region: string | undefined): LocalityPlan[] {
+    const key = `${zone ?? ''}\u0000${region ?? ''}`;
+    let plans = this.#byLocality.get(key);
+    if (!plans) {
+      const { builder, clock, locality, panicThreshold } = this.#input;
+      const callerLocality: LocalityOptions = {
+        ...(zone !== undefined ? { zone } : {}),
+        ...(region !== undefined ? { region } : {}),
+        ...(locality?.overprovisioning !== undefined ? { overprovisioning: locality.overprovisioning } : {}),
+      };
+      plans = this.#groups.map(
+        (g) => new LocalityPlan(g.plan.states, builder, clock, callerLocality, panicThreshold),
+      );
+      if (this.#byLocality.size >= MAX_LOCALITIES) {
+        const oldest = this.#byLocality.keys().next();
+        if (!oldest.done) this.#byLocality.delete(oldest.value);
+      }
+      this.#byLocality.set(key, plans);
+    }
+    return plans;
   }
 
   /** Which group a request goes to (index into the plan's groups). */
@@ -137,7 +166,16 @@ export class RoutingPlan {
     return this.#groupOf.get(id) === group;
   }
 
+  /**
+   * Picks within a group. A context zone/region different from the balancer's own locality uses
+   * locality tiers built for that caller (cached, rebuilt with the plan).
+   */
   pick(context: PickContext | undefined, group: number, u: number): ServiceInstance | undefined {
+    if (context !== undefined && (context.zone !== undefined || context.region !== undefined)) {
+      const own = this.#input.locality;
+      if (context.zone !== own?.zone || context.region !== own?.region)
+        return this.#plansFor(context.zone, context.region)[group]?.pick(context, u);
+    }
     return (this.#groups[group] as GroupPlan | undefined)?.plan.pick(context, u);
   }
 }
