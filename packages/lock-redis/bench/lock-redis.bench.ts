@@ -156,34 +156,63 @@ async function handOff(peer: Peer) {
   return { p50: quantile(lat, 0.5), p99: quantile(lat, 0.99) };
 }
 
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const f = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : '—');
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const peers = [
   ourPeer('switchyard mutex', false),
   ourPeer('switchyard fair', true),
   redlockPeer(),
   semaphorePeer(),
 ];
-const floor = await pingFloor();
+type Round = {
+  u: Awaited<ReturnType<typeof uncontended>>;
+  c: Awaited<ReturnType<typeof contended>>;
+  h: Awaited<ReturnType<typeof handOff>>;
+};
+const rounds = new Map<string, Round[]>(peers.map((p) => [p.name, []]));
+const floors: Awaited<ReturnType<typeof pingFloor>>[] = [];
+// Peers are interleaved round by round and each figure is the median over rounds, so a burst of
+// load from elsewhere on the machine does not land on one peer only.
+for (let r = 0; r < ROUNDS; r++) {
+  floors.push(await pingFloor());
+  for (const peer of peers) {
+    rounds
+      .get(peer.name)!
+      .push({ u: await uncontended(peer), c: await contended(peer), h: await handOff(peer) });
+  }
+}
+const med = <T>(xs: T[], pick: (x: T) => number) => median(xs.map(pick));
+const floor = {
+  opsPerSec: med(floors, (x) => x.opsPerSec),
+  p50: med(floors, (x) => x.p50),
+  p99: med(floors, (x) => x.p99),
+};
 console.log(
-  `\nRedis ${server.url}, node ${process.version}; PING floor: ${f(floor.opsPerSec, 0)} ops/s, p50 ${f(floor.p50, 3)} ms`,
+  `\nRedis ${server.url}, node ${process.version}, ${ROUNDS} interleaved rounds (medians); PING floor: ${f(floor.opsPerSec, 0)} ops/s, p50 ${f(floor.p50, 3)} ms`,
 );
 console.log(
   `uncontended: ${UNCONTENDED_OPS} sequential acquire+release; contended: ${WORKERS} workers × ${CONTENDED_MS} ms on one key; hand-off: ${HANDOFFS} releases to one waiter\n`,
 );
-
 const rows: string[][] = [];
-const results: {
-  name: string;
-  u: Awaited<ReturnType<typeof uncontended>>;
-  c: Awaited<ReturnType<typeof contended>>;
-  h: Awaited<ReturnType<typeof handOff>>;
-}[] = [];
-for (const peer of peers) {
-  const u = await uncontended(peer);
-  const c = await contended(peer);
-  const h = await handOff(peer);
-  results.push({ name: peer.name, u, c, h });
-}
+const results = peers.map((peer) => {
+  const rs = rounds.get(peer.name)!;
+  return {
+    name: peer.name,
+    u: {
+      opsPerSec: med(rs, (x) => x.u.opsPerSec),
+      p50: med(rs, (x) => x.u.p50),
+      p99: med(rs, (x) => x.u.p99),
+    },
+    c: {
+      opsPerSec: med(rs, (x) => x.c.opsPerSec),
+      p99wait: med(rs, (x) => x.c.p99wait),
+      fairness: med(rs, (x) => x.c.fairness),
+      starved: Math.max(...rs.map((x) => x.c.starved)),
+    },
+    h: { p50: med(rs, (x) => x.h.p50), p99: med(rs, (x) => x.h.p99) },
+  };
+});
 const ours = results[0]!;
 for (const r of results) {
   rows.push([

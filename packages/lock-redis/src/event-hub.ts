@@ -16,65 +16,122 @@ export interface WaitEntry {
 export type WakeMode = 'one' | 'all';
 
 /**
- * The lock client's single pub/sub subscription (a `duplicate()` of the user's client) and the table
- * of local waiters. A release wakes one local waiter per process (`one`) or all of them (`all`: when
- * several may succeed at once, e.g. readers); a hand-off wakes exactly the granted waiter; a forced
- * release tells the local holder it lost the lock. Lost messages are covered by the waiters' fallback poll.
+ * The lock client's single pub/sub connection (a `duplicate()` of the user's client) and the table
+ * of local waiters. Two channels per prefix: releases and hand-offs (`<prefix>events`, subscribed
+ * only while this client has waiters, so idle clients receive no traffic) and forced-release notices
+ * (`<prefix>lost`, subscribed while leases exist). A release wakes one local waiter per process
+ * (`one`) or all of them (`all`: when several may succeed at once, e.g. readers); a hand-off wakes
+ * exactly the granted waiter. Lost messages are covered by the waiters' fallback poll.
  */
 export class EventHub {
   readonly #client: RedisClient;
-  readonly #channel: string;
+  readonly #events: string;
+  readonly #lost: string;
   readonly #mode: WakeMode;
   readonly #clock: Clock;
+  readonly #linger: number;
   readonly #waiters = new Map<string, WaitEntry[]>();
   readonly #lossListeners = new Set<(key: string, owner: string) => void>();
   #sub: RedisClient | undefined;
-  #subscribed: Promise<void> | undefined;
-  #ready = false;
-  #waitedOnce = false;
+  #eventsPending: Promise<void> | undefined;
+  #eventsReady = false;
+  #lostRequested = false;
+  #degraded = false;
+  #lingerTimer: TimerHandle | undefined;
   #closed = false;
 
-  constructor(options: { client: RedisClient; channel: string; mode: WakeMode; clock: Clock }) {
+  constructor(options: {
+    client: RedisClient;
+    channel: string;
+    lostChannel: string;
+    mode: WakeMode;
+    clock: Clock;
+    linger?: number;
+  }) {
     this.#client = options.client;
-    this.#channel = options.channel;
+    this.#events = options.channel;
+    this.#lost = options.lostChannel;
     this.#mode = options.mode;
     this.#clock = options.clock;
+    this.#linger = options.linger ?? 2000;
   }
 
   get subscribed(): boolean {
-    return this.#ready;
+    return this.#eventsReady;
   }
 
-  /** Subscribes (once); resolves `true` when subscribed within `timeout` ms, else `false` (polling still works). */
-  async ensure(timeout: number): Promise<boolean> {
-    if (this.#ready) return true;
-    if (this.#closed) return false;
-    if (!this.#subscribed) {
-      const sub = this.#client.duplicate();
-      this.#sub = sub;
-      sub.on('error', () => {}); // reconnects on its own; waiters fall back to polling meanwhile
-      sub.on('message', (channel: string, message: string) => {
-        if (channel === this.#channel) this.#dispatch(message);
+  #connection(): RedisClient {
+    if (this.#sub) return this.#sub;
+    const sub = this.#client.duplicate();
+    this.#sub = sub;
+    sub.on('error', () => {}); // reconnects on its own (and resubscribes); waiters poll meanwhile
+    sub.on('message', (channel: string, message: string) => {
+      if (channel === this.#events || channel === this.#lost) this.#dispatch(message);
+    });
+    return sub;
+  }
+
+  /** Subscribes to forced-release notices (once, in the background). */
+  watchLosses(): void {
+    if (this.#lostRequested || this.#closed) return;
+    this.#lostRequested = true;
+    this.#connection()
+      .subscribe(this.#lost)
+      .catch(() => {
+        this.#lostRequested = false;
       });
-      this.#subscribed = sub.subscribe(this.#channel).then(
-        () => {
-          this.#ready = true;
-        },
-        () => {
-          this.#subscribed = undefined;
-        },
-      );
+  }
+
+  /**
+   * Subscribes to release notices; resolves `true` once subscribed (waiting at most `timeout` ms),
+   * `false` if not (waiters then poll). After one timeout it stops waiting until the subscription is back.
+   */
+  async ensure(timeout: number): Promise<boolean> {
+    this.#clock.clearTimeout(this.#lingerTimer);
+    this.#lingerTimer = undefined;
+    if (this.#eventsReady) return true;
+    if (this.#closed) return false;
+    if (!this.#eventsPending) {
+      const pending = this.#connection()
+        .subscribe(this.#events)
+        .then(
+          () => {
+            if (this.#eventsPending !== pending) return;
+            this.#eventsReady = true;
+            this.#degraded = false;
+          },
+          () => {},
+        )
+        .finally(() => {
+          if (this.#eventsPending === pending && !this.#eventsReady) this.#eventsPending = undefined;
+        });
+      this.#eventsPending = pending;
     }
-    // Only the first caller waits for the subscription; later ones poll until it is back.
-    if (this.#waitedOnce) return false;
-    this.#waitedOnce = true;
+    if (this.#degraded) return false;
     let timer: TimerHandle | undefined;
     const timedOut = new Promise<void>((resolve) => {
       timer = this.#clock.setTimeout(resolve, timeout, { unref: true });
     });
-    await Promise.race([this.#subscribed, timedOut]);
+    await Promise.race([this.#eventsPending, timedOut]);
     this.#clock.clearTimeout(timer);
-    return this.#ready;
+    if (!this.#eventsReady) this.#degraded = true;
+    return this.#eventsReady;
+  }
+
+  /** No waiters for a while: stop receiving release traffic. */
+  #scheduleUnsubscribe(): void {
+    if (this.#waiters.size > 0 || this.#lingerTimer || !this.#eventsPending) return;
+    this.#lingerTimer = this.#clock.setTimeout(
+      () => {
+        this.#lingerTimer = undefined;
+        if (this.#waiters.size > 0 || this.#closed) return;
+        this.#eventsReady = false;
+        this.#eventsPending = undefined;
+        this.#sub?.unsubscribe(this.#events).catch(() => {});
+      },
+      this.#linger,
+      { unref: true },
+    );
   }
 
   onLoss(listener: (key: string, owner: string) => void): () => void {
@@ -96,6 +153,7 @@ export class EventHub {
     if (list.length === 0) this.#waiters.delete(entry.key);
     // A wake-up this entry did not use goes to the next waiter.
     if (entry.notified && this.#mode === 'one' && list.length > 0) this.#wake(entry.key, 'one');
+    if (this.#waiters.size === 0) this.#scheduleUnsubscribe();
   }
 
   /** Waits for a notification, `ms`, or any of `signals`. Returns at once if a notification is already pending. */
@@ -140,7 +198,8 @@ export class EventHub {
 
   async close(): Promise<void> {
     this.#closed = true;
-    this.#ready = false;
+    this.#eventsReady = false;
+    this.#clock.clearTimeout(this.#lingerTimer);
     const sub = this.#sub;
     this.#sub = undefined;
     sub?.disconnect();

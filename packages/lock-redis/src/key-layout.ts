@@ -2,11 +2,14 @@ import { invalidArgument } from '@switchyard/core';
 
 /**
  * Redis key names of one lock. Every key of a lock shares the hash tag `{key}`, so multi-key scripts
- * work on Redis Cluster. The event channel is one per prefix (one subscription per lock client).
+ * work on Redis Cluster. The two notice channels are per prefix (one pub/sub connection per lock client).
  */
 export class KeyLayout {
   readonly prefix: string;
+  /** Release and hand-off notices. */
   readonly channel: string;
+  /** Forced-release notices for holders. */
+  readonly lostChannel: string;
 
   constructor(pkg: string, prefix: string) {
     if (typeof prefix !== 'string' || prefix.includes('{') || prefix.includes('}')) {
@@ -14,6 +17,7 @@ export class KeyLayout {
     }
     this.prefix = prefix;
     this.channel = `${prefix}events`;
+    this.lostChannel = `${prefix}lost`;
   }
 
   base(key: string): string {

@@ -45,7 +45,7 @@ export function createLockAdmin(engine: LockEngine): LockAdmin {
       const done =
         (await engine.op(
           'forceRelease',
-          () => FORCE_RELEASE.run(client, fairKeys(layout, key), [layout.channel, key]),
+          () => FORCE_RELEASE.run(client, fairKeys(layout, key), [layout.channel, key, layout.lostChannel]),
           options.signal,
         )) === 1;
       if (done) engine.stats.forceReleased++;

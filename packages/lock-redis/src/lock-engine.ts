@@ -26,6 +26,8 @@ import type { RedisClient } from './lua-script.js';
 import { currentLockOwner } from './owner-scope.js';
 
 export const PKG = 'lock-redis';
+/** Fallback poll cap (ms) while the release subscription is not established. */
+const UNSUBSCRIBED_POLL = 100;
 
 export interface EngineOptions {
   name: string;
@@ -63,6 +65,9 @@ export class LockEngine implements DistributedLock {
   readonly #waiting = new Set<() => void>();
   readonly #background = new Set<Promise<unknown>>();
   #closed = false;
+  // Handle ids: a random per-client prefix plus a counter (unique; cheaper than random bytes per call).
+  readonly #idPrefix = randomBytes(9).toString('base64url');
+  #idSeq = 0;
 
   constructor(options: EngineOptions) {
     this.#o = options;
@@ -74,6 +79,7 @@ export class LockEngine implements DistributedLock {
     this.#hub = new EventHub({
       client: options.client,
       channel: options.layout.channel,
+      lostChannel: options.layout.lostChannel,
       mode: options.wakeMode,
       clock: options.clock,
     });
@@ -112,7 +118,7 @@ export class LockEngine implements DistributedLock {
     assertKey(PKG, 'key', key);
     const ttl = assertDuration(PKG, 'ttl', opts.ttl ?? this.#o.ttl);
     const wait = assertWait(PKG, 'wait', opts.wait ?? this.#o.wait);
-    const hid = randomBytes(12).toString('base64url');
+    const hid = `${this.#idPrefix}${(++this.#idSeq).toString(36)}`;
     const explicit =
       opts.owner === undefined ? undefined : assertNonEmptyString(PKG, 'owner', opts.owner, 256);
     const owner = explicit ?? (this.#o.reentrant ? currentLockOwner() : undefined) ?? hid;
@@ -144,7 +150,7 @@ export class LockEngine implements DistributedLock {
         );
       this.#waiting.add(closeWait);
       this.#hub.add(entry);
-      await this.#hub.ensure(Math.min(this.#o.operationTimeout, 1000));
+      await this.#hub.ensure(this.#o.operationTimeout);
     };
     let attempts = 0;
     let offset = 0; // server ms - local wall ms, from the last reply
@@ -176,7 +182,7 @@ export class LockEngine implements DistributedLock {
             closed,
           );
           rtt = clock.monotonic() - sentAt;
-          offset = r.serverMs - clock.now();
+          if (r.serverMs > 0) offset = r.serverMs - clock.now();
           lastError = undefined;
           if (r.acquired) {
             dirty = false;
@@ -192,7 +198,9 @@ export class LockEngine implements DistributedLock {
             await prepare();
             continue;
           }
-          const poll = r.pttl >= 0 ? Math.min(r.pttl + 1, this.#o.pollInterval) : this.#o.pollInterval;
+          let poll = r.pttl >= 0 ? Math.min(r.pttl + 1, this.#o.pollInterval) : this.#o.pollInterval;
+          // Not (yet) subscribed: notices can be missed, so poll faster (still bounded and jittered).
+          if (!this.#hub.subscribed) poll = Math.min(poll, UNSUBSCRIBED_POLL);
           await this.#hub.wait(entry, Math.min(left, Math.max(1, jitter(poll, 0.25))), [signal, closed], PKG);
         } catch (error) {
           if (signal?.aborted || closed?.aborted) throw this.#abortError(signal, closed);
@@ -261,18 +269,19 @@ export class LockEngine implements DistributedLock {
     });
     this.#leases.add(lease);
     // Holders hear about forced releases over the shared subscription.
-    if (!this.#hub.subscribed) void this.#hub.ensure(this.#o.operationTimeout);
+    this.#hub.watchLosses();
     return lease;
   }
 
   async #release(h: Handle, signal: AbortSignal | undefined): Promise<boolean> {
     const latchTtl = this.#o.operationTimeout * 4 + 1000;
-    const run = () => this.op('release', () => this.#o.strategy.release(this.#ctx, h, latchTtl), signal);
+    const run = (retry: boolean) =>
+      this.op('release', () => this.#o.strategy.release(this.#ctx, h, latchTtl, retry), signal);
     try {
-      return await run();
+      return await run(false);
     } catch (error) {
       if (signal?.aborted || !isSwitchyardError(error, 'BACKEND_UNAVAILABLE')) throw error;
-      return run(); // the latch makes a retried release answer like the first one
+      return run(true); // the latch makes a retried release answer like the first one
     }
   }
 
@@ -292,11 +301,6 @@ export class LockEngine implements DistributedLock {
 
   statsSnapshot(): LockStatsSnapshot {
     return this.stats.snapshot();
-  }
-
-  /** Makes sure the pub/sub subscription exists (forced-release notices reach holders). */
-  subscribe(): Promise<boolean> {
-    return this.#hub.ensure(this.#o.operationTimeout);
   }
 
   async close(): Promise<void> {

@@ -33,7 +33,8 @@ export interface LockStrategy {
   /** `queueLease` > 0: the caller will wait, so queue (or announce intent) for that long. */
   attempt(ctx: StrategyContext, h: Handle, queueLease: number): Promise<AttemptResult>;
   extend(ctx: StrategyContext, h: Handle, ttl: number): Promise<boolean>;
-  release(ctx: StrategyContext, h: Handle, latchTtl: number): Promise<boolean>;
+  /** `retry`: a second attempt after an ambiguous failure (must answer like the first). */
+  release(ctx: StrategyContext, h: Handle, latchTtl: number, retry: boolean): Promise<boolean>;
   /** Undo whatever an abandoned or ambiguous acquire of `h` may have left (queue entry, grant). */
   cleanup(ctx: StrategyContext, h: Handle): Promise<void>;
   inspect(ctx: StrategyContext, key: string): Promise<LockInfo | undefined>;

@@ -47,14 +47,18 @@ local nowStr = __t[1] .. string.format('%03d', math.floor(tonumber(__t[2]) / 100
  * Issues the next fencing token for a fence key. A missing counter (first use, or lost in a restart
  * without persistence, a flush or an eviction) starts at the server time in microseconds, so tokens
  * never go backwards as long as the server clock does not step back and fewer than one token per
- * microsecond was issued on average (Redis cannot come close). Returns the token as a string.
+ * microsecond was issued on average (Redis cannot come close). Returns the token as a string
+ * (exact while below 2^53, i.e. for the next ~200 years of microseconds).
  */
 export const LUA_NEXT_TOKEN = `
 local function nextToken(fenceKey)
-  if redis.call('EXISTS', fenceKey) == 0 then
-    redis.call('SET', fenceKey, __t[1] .. string.format('%06d', tonumber(__t[2])))
+  local n = redis.call('INCR', fenceKey)
+  if n == 1 then
+    local t = redis.call('TIME')
+    local s = t[1] .. string.format('%06d', tonumber(t[2]))
+    redis.call('SET', fenceKey, s)
+    return s
   end
-  redis.call('INCR', fenceKey)
-  return redis.call('GET', fenceKey)
+  return string.format('%.0f', n)
 end
 `;

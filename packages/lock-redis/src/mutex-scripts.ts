@@ -4,7 +4,7 @@ import { LUA_NEXT_TOKEN, LUA_TIME, LuaScript } from './lua-script.js';
  * Mutex and fair-lock scripts. Holder hash fields: owner, hid (the acquiring handle's id, which is
  * also the request id), token, count (reentrancy), req (handle id of the last re-entry).
  * Messages on the prefix channel: `r|<key>` released, `g|<token>|<ms>|<pttl>|<len>|<hid><key>` handed off,
- * `l|<len>|<owner><key>` force-released.
+ * `l|<len>|<owner><key>` force-released (on the lost channel).
  */
 
 /** Re-entry or a retried attempt by the same owner (shared by the mutex and fair acquire). */
@@ -62,9 +62,13 @@ local function handOff(lockKey, fenceKey, queueKey, dlKey, metaKey, channel, key
 end
 `;
 
-/** KEYS: lock, fence. ARGV: owner, hid, ttl, reentrant. → {acquired, token | pttl, server ms}. */
+/**
+ * KEYS: lock, fence. ARGV: owner, hid, ttl, reentrant. → {acquired, token | pttl, '0'}.
+ * The uncontended path is HMGET + INCR + HSET + PEXPIRE; no server time is needed.
+ */
 export const ACQUIRE_MUTEX = new LuaScript(
-  `${LUA_TIME}${LUA_NEXT_TOKEN}${LUA_SAME_OWNER}
+  `local nowStr = '0'
+${LUA_NEXT_TOKEN}${LUA_SAME_OWNER}
 local h = redis.call('HMGET', KEYS[1], 'owner', 'hid', 'token', 'req')
 if h[1] == false then
   return {'1', grant(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3]), nowStr}
@@ -74,6 +78,31 @@ if h[1] == ARGV[1] then
   if r then return r end
 end
 return {'0', tostring(redis.call('PTTL', KEYS[1])), nowStr}
+`,
+  2,
+);
+
+/**
+ * KEYS: lock, latch. ARGV: owner, channel, key, latch ttl, retry ('1' | '0').
+ * Release of a non-fair lock (no queue to hand off to). A retry (after an ambiguous failure)
+ * first consults the latch the first attempt may have left, so it answers like the first one.
+ */
+export const RELEASE_SIMPLE = new LuaScript(
+  `
+if ARGV[5] == '1' then
+  local cached = redis.call('GET', KEYS[2])
+  if cached then return tonumber(cached) end
+end
+local h = redis.call('HMGET', KEYS[1], 'owner', 'count')
+if h[1] ~= ARGV[1] then return 0 end
+if tonumber(h[2]) <= 1 then
+  redis.call('DEL', KEYS[1])
+  redis.call('PUBLISH', ARGV[2], 'r|' .. ARGV[3])
+else
+  redis.call('HINCRBY', KEYS[1], 'count', -1)
+end
+redis.call('SET', KEYS[2], '1', 'PX', ARGV[4])
+return 1
 `,
   2,
 );
@@ -175,7 +204,7 @@ return 1
 );
 
 /**
- * KEYS: lock, fence, queue, deadlines, meta. ARGV: channel, key. Operator release: deletes the holder
+ * KEYS: lock, fence, queue, deadlines, meta. ARGV: channel, key, lost channel. Operator release: deletes the holder
  * (the fencing counter is untouched), tells the holder over pub/sub, hands off to the next waiter.
  */
 export const FORCE_RELEASE = new LuaScript(
@@ -183,7 +212,7 @@ export const FORCE_RELEASE = new LuaScript(
 local owner = redis.call('HGET', KEYS[1], 'owner')
 if not owner then return 0 end
 redis.call('DEL', KEYS[1])
-redis.call('PUBLISH', ARGV[1], 'l|' .. string.len(owner) .. '|' .. owner .. ARGV[2])
+redis.call('PUBLISH', ARGV[3], 'l|' .. string.len(owner) .. '|' .. owner .. ARGV[2])
 handOff(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1], ARGV[2])
 return 1
 `,

@@ -8,6 +8,7 @@ import {
   EXTEND_MUTEX,
   INSPECT_MUTEX,
   RELEASE_MUTEX,
+  RELEASE_SIMPLE,
 } from './mutex-scripts.js';
 
 /** Exclusive lock; `fair` adds the FIFO queue with per-waiter deadlines and direct hand-off. */
@@ -40,7 +41,15 @@ export function mutexStrategy(fair: boolean): LockStrategy {
     async extend({ client, layout }, h, ttl) {
       return (await EXTEND_MUTEX.run(client, [layout.lock(h.key)], [h.owner, Math.ceil(ttl)])) === 1;
     },
-    async release({ client, layout }, h, latchTtl) {
+    async release({ client, layout }, h, latchTtl, retry) {
+      if (!fair) {
+        const reply = await RELEASE_SIMPLE.run(
+          client,
+          [layout.lock(h.key), layout.latch(h.key, h.hid)],
+          [h.owner, layout.channel, h.key, Math.ceil(latchTtl), retry ? '1' : '0'],
+        );
+        return reply === 1;
+      }
       const [lock, fence, queue, dl, meta] = fairKeys(layout, h.key);
       const reply = await RELEASE_MUTEX.run(
         client,
