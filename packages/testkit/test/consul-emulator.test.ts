@@ -257,6 +257,15 @@ describe('blocking queries', () => {
     expect(r.json['brand-new']).toEqual([]);
   });
 
+  it('does not move the index for an output-only check update (Consul defers those syncs)', async () => {
+    await api('PUT', '/agent/check/pass/service:flappy-1?note=first');
+    const h = await api('GET', '/health/service/flappy');
+    await api('PUT', '/agent/check/pass/service:flappy-1?note=second');
+    const again = await api('GET', '/health/service/flappy');
+    expect(again.index).toBe(h.index);
+    expect(again.json[0].Checks[1].Output).toBe('second');
+  });
+
   it('reports requests to the onRequest hook', async () => {
     const seen: string[] = [];
     await using e = await startConsulEmulator({

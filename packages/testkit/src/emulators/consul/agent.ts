@@ -263,7 +263,12 @@ export class Agent {
 
   #setStatus(c: CheckRecord, status: CheckStatus, output: string): void {
     const s = this.#state;
-    if (c.Status === status && c.Output === output) return;
+    if (c.Status === status) {
+      // Output-only changes are not synced at once: Consul defers them (check_update_interval, 5 min),
+      // so they do not move the index or wake blocking queries.
+      c.Output = output;
+      return;
+    }
     const idx = s.nextIndex();
     if (status === 'critical' && c.Status !== 'critical') c.criticalSince = Date.now();
     if (status !== 'critical') c.criticalSince = undefined;
