@@ -73,7 +73,7 @@ export class LocalityPlan {
       const tier =
         locality?.zone !== undefined &&
         zone === locality.zone &&
-        (locality.region === undefined || region === locality.region)
+        (locality.region === undefined || region === undefined || region === locality.region)
           ? 0
           : locality?.region !== undefined && region === locality.region
             ? 1
