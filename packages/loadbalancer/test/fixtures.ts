@@ -1,5 +1,6 @@
 import type { ServiceInstance } from '@switchyard/core';
-import { normalizeInstance } from '@switchyard/core';
+import { isSwitchyardError, normalizeInstance } from '@switchyard/core';
+import { expect } from 'vitest';
 
 export function makeInstances(
   n: number,
@@ -32,5 +33,31 @@ export function seededRandom(seed: number): () => number {
 export function counts(picks: (ServiceInstance | undefined)[]): Map<string, number> {
   const m = new Map<string, number>();
   for (const p of picks) if (p) m.set(p.id, (m.get(p.id) ?? 0) + 1);
+  return m;
+}
+
+export function expectCode(fn: () => unknown, code: string, field?: string) {
+  try {
+    fn();
+  } catch (e) {
+    expect(isSwitchyardError(e)).toBe(true);
+    expect((e as { code: string }).code).toBe(code);
+    if (field) expect((e as { field?: string }).field).toBe(field);
+    return e;
+  }
+  throw new Error(`expected ${code}`);
+}
+
+export function tally(
+  balancer: { pick: (c?: object) => { instance: { id: string }; report: (ok: boolean, l?: number) => void } },
+  n: number,
+  ctx?: (i: number) => object,
+) {
+  const m = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    const h = balancer.pick(ctx?.(i));
+    m.set(h.instance.id, (m.get(h.instance.id) ?? 0) + 1);
+    h.report(true, 1);
+  }
   return m;
 }

@@ -13,6 +13,7 @@ import {
 } from './balancer-options.js';
 import { EndpointState, type EndpointStatsView } from './endpoint-state.js';
 import type { PickClock } from './locality-plan.js';
+import { recordOutlierOutcome } from './outlier-ejection.js';
 import { PickHandle } from './pick-handle.js';
 import { RoutingPlan } from './routing-plan.js';
 import { StickyTable } from './sticky-table.js';
@@ -330,25 +331,10 @@ class BalancerImpl implements Balancer {
 
   #outlier(s: EndpointState, ok: boolean, now: number): void {
     const od = this.#o.outlier;
-    if (!od) return;
-    if (ok) {
-      s.consecutiveFailures = 0;
-      if (s.ejections > 0 && now - s.returnedAt > od.maxEjectionTime) s.ejections = 0;
-      return;
-    }
-    s.consecutiveFailures++;
-    if (s.consecutiveFailures < od.consecutiveFailures || s.isEjected()) return;
     const plan = this.#plan;
-    if (!plan || plan.active.get(s.id) !== s) return;
-    let ejected = 0;
-    for (const e of plan.active.values()) if (e.isEjected()) ejected++;
-    const max = Math.max(1, Math.floor((od.maxEjectionPercent / 100) * plan.size));
-    if (ejected >= max) return;
-    s.ejections++;
-    const duration = Math.min(od.baseEjectionTime * s.ejections, od.maxEjectionTime);
-    s.ejectedUntil = now + duration;
-    s.consecutiveFailures = 0;
-    this.#events.emit('endpoint:ejected', { id: s.id, duration });
+    if (!od || !plan || plan.active.get(s.id) !== s) return;
+    const duration = recordOutlierOutcome(s, ok, now, od, plan.active.values(), plan.size);
+    if (duration !== undefined) this.#events.emit('endpoint:ejected', { id: s.id, duration });
   }
 
   /** Earliest pending deadline: breaker half-open, ejection end, slow-start step. One timer for all. */
