@@ -114,6 +114,9 @@ export class ConsulRegistration implements Registration {
     this.#stop.abort();
     this.#events.removeAll();
     this.#s.onClose();
+    // A heartbeat may be re-registering right now: let it settle first, or its PUT could land
+    // after our deregister and leave an orphan on the agent.
+    await this.#beat.catch(() => {});
     const { client, options: o } = this.#s;
     try {
       await consulCall('deregister', options.signal, (ctx) =>
