@@ -172,6 +172,17 @@ describe('createBalancedFetch against real HTTP servers on loopback', () => {
     );
   });
 
+  it('gives up waiting for a first snapshot after readyTimeout', async () => {
+    const never = {
+      watch: () => ({ [Symbol.asyncIterator]: () => ({ next: () => new Promise<never>(() => {}) }) }),
+    };
+    await using lb = createBalancer({ discovery: never, service: 'pending' });
+    const fetch = createBalancedFetch({ balancers: lb, readyTimeout: 50 });
+    const started = performance.now();
+    await expect(fetch('http://pending/')).rejects.toSatisfy((e) => isSwitchyardError(e, 'TIMEOUT'));
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
   it('validates options', () => {
     expect(() => createBalancedFetch({ balancers: [] })).toThrow(/balancers/);
     expect(() => createBalancedFetch({ balancers: {} as never, retries: -1 })).toThrow();

@@ -116,6 +116,8 @@ export function createBalancedFetch(options: BalancedFetchOptions): BalancedFetc
   if (hedge?.percentile !== undefined && !(hedge.percentile > 0 && hedge.percentile <= 100))
     throw invalidArgument(PKG, 'hedge.percentile', `must be in (0, 100], got ${String(hedge.percentile)}`);
 
+  const readyBalancers = new WeakSet<Balancer>();
+
   return async function balancedFetch(input, init = {}) {
     const url = new URL(String(input));
     const balancer = byService.get(url.hostname.toLowerCase());
@@ -129,12 +131,24 @@ export function createBalancedFetch(options: BalancedFetchOptions): BalancedFetc
     });
     const signal = overall.signal;
     try {
-      await raceSignal(
-        balancer.ready(),
-        AbortSignal.any([signal, AbortSignal.timeout(readyTimeout)]),
-        PKG,
-        `waiting for instances of "${balancer.service}"`,
-      );
+      if (!readyBalancers.has(balancer)) {
+        const wait = deadlineSignal(readyTimeout, {
+          parent: signal,
+          clock,
+          what: `waiting for "${balancer.service}"`,
+        });
+        try {
+          await raceSignal(
+            balancer.ready(),
+            wait.signal,
+            PKG,
+            `waiting for instances of "${balancer.service}"`,
+          );
+        } finally {
+          wait.dispose();
+        }
+        readyBalancers.add(balancer);
+      }
       const method = (requestInit.method ?? 'GET').toUpperCase();
       const canRetry = (options.retryNonIdempotent || IDEMPOTENT.has(method)) && replayable(requestInit.body);
       const headerKey = options.keyHeader ? new Headers(requestInit.headers).get(options.keyHeader) : null;
