@@ -29,7 +29,9 @@ function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
 const ms = (n: number) => `${n.toFixed(2)} ms`;
-const heapMb = () => {
+/** Heap in MB after letting closed clients wind down and collecting twice. */
+const heapMb = async () => {
+  await new Promise((r) => setTimeout(r, 500));
   gc();
   gc();
   return process.memoryUsage().heapUsed / 1024 / 1024;
@@ -189,7 +191,7 @@ async function main(): Promise<void> {
       }
       {
         const d = createEtcdDiscovery({ hosts: etcd.endpoints, prefix });
-        const before = heapMb();
+        const before = await heapMb();
         const ac = new AbortController();
         setMaxListeners(0, ac.signal);
         const t0 = performance.now();
@@ -210,7 +212,7 @@ async function main(): Promise<void> {
           ),
         );
         const took = performance.now() - t0;
-        const mem = heapMb() - before;
+        const mem = (await heapMb()) - before;
         rows.push([
           `${SERVICES} backend watches, initial sync (${count} instances)`,
           ms(took),
@@ -223,11 +225,11 @@ async function main(): Promise<void> {
       {
         const d = createEtcdDiscovery({ hosts: etcd.endpoints, prefix });
         const client = createDiscoveryClient({ backend: d, resyncInterval: 0 });
-        const before = heapMb();
+        const before = await heapMb();
         const t0 = performance.now();
         const snaps = await Promise.all(services.map((s) => client.resolve(s)));
         const took = performance.now() - t0;
-        const mem = heapMb() - before;
+        const mem = (await heapMb()) - before;
         const count = snaps.reduce((n, s) => n + s.instances.length, 0);
         rows.push([
           `discovery client warming ${SERVICES} services (${count} instances)`,

@@ -171,7 +171,9 @@ export class EtcdRegistration implements Registration {
     if (this.#state === 'closed') return;
     this.#timer = this.#ctx.clock.setTimeout(
       () => {
-        this.#tick().finally(() => this.#schedule());
+        void this.#tick()
+          .catch(() => {})
+          .finally(() => this.#schedule());
       },
       Math.max(100, this.#ttlMs / 3),
       { unref: true },

@@ -14,14 +14,6 @@ import {
 import type { IKeyValue, IWatchResponse, Watcher } from 'etcd3';
 import { deadline, type EtcdDiscoveryContext, PKG } from './context.js';
 
-/** Counters a watch exposes for tests and metrics. */
-export interface ServiceWatchStats {
-  /** Relists after the watch was cancelled by etcd (compaction, lost leader…). */
-  resyncs: number;
-  /** Watch streams re-established from the last seen revision. */
-  reconnects: number;
-}
-
 /**
  * One `watch(service)`: a range read of `<prefix>/<service>/`, then an etcd watch from the
  * read's revision + 1. A broken stream is re-established from the last seen revision + 1 (no gap,
@@ -31,7 +23,6 @@ export interface ServiceWatchStats {
  */
 export class ServiceWatch {
   readonly channel: AsyncChannel<DiscoveryEvent>;
-  readonly stats: ServiceWatchStats = { resyncs: 0, reconnects: 0 };
   readonly #ctx: EtcdDiscoveryContext;
   readonly #service: string;
   readonly #prefix: string;
@@ -115,7 +106,6 @@ export class ServiceWatch {
     this.#all.clear();
     for (const kv of kvs) this.#apply(kv, true);
     const reason: WatchEventReason = this.#synced ? 'resync' : 'initial';
-    if (this.#synced) this.stats.resyncs++;
     this.#synced = true;
     this.#revision = Math.max(this.#revision, revision);
     this.#resumeFrom = revision + 1;
@@ -194,11 +184,11 @@ export class ServiceWatch {
     this.#ctx.clock.clearTimeout(this.#watchdog);
     // A cancelled watcher is already gone from etcd3's manager; a disconnected one must be detached
     // so that the manager does not re-attach it from its own (inexact) revision.
-    if (cancelled) silence(w);
-    else void detach(w, this.#ctx.requestTimeout);
-    if (cancelled) this.#retry(() => this.#sync());
-    else {
-      this.stats.reconnects++;
+    if (cancelled) {
+      silence(w);
+      this.#retry(() => this.#sync());
+    } else {
+      void detach(w, this.#ctx.requestTimeout);
       this.#retry(() => this.#startWatcher());
     }
   }
