@@ -23,7 +23,7 @@ export interface MetaKeys {
 export interface ConsulDiscoveryOptions {
   /** An existing `consul` client. It is not destroyed by `close()`. */
   client?: ConsulClient;
-  /** Agent address when no `client` is given (default 127.0.0.1:8500, or `CONSUL_HTTP_ADDR`'s host/port if you pass them). */
+  /** Agent address when no `client` is given (default 127.0.0.1:8500). Environment variables are not read. */
   host?: string;
   port?: number;
   /** HTTPS to the agent (default false). TLS details go through `agent` (an `https.Agent` with ca/cert/key). */
