@@ -1,6 +1,6 @@
 import { createManualClock, createMemoryDiscovery, isSwitchyardError } from '@switchyard/core';
 import { describe, expect, it } from 'vitest';
-import { createBalancer, roundRobinPicker } from '../src/index.js';
+import { createBalancer, peakEwmaPicker, roundRobinPicker } from '../src/index.js';
 import { fakeDiscovery, tick } from './fake-discovery.js';
 import { expectCode, makeInstances, seededRandom, tally } from './fixtures.js';
 
@@ -221,6 +221,34 @@ describe('per-instance breaker, outlier ejection, slow start', () => {
     await clock.advance(6000);
     expect(share()).toBeCloseTo(1 / 3, 1);
     expect(lb.stats().find((s) => s.id === 'host-2')?.weightFactor).toBe(1);
+  });
+});
+
+describe('peak EWMA through the balancer', () => {
+  it('steers away from a slow instance and lets it back in as its latency decays', async () => {
+    const clock = createManualClock();
+    await using lb = createBalancer({
+      discovery: fakeDiscovery(makeInstances(3)),
+      service: 'svc',
+      clock,
+      random: seededRandom(11),
+      picker: peakEwmaPicker(),
+      ewmaDecay: 1000,
+    });
+    await lb.ready();
+    for (let i = 0; i < 30; i++) {
+      const h = lb.pick();
+      h.report(true, h.instance.id === 'host-0' ? 500 : 5);
+    }
+    const before = tally(lb, 300);
+    expect(before.get('host-0') ?? 0).toBe(0);
+    await clock.advance(20_000);
+    const t = new Map<string, number>();
+    for (let i = 0; i < 300; i++) {
+      const h = lb.pick();
+      t.set(h.instance.id, (t.get(h.instance.id) ?? 0) + 1);
+    }
+    expect(t.get('host-0') ?? 0).toBeGreaterThan(0);
   });
 });
 
