@@ -1,4 +1,9 @@
-import { createManualClock, createMemoryDiscovery, isSwitchyardError } from '@switchyard/core';
+import {
+  createDiscoveryClient,
+  createManualClock,
+  createMemoryDiscovery,
+  isSwitchyardError,
+} from '@switchyard/core';
 import { describe, expect, it } from 'vitest';
 import { createBalancer, peakEwmaPicker, roundRobinPicker } from '../src/index.js';
 import { fakeDiscovery, tick } from './fake-discovery.js';
@@ -60,6 +65,27 @@ describe('createBalancer', () => {
     await tick();
     expectCode(() => lb.pick(), 'NO_AVAILABLE_INSTANCE');
     await discovery.close();
+  });
+
+  it('accepts the core discovery client (same watch signature) as its source', async () => {
+    const backend = createMemoryDiscovery();
+    const client = createDiscoveryClient({ backend });
+    const reg = await backend.register({ id: 'x', service: 'svc', address: '127.0.0.1', port: 1001 });
+    await using lb = createBalancer({ discovery: client, service: 'svc' });
+    await lb.ready();
+    expect(lb.pick().instance.id).toBe('x');
+    await backend.register({ id: 'y', service: 'svc', address: '127.0.0.1', port: 1002 });
+    for (let i = 0; i < 50 && lb.instances().length < 2; i++) await tick();
+    expect(
+      lb
+        .instances()
+        .map((i) => i.id)
+        .sort(),
+    ).toEqual(['x', 'y']);
+    await lb.close();
+    await client.close();
+    await reg.close();
+    await backend.close();
   });
 
   it('close() rejects pending ready(), stops the watch and leaves no timer', async () => {
