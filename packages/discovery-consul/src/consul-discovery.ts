@@ -60,9 +60,11 @@ export function createConsulDiscovery(options: ConsulDiscoveryOptions = {}): Con
     new Consul({
       host: options.host,
       port: options.port,
-      secure: options.secure,
+      secure: options.secure ?? options.tls !== undefined,
       ...(options.agent ? { agent: options.agent as never } : {}),
-    });
+      ...(options.defaults ? { defaults: options.defaults } : {}),
+      ...options.tls,
+    } as ConstructorParameters<typeof Consul>[0]);
   const backoff = fullJitterBackoff(o.backoff);
   const registrations = new Set<ConsulRegistration>();
   const watchers = new Map<string, ServiceWatcher>();

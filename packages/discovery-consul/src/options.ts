@@ -1,3 +1,4 @@
+import type { ConnectionOptions } from 'node:tls';
 import {
   assertDuration,
   assertInteger,
@@ -28,8 +29,15 @@ export interface ConsulDiscoveryOptions {
   port?: number;
   /** HTTPS to the agent (default false). TLS details go through `agent` (an `https.Agent` with ca/cert/key). */
   secure?: boolean;
-  /** An `http.Agent`/`https.Agent` for the client we create (TLS options, keep-alive tuning). */
+  /** An `http.Agent`/`https.Agent` for the client we create (keep-alive tuning, TLS session reuse). */
   agent?: unknown;
+  /** TLS options for the client we create (`ca`, `cert`, `key`, `servername`, `rejectUnauthorized`…), sent with every request. */
+  tls?: Pick<
+    ConnectionOptions,
+    'ca' | 'cert' | 'key' | 'passphrase' | 'pfx' | 'servername' | 'rejectUnauthorized' | 'ciphers' | 'crl'
+  >;
+  /** `defaults` of the `consul` client we create (applied to every call it makes, e.g. `{ consistent: true }`). */
+  defaults?: Record<string, unknown>;
   /** ACL token sent with every request (`X-Consul-Token`). */
   token?: string;
   /** Datacenter for health and catalog reads (default: the agent's own). */
@@ -91,6 +99,16 @@ export function resolveOptions(o: ConsulDiscoveryOptions): ResolvedOptions {
   if (o.host !== undefined) assertNonEmptyString(PKG, 'host', o.host, 253);
   if (o.port !== undefined) assertPort(PKG, 'port', o.port);
   if (o.secure !== undefined) assertBoolean(PKG, 'secure', o.secure);
+  if (o.tls !== undefined && (typeof o.tls !== 'object' || o.tls === null))
+    throw invalidArgument(PKG, 'tls', 'must be an object of TLS options');
+  if (o.defaults !== undefined && (typeof o.defaults !== 'object' || o.defaults === null))
+    throw invalidArgument(PKG, 'defaults', 'must be an object');
+  if (o.client !== undefined && (o.host !== undefined || o.port !== undefined || o.tls !== undefined))
+    throw invalidArgument(
+      PKG,
+      'client',
+      'cannot be combined with host/port/tls (configure the client instead)',
+    );
   if (o.token !== undefined) assertNonEmptyString(PKG, 'token', o.token);
   if (o.datacenter !== undefined) assertNonEmptyString(PKG, 'datacenter', o.datacenter, 253);
   const ttl = assertDuration(PKG, 'ttl', o.ttl ?? 15_000, { min: 1000 });

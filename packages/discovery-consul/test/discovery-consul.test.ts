@@ -299,6 +299,13 @@ describe('bad input and lifecycle', () => {
     ['option port', () => createConsulDiscovery({ port: 0 }), 'port'],
     ['option ttl', () => createConsulDiscovery({ ttl: 10 }), 'ttl'],
     ['option rateLimit', () => createConsulDiscovery({ rateLimit: { burst: 0 } }), 'rateLimit.burst'],
+    ['option client', () => createConsulDiscovery({ client: {} as never }), 'client'],
+    [
+      'client with host',
+      () => createConsulDiscovery({ client: { health: {} } as never, host: 'x' }),
+      'client',
+    ],
+    ['option tls', () => createConsulDiscovery({ tls: 'yes' as never }), 'tls'],
   ];
   for (const [name, fn, field] of cases) {
     it(`rejects bad ${name} with INVALID_ARGUMENT naming ${field}`, async () => {

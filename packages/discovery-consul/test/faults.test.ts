@@ -329,3 +329,56 @@ describe('DeregisterCriticalServiceAfter', () => {
     expect((await observer.resolve(service)).instances.map((i) => i.id)).toEqual(['z']);
   });
 });
+
+describe('TLS', () => {
+  it('talks HTTPS to the agent with the given CA, and refuses an untrusted certificate', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'consul-tls-'));
+    try {
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-keyout',
+          join(dir, 'key.pem'),
+          '-out',
+          join(dir, 'cert.pem'),
+          '-days',
+          '1',
+          '-subj',
+          '/CN=localhost',
+          '-addext',
+          'subjectAltName=IP:127.0.0.1,DNS:localhost',
+        ],
+        { stdio: 'ignore' },
+      );
+      const key = readFileSync(join(dir, 'key.pem'));
+      const cert = readFileSync(join(dir, 'cert.pem'));
+      await using secure = await startConsulEmulator({ tls: { key, cert } });
+      expect(secure.url.startsWith('https://')).toBe(true);
+      await using d = createConsulDiscovery({
+        host: secure.host,
+        port: secure.port,
+        tls: { ca: cert },
+        ttl: 3000,
+        wait: 1000,
+      });
+      const service = uniqueService('tls');
+      await using _r = await d.register({ id: 's', service, address: '127.0.0.1', port: 13 });
+      const it = d.watch(service)[Symbol.asyncIterator]();
+      expect((await next(it)).snapshot.instances.map((i) => i.id)).toEqual(['s']);
+      await it.return?.();
+      await using untrusted = createConsulDiscovery({ host: secure.host, port: secure.port, secure: true });
+      await expect(untrusted.resolve(service)).rejects.toMatchObject({ code: 'BACKEND_UNAVAILABLE' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { Agent } from './agent.js';
 import { handle } from './router.js';
@@ -23,6 +24,8 @@ export interface ConsulEmulatorOptions {
   minSessionTtl?: number;
   /** Sessions expire after TTL × this (Consul: 2). */
   sessionTtlMultiplier?: number;
+  /** Serve HTTPS with this key and certificate (PEM) instead of plain HTTP (Consul's `https` port). */
+  tls?: { key: string | Buffer; cert: string | Buffer };
   /** Observes every request as it arrives (tests use it to check what a client sends). */
   onRequest?: (request: EmulatorRequest) => void;
 }
@@ -38,7 +41,7 @@ export interface EmulatorRequest {
 }
 
 export interface ConsulEmulator extends AsyncDisposable {
-  /** `http://host:port` (no `/v1`). */
+  /** `http://host:port` (`https://` with `tls`; no `/v1`). */
   readonly url: string;
   readonly host: string;
   readonly port: number;
@@ -85,7 +88,7 @@ export async function startConsulEmulator(options: ConsulEmulatorOptions = {}): 
   let blackholes = 0;
   let requestCount = 0;
   const sockets = new Set<Socket>();
-  const server: Server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     requestCount++;
     if (options.onRequest) {
       const url = new URL(req.url ?? '/', 'http://consul');
@@ -114,9 +117,12 @@ export async function startConsulEmulator(options: ConsulEmulatorOptions = {}): 
       return;
     }
     void handle(ctx, req, res);
-  });
+  };
+  const server: Server = options.tls
+    ? (createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, onRequest) as unknown as Server)
+    : createServer(onRequest);
   server.keepAliveTimeout = 30_000;
-  server.on('connection', (s) => {
+  server.on('connection', (s: Socket) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
@@ -137,7 +143,7 @@ export async function startConsulEmulator(options: ConsulEmulatorOptions = {}): 
   let closed = false;
 
   const emulator: ConsulEmulator = {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`,
     host,
     port,
     get requestCount() {
