@@ -13,6 +13,7 @@ export interface DemoResult {
   staleWriteRefused: boolean;
   cacheHit: boolean;
   responses: string[];
+  perInstance: Record<string, number>;
 }
 
 /** The scripted run: every step checks its outcome and throws if something is off. */
@@ -34,20 +35,29 @@ export async function runDemo(log: (line: string) => void = () => {}): Promise<D
   await until(() => gateway.instances().length === 3, 'gateway sees 3 instances');
   const instancesSeen = gateway.instances().length;
 
-  log('3. requests: the gateway calls each instance it discovered');
+  log('3. requests: the gateway sends 30 requests to http://orders/ through the load balancer');
+  await gateway.balancer.ready();
   const responses: string[] = [];
-  for (const instance of gateway.instances()) {
-    const body = (await (await fetch(`http://${instance.address}:${instance.port}/orders/42`)).json()) as {
-      instance: string;
-    };
-    responses.push(body.instance);
-    log(`  gateway -> ${instance.id}: ${JSON.stringify(body)}`);
+  for (let i = 0; i < 30; i++) {
+    const res = await gateway.fetch(`http://orders/orders/${i}`);
+    responses.push(((await res.json()) as { instance: string }).instance);
   }
+  const perInstance = countBy(responses);
+  log(
+    `  served by (the gateway is in zone-a, so zone-a instances take the traffic): ${JSON.stringify(perInstance)}`,
+  );
 
   log('4. traffic rules: the operator pulls orders-2 out of rotation, then back in');
   gateway.rules.set({ pulledInstances: [{ service: 'orders', id: 'orders-2' }] });
   await until(() => gateway.instances().length === 2, 'gateway stops routing to orders-2');
   const pulledOut = gateway.instances().map((i) => i.id);
+  const duringPullOut = new Set<string>();
+  for (let i = 0; i < 10; i++) {
+    const res = await gateway.fetch('http://orders/health');
+    duringPullOut.add(((await res.json()) as { instance: string }).instance);
+  }
+  log(`  while pulled out, requests went to: ${[...duringPullOut].sort().join(', ')}`);
+  if (duringPullOut.has('orders-2')) throw new Error('[demo] a pulled-out instance received traffic');
   gateway.rules.set({});
   await until(() => gateway.instances().length === 3, 'orders-2 back in rotation');
 
@@ -92,7 +102,14 @@ export async function runDemo(log: (line: string) => void = () => {}): Promise<D
     staleWriteRefused: stale.refused,
     cacheHit,
     responses,
+    perInstance,
   };
+}
+
+function countBy(values: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const v of [...values].sort()) out[v] = (out[v] ?? 0) + 1;
+  return out;
 }
 
 async function until(probe: () => boolean, what: string, timeoutMs = 5000): Promise<void> {

@@ -4,6 +4,7 @@ import {
   createMemoryRulesSource,
   type ServiceInstance,
 } from '@switchyard/core';
+import { createBalancedFetch, createBalancer, leastRequestPicker } from '@switchyard/loadbalancer';
 import type { Clients } from './cluster.js';
 
 /**
@@ -13,6 +14,16 @@ import type { Clients } from './cluster.js';
 export function startGateway(clients: Clients, log: (line: string) => void) {
   const rules = createMemoryRulesSource();
   const discovery = createDiscoveryClient({ backend: clients.discovery, rules, resyncInterval: 5_000 });
+  // Requests to http://orders/... go to a picked instance: least-request P2C, zone-aware,
+  // with breakers, a retry budget and per-try timeouts.
+  const balancer = createBalancer({
+    discovery,
+    service: 'orders',
+    picker: leastRequestPicker(),
+    locality: { zone: 'zone-a' },
+    rules,
+  });
+  const fetch = createBalancedFetch({ balancers: [balancer], perTryTimeout: 2_000 });
   const ac = new AbortController();
   let current: readonly ServiceInstance[] = [];
   const events: ClientDiscoveryEvent[] = [];
@@ -29,12 +40,15 @@ export function startGateway(clients: Clients, log: (line: string) => void) {
   })();
   return {
     discovery,
+    balancer,
+    fetch,
     rules,
     instances: () => current,
     events,
     async stop() {
       ac.abort();
       await done;
+      await balancer.close();
       await discovery.close();
     },
   };
