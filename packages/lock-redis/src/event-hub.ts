@@ -33,6 +33,7 @@ export class EventHub {
   readonly #waiters = new Map<string, WaitEntry[]>();
   readonly #lossListeners = new Set<(key: string, owner: string) => void>();
   #sub: RedisClient | undefined;
+  #subReady: Promise<RedisClient> | undefined;
   #eventsPending: Promise<void> | undefined;
   #eventsReady = false;
   #lostRequested = false;
@@ -60,15 +61,23 @@ export class EventHub {
     return this.#eventsReady;
   }
 
-  #connection(): RedisClient {
-    if (this.#sub) return this.#sub;
+  /**
+   * The pub/sub connection, once ready. Subscribing before ioredis finished its ready check makes the
+   * check fail ("Connection in subscriber mode") and can leave the subscription dead, so wait for it.
+   */
+  #connection(): Promise<RedisClient> {
+    if (this.#subReady) return this.#subReady;
     const sub = this.#client.duplicate();
     this.#sub = sub;
     sub.on('error', () => {}); // reconnects on its own (and resubscribes); waiters poll meanwhile
     sub.on('message', (channel: string, message: string) => {
       if (channel === this.#events || channel === this.#lost) this.#dispatch(message);
     });
-    return sub;
+    this.#subReady =
+      sub.status === 'ready'
+        ? Promise.resolve(sub)
+        : new Promise<RedisClient>((resolve) => sub.once('ready', () => resolve(sub)));
+    return this.#subReady;
   }
 
   /** Subscribes to forced-release notices (once, in the background). */
@@ -76,7 +85,7 @@ export class EventHub {
     if (this.#lostRequested || this.#closed) return;
     this.#lostRequested = true;
     this.#connection()
-      .subscribe(this.#lost)
+      .then((sub) => sub.subscribe(this.#lost))
       .catch(() => {
         this.#lostRequested = false;
       });
@@ -93,12 +102,14 @@ export class EventHub {
     if (this.#closed) return false;
     if (!this.#eventsPending) {
       const pending = this.#connection()
-        .subscribe(this.#events)
+        .then((sub) => sub.subscribe(this.#events))
         .then(
           () => {
             if (this.#eventsPending !== pending) return;
             this.#eventsReady = true;
             this.#degraded = false;
+            // Notices sent before the subscription was in place are lost: every waiter re-checks once.
+            for (const key of this.#waiters.keys()) this.#wake(key, 'all');
           },
           () => {},
         )
