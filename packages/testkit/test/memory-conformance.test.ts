@@ -1,10 +1,4 @@
 import {
-  runCacheStoreConformance,
-  runConfigStoreConformance,
-  runDiscoveryConformance,
-  runLockConformance,
-} from '../src/conformance/index.js';
-import {
   createMemoryCacheStore,
   createMemoryConfigStore,
   createMemoryDiscovery,
@@ -13,6 +7,12 @@ import {
   MemoryDiscoveryStore,
   MemoryLockStore,
 } from '@switchyard/core';
+import {
+  runCacheStoreConformance,
+  runConfigStoreConformance,
+  runDiscoveryConformance,
+  runLockConformance,
+} from '../src/conformance/index.js';
 
 runLockConformance({
   name: 'memory',

@@ -203,7 +203,10 @@ export class ManagedLease implements LockLease {
   #expireWhileRenewing(): void {
     if (this.#state !== 'held' || this.#releaseStarted) return;
     this.markLost(
-      new SwitchyardError('LOCK_LOST', `[${this.#pkg}] lock "${this.key}" validity elapsed while a renewal was still pending`),
+      new SwitchyardError(
+        'LOCK_LOST',
+        `[${this.#pkg}] lock "${this.key}" validity elapsed while a renewal was still pending`,
+      ),
     );
   }
 
@@ -225,9 +228,13 @@ export class ManagedLease implements LockLease {
     this.#renewing = op;
     // A renewal call that hangs must not extend the lease past its validity: keep expiry armed.
     this.#clock.clearTimeout(this.#timer);
-    this.#timer = this.#clock.setTimeout(() => this.#expireWhileRenewing(), Math.max(0, this.#validUntil - started), {
-      unref: true,
-    });
+    this.#timer = this.#clock.setTimeout(
+      () => this.#expireWhileRenewing(),
+      Math.max(0, this.#validUntil - started),
+      {
+        unref: true,
+      },
+    );
     op.then(
       (ok) => {
         this.#renewing = undefined;
