@@ -46,10 +46,18 @@ describe('fair lock', () => {
       await delay(20); // enqueue in a known order
     }
     expect((await l.inspect('q'))?.waiters).toBe(5);
+    expect(await l.list()).toEqual([
+      { key: 'q', owner: first.owner, token: first.token, ttlLeft: expect.any(Number), waiters: 5 },
+    ]);
     const t0 = performance.now();
     await first.release();
     const tokens = await Promise.all(waiters);
     expect(order).toEqual([0, 1, 2, 3, 4]);
+    const stats = l.stats();
+    expect(stats.acquired).toBe(6);
+    expect(stats.contended).toBe(5);
+    expect(stats.waitHistogram.counts.reduce((a, b) => a + b, 0)).toBe(6);
+    expect(await l.list()).toEqual([]);
     for (let i = 1; i < tokens.length; i++) expect(tokens[i]!).toBeGreaterThan(tokens[i - 1]!);
     expect(performance.now() - t0).toBeLessThan(3000); // hand-off, not the 10 s poll
   });
