@@ -1,4 +1,11 @@
-import { assertKey, assertNonEmptyString, invalidArgument } from '@switchyard/core';
+import {
+  assertKey,
+  assertNonEmptyString,
+  backendUnavailable,
+  invalidArgument,
+  raceSignal,
+  throwIfAborted,
+} from '@switchyard/core';
 import { PKG } from './lock-engine.js';
 import type { RedisClient } from './lua-script.js';
 
@@ -43,6 +50,8 @@ export interface FencedWriteOptions {
   keys?: string[];
   /** Reject a token equal to the last one too (default false: one holder may write several times). */
   strict?: boolean;
+  /** Stops waiting for the reply (`ABORTED`); the write may still be applied. */
+  signal?: AbortSignal;
 }
 
 export interface FencedWriteResult {
@@ -69,7 +78,8 @@ export async function fencedWrite(
   }
   assertNonEmptyString(PKG, 'command[0]', options.command[0]);
   const keys = options.keys ?? [];
-  const reply = (await client.eval(
+  throwIfAborted(PKG, options.signal, 'fencedWrite');
+  const call = client.eval(
     FENCED_CALL_SOURCE,
     1 + keys.length,
     fenceKey,
@@ -77,7 +87,13 @@ export async function fencedWrite(
     options.token.toString(),
     options.strict ? '1' : '0',
     ...options.command,
-  )) as [number, unknown];
+  ) as Promise<[number, unknown]>;
+  let reply: [number, unknown];
+  try {
+    reply = await raceSignal(call, options.signal, PKG, 'fencedWrite');
+  } catch (error) {
+    throw backendUnavailable(PKG, 'fencedWrite', error);
+  }
   return { applied: reply[0] === 1, reply: reply[1] };
 }
 

@@ -129,7 +129,8 @@ if h[1] == false then
     end
     return {'1', grant(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3]), nowStr}
   end
-  redis.call('PUBLISH', ARGV[6], 'r|' .. ARGV[7])
+  -- Free (the holder expired) but someone else is first: hand it to them, as a release would.
+  handOff(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[6], ARGV[7])
 end
 local lease = tonumber(ARGV[5])
 if lease > 0 then
