@@ -150,7 +150,9 @@ export class LockEngine implements DistributedLock {
         );
       this.#waiting.add(closeWait);
       this.#hub.add(entry);
-      await this.#hub.ensure(this.#o.operationTimeout);
+      // Bounded by the wait left (the fallback poll covers a subscription that is not there yet).
+      const left = Math.max(0, deadline - clock.monotonic());
+      if (!signal?.aborted) await this.#hub.ensure(Math.min(this.#o.operationTimeout, left, 1000));
     };
     let attempts = 0;
     let offset = 0; // server ms - local wall ms, from the last reply
