@@ -150,6 +150,11 @@ export class EventHub {
     return () => this.#lossListeners.delete(listener);
   }
 
+  /** Someone in this process already waits for `key` (and notices are flowing). */
+  queuedLocally(key: string): boolean {
+    return this.#eventsReady && this.#mode === 'one' && this.#waiters.has(key);
+  }
+
   add(entry: WaitEntry): void {
     const list = this.#waiters.get(entry.key);
     if (list) list.push(entry);

@@ -160,6 +160,12 @@ export class LockEngine implements DistributedLock {
     let lastError: unknown;
     let dirty = false; // an attempt may have left state behind (queue entry, unknown outcome)
     try {
+      // No barging inside one process: when local waiters already queue for this key, line up
+      // behind them (each release wakes the first) instead of racing them for the lock.
+      if (wait > 0 && this.#hub.queuedLocally(key)) {
+        await prepare();
+        await this.#hub.wait(entry, Math.max(1, jitter(this.#o.pollInterval, 0.25)), [signal, closed], PKG);
+      }
       for (;;) {
         if (entry.grant) {
           // Handed off by a release: the grant is valid for `pttl` (at most this waiter's queue
