@@ -164,7 +164,9 @@ export class LockEngine implements DistributedLock {
       // behind them (each release wakes the first) instead of racing them for the lock.
       if (wait > 0 && this.#hub.queuedLocally(key)) {
         await prepare();
-        await this.#hub.wait(entry, Math.max(1, jitter(this.#o.pollInterval, 0.25)), [signal, closed], PKG);
+        const left = Math.max(0, deadline - clock.monotonic());
+        const poll = Math.max(1, jitter(this.#o.pollInterval, 0.25));
+        await this.#hub.wait(entry, Math.min(left, poll), [signal, closed], PKG);
       }
       for (;;) {
         if (entry.grant) {

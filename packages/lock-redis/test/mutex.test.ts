@@ -182,3 +182,25 @@ describe('mutex', () => {
     expect(await code(l.acquire('c'))).toBe('CLOSED');
   });
 });
+
+describe('waiting inside one process', () => {
+  it('local waiters are served in arrival order, and a bounded wait stays bounded behind them', async () => {
+    const l = createRedisLock({ client, prefix: 'local:', pollInterval: 10_000 });
+    locks.push(l);
+    const a = await l.acquire('k');
+    const order: number[] = [];
+    const waiters = [0, 1, 2].map(async (i) => {
+      await new Promise((r) => setTimeout(r, 20 * i));
+      const lease = await l.acquire('k', { wait: 5000 });
+      order.push(i);
+      await lease.release();
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    const t0 = performance.now();
+    expect(await code(l.acquire('k', { wait: 150 }))).toBe('LOCK_TIMEOUT');
+    expect(performance.now() - t0).toBeLessThan(1000);
+    await a.release();
+    await Promise.all(waiters);
+    expect(order).toEqual([0, 1, 2]);
+  });
+});
