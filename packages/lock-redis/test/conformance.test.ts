@@ -1,7 +1,12 @@
 import { runLockConformance } from '@switchyard/testkit/conformance';
 import { type RedisServer, startRedis, startRedisServers } from '@switchyard/testkit/servers';
 import { afterAll, beforeAll } from 'vitest';
-import { createRedisLock, createRedlock } from '../src/index.js';
+import {
+  createRedisLock,
+  createRedisReadWriteLock,
+  createRedisSemaphore,
+  createRedlock,
+} from '../src/index.js';
 
 let redis: RedisServer;
 let nodes: RedisServer[];
@@ -30,5 +35,23 @@ runLockConformance({
     const a = createRedlock({ urls });
     const b = createRedlock({ urls });
     return { a, b, cleanup: async () => void (await Promise.all([a.close(), b.close()])) };
+  },
+});
+
+runLockConformance({
+  name: 'redis semaphore (1 permit)',
+  create: async () => {
+    const a = createRedisSemaphore({ url: redis.url, permits: 1 });
+    const b = createRedisSemaphore({ url: redis.url, permits: 1 });
+    return { a, b, cleanup: async () => void (await Promise.all([a.close(), b.close()])) };
+  },
+});
+
+runLockConformance({
+  name: 'redis read-write lock (write side)',
+  create: async () => {
+    const a = createRedisReadWriteLock({ url: redis.url });
+    const b = createRedisReadWriteLock({ url: redis.url });
+    return { a: a.write, b: b.write, cleanup: async () => void (await Promise.all([a.close(), b.close()])) };
   },
 });
