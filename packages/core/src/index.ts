@@ -47,6 +47,7 @@ export {
   SwitchyardError,
   type SwitchyardErrorOptions,
 } from './errors.js';
+export { LockStatsRecorder, WAIT_BUCKETS_MS } from './lock/lock-stats-recorder.js';
 // Lock helpers
 export { type LeaseDriver, ManagedLease, type ManagedLeaseOptions } from './lock/managed-lease.js';
 export { withLock } from './lock/with-lock.js';

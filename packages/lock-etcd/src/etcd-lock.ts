@@ -3,18 +3,19 @@ import {
   assertFunction,
   assertNonEmptyString,
   type DistributedLock,
+  type LockAdmin as LockAdminContract,
   type LockCapabilities,
   type LockLease,
+  type LockStats,
   SwitchyardError,
 } from '@switchyard/core';
 import type { Etcd3 } from 'etcd3';
 import { PKG } from './constants.js';
 import { type EtcdLockInfo, LockAdmin } from './lock-admin.js';
 import { LockEngine } from './lock-engine.js';
-import type { EtcdLockStats } from './lock-stats.js';
 import { type EtcdLockOptions, resolveOptions } from './options.js';
 
-export interface EtcdLock extends DistributedLock {
+export interface EtcdLock extends DistributedLock, LockAdminContract {
   /** The etcd3 client in use (yours if you passed one). */
   readonly client: Etcd3;
   inspect(key: string, options?: { signal?: AbortSignal }): Promise<EtcdLockInfo | undefined>;
@@ -23,7 +24,7 @@ export interface EtcdLock extends DistributedLock {
   /** Operator release of the current holder; the fencing order is untouched. */
   forceRelease(key: string, options?: { signal?: AbortSignal }): Promise<boolean>;
   /** This client's counters and wait-time histogram. */
-  stats(): EtcdLockStats;
+  stats(): LockStats;
   /** Runs `fn` with `owner` as the default owner of acquires inside it (for reentrancy). */
   runAsOwner<T>(owner: string, fn: () => T): T;
 }
@@ -57,7 +58,11 @@ export function createEtcdLock(options: EtcdLockOptions): EtcdLock {
     },
     inspect: async (key, opts = {}) => admin.inspect(key, opts.signal),
     list: async (opts = {}) => admin.list(opts.signal),
-    forceRelease: async (key, opts = {}) => admin.forceRelease(key, opts.signal),
+    forceRelease: async (key, opts = {}) => {
+      const done = await admin.forceRelease(key, opts.signal);
+      if (done) engine.stats.forceReleased++;
+      return done;
+    },
     stats: () => engine.stats.snapshot(),
     runAsOwner(owner, fn) {
       assertNonEmptyString(PKG, 'owner', owner, 256);

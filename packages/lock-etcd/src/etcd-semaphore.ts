@@ -1,8 +1,13 @@
-import { type AcquireOptions, assertInteger, type LockLease, SwitchyardError } from '@switchyard/core';
+import {
+  type AcquireOptions,
+  assertInteger,
+  type LockLease,
+  type LockStats,
+  SwitchyardError,
+} from '@switchyard/core';
 import type { Etcd3 } from 'etcd3';
 import { PKG } from './constants.js';
 import { LockEngine } from './lock-engine.js';
-import type { EtcdLockStats } from './lock-stats.js';
 import { type EtcdLockOptions, resolveOptions } from './options.js';
 
 export interface EtcdSemaphoreOptions extends Omit<EtcdLockOptions, 'reentrant'> {
@@ -19,7 +24,7 @@ export interface EtcdSemaphore extends AsyncDisposable {
    */
   acquire(key: string, options?: AcquireOptions): Promise<LockLease>;
   tryAcquire(key: string, options?: Omit<AcquireOptions, 'wait'>): Promise<LockLease | undefined>;
-  stats(): EtcdLockStats;
+  stats(): LockStats;
   close(): Promise<void>;
 }
 

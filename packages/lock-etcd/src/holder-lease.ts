@@ -1,6 +1,5 @@
-import { deadlineSignal, ManagedLease } from '@switchyard/core';
+import { deadlineSignal, type LockStatsRecorder, ManagedLease } from '@switchyard/core';
 import { PKG } from './constants.js';
-import type { LockStatsRecorder } from './lock-stats.js';
 import type { ResolvedOptions } from './options.js';
 import { deleteIfMine, isMine, type QueueContext, rpc } from './queue.js';
 import { callOptions } from './rpc.js';

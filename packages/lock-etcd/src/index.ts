@@ -1,3 +1,5 @@
+/** @deprecated use `LockStats` from `@switchyard/core`. */
+export type { LockStats as EtcdLockStats } from '@switchyard/core';
 export {
   createEtcdElection,
   type EtcdElection,
@@ -8,5 +10,4 @@ export { createEtcdSemaphore, type EtcdSemaphore, type EtcdSemaphoreOptions } fr
 export { type FencedPutOptions, type FencedPutResult, fencedPut } from './fencing.js';
 export type { Leadership } from './leadership.js';
 export type { EtcdLockInfo } from './lock-admin.js';
-export type { EtcdLockStats } from './lock-stats.js';
 export type { EtcdLockOptions } from './options.js';

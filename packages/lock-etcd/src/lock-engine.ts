@@ -13,6 +13,7 @@ import {
   deadlineSignal,
   fullJitterBackoff,
   type LockLease,
+  LockStatsRecorder,
   type ManagedLease,
   raceSignal,
   SwitchyardError,
@@ -21,7 +22,6 @@ import {
 import { PKG } from './constants.js';
 import { createHolderLease, type HolderParams } from './holder-lease.js';
 import { contenderKey, lockDir } from './key-space.js';
-import { LockStatsRecorder } from './lock-stats.js';
 import { assertTtl, type ResolvedOptions } from './options.js';
 import { OrphanSweeper } from './orphan-sweeper.js';
 import { deleteIfMine, enqueue, type QueueContext, rpc, waitTurn } from './queue.js';

@@ -76,3 +76,36 @@ export interface DistributedLock extends AsyncDisposable {
 }
 
 export type DistributedLockFactory<Options = unknown> = (options: Options) => DistributedLock;
+
+/** Counters of one lock client, for the operator API. */
+export interface LockStats {
+  /** Successful acquisitions (reentrant re-entries not counted). */
+  readonly acquired: number;
+  /** Acquisitions whose first attempt found the lock held. */
+  readonly contended: number;
+  /** Acquisitions that gave up with `LOCK_TIMEOUT`. */
+  readonly timedOut: number;
+  /** Acquisitions cancelled by their signal. */
+  readonly aborted: number;
+  /** Leases that ended lost (expiry, failed renewal, forced release, backend loss). */
+  readonly lost: number;
+  /** Leases released normally. */
+  readonly released: number;
+  /** Forced releases performed by this client. */
+  readonly forceReleased: number;
+  /** Locks held right now by this client. */
+  readonly held: number;
+  /** Acquire calls waiting right now. */
+  readonly waiting: number;
+  /** Wait time of successful acquisitions: `count` acquisitions waited at most `le` ms (`Infinity` for the last bucket). */
+  readonly waitHistogram: readonly { readonly le: number; readonly count: number }[];
+}
+
+/** The operator API every lock backend offers beside the contract. */
+export interface LockAdmin {
+  /** Every held lock this client can see. */
+  list(options?: { signal?: AbortSignal; limit?: number }): Promise<LockInfo[]>;
+  /** Frees `key` whoever holds it; the holder's lease is told it was lost; fencing counters are untouched. */
+  forceRelease(key: string, options?: { signal?: AbortSignal }): Promise<boolean>;
+  stats(): LockStats;
+}
