@@ -9,8 +9,7 @@ let exitHookInstalled = false;
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  // A crashed test worker must not leave servers behind.
-  process.on('exit', () => {
+  const killAll = () => {
     for (const child of live) {
       try {
         child.kill('SIGKILL');
@@ -18,7 +17,17 @@ function installExitHook(): void {
         // already gone
       }
     }
-  });
+  };
+  // A crashed test worker or an interrupted benchmark must not leave servers behind.
+  process.on('exit', killAll);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    // `once` removes the listener before it runs, so re-raising gives the default behaviour
+    // (exit) unless the host installed its own handler.
+    process.once(signal, () => {
+      killAll();
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    });
+  }
 }
 
 export function makeTempDir(prefix: string): string {
