@@ -14,24 +14,15 @@
  * Point it at a real agent with CONSUL_HTTP_ADDR=127.0.0.1:8500.
  */
 import { createDiscoveryClient, type DiscoveryEvent, type Registration } from '@switchyard/core';
+import { nsPerOp, percentile } from '@switchyard/testkit/bench';
 import { startConsulEmulator } from '@switchyard/testkit/emulators/consul';
 import Consul from 'consul';
 import { type ConsulDiscoveryOptions, createConsulDiscovery } from '../src/index.js';
 
 const N = Number(process.env.BENCH_REGISTRATIONS ?? 300);
 
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-}
 const ms = (n: number) => `${n.toFixed(2)} ms`;
 const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
-
-async function timeOps(n: number, op: () => Promise<unknown>): Promise<number> {
-  for (let i = 0; i < Math.min(200, n); i++) await op();
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < n; i++) await op();
-  return Number(process.hrtime.bigint() - t0) / n;
-}
 
 async function propagation(
   base: ConsulDiscoveryOptions,
@@ -72,7 +63,7 @@ async function propagation(
   await Promise.all(regs.map((r) => r.close()));
   await Promise.all([a.close(), b.close()]);
   lat.sort((x, y) => x - y);
-  return [label, String(N), ms(pct(lat, 50)), ms(pct(lat, 99)), ms(lat.at(-1) ?? Number.NaN)];
+  return [label, String(N), ms(percentile(lat, 50)), ms(percentile(lat, 99)), ms(lat.at(-1) ?? Number.NaN)];
 }
 
 async function main(): Promise<void> {
@@ -103,16 +94,16 @@ async function main(): Promise<void> {
       ),
     );
     const raw = new Consul({ host: base.host, port: base.port });
-    const uncached = await timeOps(2000, () => d.resolve(service));
-    const byHand = await timeOps(2000, () => raw.health.service({ service, passing: true }));
+    const uncached = await nsPerOp(2000, () => d.resolve(service));
+    const byHand = await nsPerOp(2000, () => raw.health.service({ service, passing: true }));
     const ac = new AbortController();
     const it = d.watch(service, { signal: ac.signal })[Symbol.asyncIterator]();
     while ((await it.next()).value?.snapshot.instances.length !== 20) {}
-    const cachedWatch = await timeOps(200_000, () => d.resolve(service));
+    const cachedWatch = await nsPerOp(200_000, () => d.resolve(service));
     ac.abort();
     const client = createDiscoveryClient({ backend: d });
     await client.resolve(service);
-    const coreClient = await timeOps(200_000, () => client.resolve(service));
+    const coreClient = await nsPerOp(200_000, () => client.resolve(service));
     await client.close();
     await Promise.all(regs.map((r) => r.close()));
     await d.close();

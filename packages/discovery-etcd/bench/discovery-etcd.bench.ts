@@ -14,6 +14,7 @@ import { setMaxListeners } from 'node:events';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createDiscoveryClient, type DiscoveryEvent, type Registration } from '@switchyard/core';
+import { nsPerOp, percentile } from '@switchyard/testkit/bench';
 import { startEtcd } from '@switchyard/testkit/servers';
 import { Etcd3 } from 'etcd3';
 import { createEtcdDiscovery, InstanceCodec } from '../src/index.js';
@@ -25,9 +26,6 @@ const REGISTRATIONS = Number(process.env.BENCH_REGISTRATIONS ?? 1000);
 const SERVICES = Number(process.env.BENCH_SERVICES ?? 500);
 const PER_SERVICE = Number(process.env.BENCH_PER_SERVICE ?? 20);
 
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-}
 const ms = (n: number) => `${n.toFixed(2)} ms`;
 /** Heap in MB after letting closed clients wind down and collecting twice. */
 const heapMb = async () => {
@@ -36,13 +34,6 @@ const heapMb = async () => {
   gc();
   return process.memoryUsage().heapUsed / 1024 / 1024;
 };
-
-async function timeOps(n: number, op: () => Promise<unknown>): Promise<number> {
-  for (let i = 0; i < Math.min(100, n); i++) await op();
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < n; i++) await op();
-  return Number(process.hrtime.bigint() - t0) / n;
-}
 
 async function main(): Promise<void> {
   const etcd = await startEtcd({ members: 1 });
@@ -81,8 +72,8 @@ async function main(): Promise<void> {
       samples.sort((x, y) => x - y);
       rows.push([
         `register → watcher sees it (${REGISTRATIONS} sequential)`,
-        `p50 ${ms(pct(samples, 50))}`,
-        `p99 ${ms(pct(samples, 99))}`,
+        `p50 ${ms(percentile(samples, 50))}`,
+        `p99 ${ms(percentile(samples, 99))}`,
         `max ${ms(samples.at(-1) ?? Number.NaN)}`,
       ]);
       ac.abort();
@@ -112,15 +103,15 @@ async function main(): Promise<void> {
       }
       const client = createDiscoveryClient({ backend: d });
       await client.resolve('api');
-      const cached = await timeOps(200_000, () => client.resolve('api'));
+      const cached = await nsPerOp(200_000, () => client.resolve('api'));
       // Interleaved rounds, best of three: the machine is shared, so single runs are noisy.
       let fresh = Number.POSITIVE_INFINITY;
       let byHand = Number.POSITIVE_INFINITY;
       for (let round = 0; round < 3; round++) {
-        fresh = Math.min(fresh, await timeOps(1_000, () => d.resolve('api')));
+        fresh = Math.min(fresh, await nsPerOp(1_000, () => d.resolve('api')));
         byHand = Math.min(
           byHand,
-          await timeOps(1_000, async () => {
+          await nsPerOp(1_000, async () => {
             const values = await raw.getAll().prefix(codec.servicePrefix('api')).strings();
             return Object.values(values).map((v) => JSON.parse(v) as unknown);
           }),

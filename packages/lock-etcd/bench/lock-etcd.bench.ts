@@ -4,6 +4,7 @@
  * Env: UNCONTENDED (pairs, default 400), CONTENDED_MS (default 4000), WORKERS (default 32),
  * HANDOFFS (default 100).
  */
+import { percentile } from '@switchyard/testkit/bench';
 import { startEtcd } from '@switchyard/testkit/servers';
 import { Etcd3, EtcdLockFailedError } from 'etcd3';
 import { createEtcdLock } from '../src/index.js';
@@ -19,10 +20,11 @@ interface Peer {
   acquire(key: string): Promise<() => Promise<unknown>>;
 }
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
-};
+const pct = (xs: number[], p: number) =>
+  percentile(
+    [...xs].sort((a, b) => a - b),
+    p,
+  );
 const ms = (x: number) => x.toFixed(2);
 const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
 
