@@ -75,6 +75,7 @@ export {
   systemClock,
   type TimerHandle,
 } from './primitives/clock.js';
+export { DIAGNOSTICS_CHANNELS, DIAGNOSTICS_PREFIX, publishDiagnostic } from './primitives/diagnostics.js';
 export { Emitter, type Unsubscribe } from './primitives/emitter.js';
 export { SingleFlight } from './primitives/single-flight.js';
 export {

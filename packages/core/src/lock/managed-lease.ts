@@ -1,6 +1,7 @@
 import type { LockLease, LockLeaseEvents } from '../contracts/lock.js';
 import { abortedError, isSwitchyardError, SwitchyardError } from '../errors.js';
 import { type Clock, systemClock, type TimerHandle } from '../primitives/clock.js';
+import { publishDiagnostic } from '../primitives/diagnostics.js';
 import { Emitter, type Unsubscribe } from '../primitives/emitter.js';
 import { assertDuration } from '../validation.js';
 
@@ -47,7 +48,7 @@ export class ManagedLease implements LockLease {
   readonly #driver: LeaseDriver;
   readonly #clock: Clock;
   readonly #controller = new AbortController();
-  readonly #events = new Emitter<LockLeaseEvents>();
+  readonly #events = new Emitter<LockLeaseEvents>({ diagnostics: true });
   readonly #drift: number;
   readonly #renewRatio: number;
   readonly #onEnd: ManagedLeaseOptions['onEnd'];
@@ -74,6 +75,12 @@ export class ManagedLease implements LockLease {
     this.#autoRenew = options.autoRenew;
     this.#validUntil = options.acquiredAt + options.ttl - this.#drift;
     this.#schedule();
+    publishDiagnostic('lease:acquired', {
+      key: this.key,
+      owner: this.owner,
+      token: this.token,
+      ttl: this.#ttl,
+    });
   }
 
   get signal(): AbortSignal {
@@ -146,6 +153,7 @@ export class ManagedLease implements LockLease {
     try {
       return await this.#driver.release(signal);
     } finally {
+      publishDiagnostic('lease:released', { key: this.key, owner: this.owner, token: this.token });
       this.#onEnd?.(this, 'released');
     }
   }

@@ -1,3 +1,5 @@
+import { publishDiagnostic } from './diagnostics.js';
+
 /**
  * A tiny typed event emitter. `on` returns an unsubscribe function. A throwing listener never
  * breaks the emitter or the host process: the error goes to `onListenerError` (default: a process warning).
@@ -7,8 +9,16 @@ export type Unsubscribe = () => void;
 export class Emitter<Events extends { [K in keyof Events]: unknown }> {
   readonly #listeners = new Map<keyof Events, Set<(payload: never) => void>>();
   readonly #onListenerError: (error: unknown, event: keyof Events) => void;
+  readonly #diagnostics: boolean;
 
-  constructor(options: { onListenerError?: (error: unknown, event: keyof Events) => void } = {}) {
+  /**
+   * With `diagnostics: true`, every event is also published on `node:diagnostics_channel` as
+   * `switchyard:<event>` (see `DIAGNOSTICS_CHANNELS`).
+   */
+  constructor(
+    options: { onListenerError?: (error: unknown, event: keyof Events) => void; diagnostics?: boolean } = {},
+  ) {
+    this.#diagnostics = options.diagnostics ?? false;
     this.#onListenerError =
       options.onListenerError ??
       ((error, event) =>
@@ -42,6 +52,7 @@ export class Emitter<Events extends { [K in keyof Events]: unknown }> {
   }
 
   emit<K extends keyof Events>(event: K, payload: Events[K]): void {
+    if (this.#diagnostics) publishDiagnostic(String(event), payload);
     const set = this.#listeners.get(event);
     if (!set) return;
     for (const fn of [...set]) {

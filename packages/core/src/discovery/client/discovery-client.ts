@@ -33,7 +33,7 @@ import { computeView } from './view.js';
 export function createDiscoveryClient(options: DiscoveryClientOptions): DiscoveryClient {
   const opts = resolveClientOptions(options);
   const { backend, clock } = opts;
-  const events = new Emitter<DiscoveryClientEvents>();
+  const events = new Emitter<DiscoveryClientEvents>({ diagnostics: true });
   const caches = new Map<string, ServiceCache>();
   const registrations = new Set<ClientRegistration>();
   let traffic = new TrafficFilter(opts.rules?.current());

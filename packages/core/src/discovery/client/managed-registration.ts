@@ -64,7 +64,7 @@ export class ClientRegistration implements ManagedRegistration {
   readonly #deps: ManagedRegistrationDeps;
   readonly #settings: Settings;
   readonly #input: InstanceInput;
-  readonly #events = new Emitter<RegistrationEvents>();
+  readonly #events = new Emitter<RegistrationEvents>({ diagnostics: true });
   readonly #signalHandlers = new Map<NodeJS.Signals, () => void>();
   #current: Registration;
   /** The handle given up on after a loss (already closed). */
