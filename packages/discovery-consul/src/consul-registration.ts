@@ -40,7 +40,7 @@ export interface RegistrationSetup {
 export class ConsulRegistration implements Registration {
   readonly #s: RegistrationSetup;
   readonly #clock: Clock;
-  readonly #events = new Emitter<RegistrationEvents>();
+  readonly #events = new Emitter<RegistrationEvents>({ diagnostics: true });
   readonly #serviceId: string;
   readonly #checkId: string;
   readonly #stop = new AbortController();

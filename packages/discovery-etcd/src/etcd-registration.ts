@@ -28,7 +28,7 @@ export class EtcdRegistration implements Registration {
   readonly #ttlMs: number;
   readonly #ttlSeconds: number;
   readonly #key: string;
-  readonly #events = new Emitter<RegistrationEvents>();
+  readonly #events = new Emitter<RegistrationEvents>({ diagnostics: true });
   readonly #onClose: (reg: EtcdRegistration) => void;
   #instance: ServiceInstance;
   #lease: Lease | undefined;
