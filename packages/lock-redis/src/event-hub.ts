@@ -168,7 +168,8 @@ export class EventHub {
     if (i >= 0) list.splice(i, 1);
     if (list.length === 0) this.#waiters.delete(entry.key);
     // A wake-up this entry did not use goes to the next waiter.
-    if (entry.notified && this.#mode === 'one' && list.length > 0) this.#wake(entry.key, 'one');
+    if (entry.notified && !entry.grant && this.#mode === 'one' && list.length > 0)
+      this.#wake(entry.key, 'one');
     if (this.#waiters.size === 0) this.#scheduleUnsubscribe();
   }
 

@@ -45,6 +45,8 @@ export interface EngineOptions {
   queueLease: number;
   drift: number | undefined;
   reentrant: boolean;
+  /** Waiters queue in Redis and releases hand off to them (no local line-up needed). */
+  redisQueue?: boolean;
 }
 
 /**
@@ -159,10 +161,11 @@ export class LockEngine implements DistributedLock {
     let rtt = 0;
     let lastError: unknown;
     let dirty = false; // an attempt may have left state behind (queue entry, unknown outcome)
+    let queued = false; // an attempt may have queued this handle
     try {
       // No barging inside one process: when local waiters already queue for this key, line up
       // behind them (each release wakes the first) instead of racing them for the lock.
-      if (wait > 0 && this.#hub.queuedLocally(key)) {
+      if (wait > 0 && this.#o.redisQueue !== true && this.#hub.queuedLocally(key)) {
         await prepare();
         const left = Math.max(0, deadline - clock.monotonic());
         const poll = Math.max(1, jitter(this.#o.pollInterval, 0.25));
@@ -176,18 +179,22 @@ export class LockEngine implements DistributedLock {
           const { token, serverMs, pttl } = entry.grant;
           const elapsed = Math.max(0, clock.now() + offset - serverMs) + rtt;
           const grantedAt = clock.monotonic() - elapsed;
-          const lease = this.#lease(h, token, autoRenew, grantedAt + Math.min(pttl, h.ttl) - h.ttl, start);
-          if (!autoRenew && pttl < h.ttl) lease.extend().catch(() => {}); // failure marks the lease lost
-          return lease;
+          return this.#grantLease(h, token, pttl, grantedAt, autoRenew, start);
         }
+        // Notices are already flowing (other waiters here): listen before the first attempt, so a
+        // failed one can go straight to waiting instead of re-checking once more.
+        if (!closed && wait > 0 && this.#hub.subscribed) await prepare();
+        const listening = closed !== undefined && this.#hub.subscribed;
         entry.notified = false;
         const sentAt = clock.monotonic();
         const queueLease = wait > 0 ? Math.min(this.#o.queueLease, Math.max(1, deadline - sentAt)) : 0;
         try {
           dirty = true;
+          const wasQueued = queued;
+          if (queueLease > 0) queued = true;
           const r = await this.op(
             'acquire',
-            () => this.#o.strategy.attempt(this.#ctx, h, queueLease),
+            () => this.#o.strategy.attempt(this.#ctx, h, queueLease, wasQueued),
             signal,
             closed,
           );
@@ -196,6 +203,10 @@ export class LockEngine implements DistributedLock {
           lastError = undefined;
           if (r.acquired) {
             dirty = false;
+            // Picked up a hand-off grant (notice missed): it may be shorter than the ttl.
+            if (r.grantPttl >= 0 && r.grantPttl < h.ttl) {
+              return this.#grantLease(h, r.token, r.grantPttl, sentAt, autoRenew, start);
+            }
             return this.#lease(h, r.token, autoRenew, sentAt, start);
           }
           dirty = this.#o.strategy.waitLeavesState === true && queueLease > 0;
@@ -203,9 +214,9 @@ export class LockEngine implements DistributedLock {
           if (wait === 0) break;
           const left = deadline - clock.monotonic();
           if (left <= 0) break;
-          if (!closed) {
+          if (!listening) {
             // Now listening: try again at once (a release may have happened before we listened).
-            await prepare();
+            if (!closed) await prepare();
             continue;
           }
           let poll = r.pttl >= 0 ? Math.min(r.pttl + 1, this.#o.pollInterval) : this.#o.pollInterval;
@@ -253,6 +264,20 @@ export class LockEngine implements DistributedLock {
     const p = this.op('cleanup', () => this.#o.strategy.cleanup(this.#ctx, h)).catch(() => {});
     this.#background.add(p);
     void p.finally(() => this.#background.delete(p));
+  }
+
+  /** A lease on a grant valid for `pttl` ms from `grantedAt`; renewed to the full ttl at once. */
+  #grantLease(
+    h: Handle,
+    token: bigint,
+    pttl: number,
+    grantedAt: number,
+    autoRenew: boolean,
+    start: number,
+  ): ManagedLease {
+    const lease = this.#lease(h, token, autoRenew, grantedAt + Math.min(pttl, h.ttl) - h.ttl, start);
+    if (!autoRenew && pttl < h.ttl) lease.extend().catch(() => {}); // failure marks the lease lost
+    return lease;
   }
 
   #lease(h: Handle, token: bigint, autoRenew: boolean, acquiredAt: number, start: number): ManagedLease {

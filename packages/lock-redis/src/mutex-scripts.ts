@@ -10,7 +10,9 @@ import { LUA_NEXT_TOKEN, LUA_TIME, LuaScript } from './lua-script.js';
 /** Re-entry or a retried attempt by the same owner (shared by the mutex and fair acquire). */
 const LUA_SAME_OWNER = `
 local function sameOwner(lockKey, h, hid, ttl, reentrant)
-  if h[2] == hid or h[4] == hid then return {'1', h[3], nowStr} end
+  -- Our own grant (a retried attempt, or a hand-off whose notice we missed): report its pttl, since
+  -- a hand-off grant may be shorter than the ttl asked for.
+  if h[2] == hid or h[4] == hid then return {'1', h[3], nowStr, tostring(redis.call('PTTL', lockKey))} end
   if reentrant == '1' then
     redis.call('HINCRBY', lockKey, 'count', 1)
     redis.call('HSET', lockKey, 'req', hid)
@@ -62,33 +64,73 @@ local function handOff(lockKey, fenceKey, queueKey, dlKey, metaKey, channel, key
 end
 `;
 
+/** Server time, read only on the paths that need it (the uncontended acquire and release do not). */
+const LUA_LAZY_TIME = `
+local now, nowStr = 0, '0'
+local function loadTime()
+  local t = redis.call('TIME')
+  local ms = math.floor(tonumber(t[2]) / 1000)
+  now = tonumber(t[1]) * 1000 + ms
+  nowStr = t[1] .. string.format('%03d', ms)
+end
+`;
+
+/** Registers (or refreshes) a waiter in the queue of a lock, alive until `now + lease`. */
+const LUA_ENQUEUE = `
+local function enqueue(queueKey, dlKey, metaKey, hid, ttl, owner, lease)
+  if not redis.call('ZSCORE', dlKey, hid) then
+    redis.call('RPUSH', queueKey, hid)
+    redis.call('HSET', metaKey, hid, ttl .. '|' .. owner)
+  end
+  redis.call('ZADD', dlKey, now + lease, hid)
+  local keep = lease * 2 + 60000
+  redis.call('PEXPIRE', queueKey, keep)
+  redis.call('PEXPIRE', dlKey, keep)
+  redis.call('PEXPIRE', metaKey, keep)
+end
+`;
+
 /**
- * KEYS: lock, fence. ARGV: owner, hid, ttl, reentrant. → {acquired, token | pttl, '0'}.
- * The uncontended path is HMGET + INCR + HSET + PEXPIRE; no server time is needed.
+ * KEYS: lock, fence, queue, deadlines, meta. ARGV: owner, hid, ttl, reentrant, queue lease ms
+ * (0 = do not wait), queued ('1' = this handle may be in the queue). → {acquired, token | pttl, ms[, pttl]}.
+ * Plain mutex: anyone may take a free lock (no FIFO across processes), but a waiter registers in the
+ * queue so that a release hands the lock straight to it. The uncontended path is HMGET + INCR +
+ * HSET + PEXPIRE; server time is read only when queueing.
  */
 export const ACQUIRE_MUTEX = new LuaScript(
-  `local nowStr = '0'
-${LUA_NEXT_TOKEN}${LUA_SAME_OWNER}
+  `${LUA_LAZY_TIME}${LUA_NEXT_TOKEN}${LUA_SAME_OWNER}${LUA_ENQUEUE}
 local h = redis.call('HMGET', KEYS[1], 'owner', 'hid', 'token', 'req')
 if h[1] == false then
+  if ARGV[6] == '1' then
+    redis.call('LREM', KEYS[3], 0, ARGV[2])
+    redis.call('ZREM', KEYS[4], ARGV[2])
+    redis.call('HDEL', KEYS[5], ARGV[2])
+  end
   return {'1', grant(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3]), nowStr}
 end
 if h[1] == ARGV[1] then
   local r = sameOwner(KEYS[1], h, ARGV[2], ARGV[3], ARGV[4])
   if r then return r end
 end
+local lease = tonumber(ARGV[5])
+if lease > 0 then
+  loadTime()
+  enqueue(KEYS[3], KEYS[4], KEYS[5], ARGV[2], ARGV[3], ARGV[1], lease)
+end
 return {'0', tostring(redis.call('PTTL', KEYS[1])), nowStr}
 `,
-  2,
+  5,
 );
 
 /**
- * KEYS: lock, latch. ARGV: owner, channel, key, latch ttl, retry ('1' | '0').
- * Release of a non-fair lock (no queue to hand off to). A retry (after an ambiguous failure)
- * first consults the latch the first attempt may have left, so it answers like the first one.
+ * KEYS: lock, latch, fence, queue, deadlines, meta. ARGV: owner, channel, key, latch ttl, retry ('1' | '0').
+ * Release of a plain mutex: owner-checked, counts re-entries down; on the last release hands the lock
+ * to the first live queued waiter (one round trip less than notice + retry), else announces it free.
+ * A retry (after an ambiguous failure) first consults the latch the first attempt may have left, so
+ * it answers like the first one.
  */
 export const RELEASE_SIMPLE = new LuaScript(
-  `
+  `${LUA_LAZY_TIME}${LUA_NEXT_TOKEN}${LUA_SAME_OWNER}${LUA_HAND_OFF}
 if ARGV[5] == '1' then
   local cached = redis.call('GET', KEYS[2])
   if cached then return tonumber(cached) end
@@ -97,14 +139,19 @@ local h = redis.call('HMGET', KEYS[1], 'owner', 'count')
 if h[1] ~= ARGV[1] then return 0 end
 if tonumber(h[2]) <= 1 then
   redis.call('DEL', KEYS[1])
-  redis.call('PUBLISH', ARGV[2], 'r|' .. ARGV[3])
+  if redis.call('EXISTS', KEYS[4]) == 1 then
+    loadTime()
+    handOff(KEYS[1], KEYS[3], KEYS[4], KEYS[5], KEYS[6], ARGV[2], ARGV[3])
+  else
+    redis.call('PUBLISH', ARGV[2], 'r|' .. ARGV[3])
+  end
 else
   redis.call('HINCRBY', KEYS[1], 'count', -1)
 end
 redis.call('SET', KEYS[2], '1', 'PX', ARGV[4])
 return 1
 `,
-  2,
+  6,
 );
 
 /**
@@ -113,7 +160,7 @@ return 1
  * may take a free lock; a waiter's queue entry lives until its deadline unless refreshed.
  */
 export const ACQUIRE_FAIR = new LuaScript(
-  `${LUA_TIME}${LUA_NEXT_TOKEN}${LUA_SAME_OWNER}${LUA_HAND_OFF}
+  `${LUA_TIME}${LUA_NEXT_TOKEN}${LUA_SAME_OWNER}${LUA_HAND_OFF}${LUA_ENQUEUE}
 local h = redis.call('HMGET', KEYS[1], 'owner', 'hid', 'token', 'req')
 if h[1] == ARGV[1] then
   local r = sameOwner(KEYS[1], h, ARGV[2], ARGV[3], ARGV[4])
@@ -133,17 +180,7 @@ if h[1] == false then
   handOff(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[6], ARGV[7])
 end
 local lease = tonumber(ARGV[5])
-if lease > 0 then
-  if not redis.call('ZSCORE', KEYS[4], ARGV[2]) then
-    redis.call('RPUSH', KEYS[3], ARGV[2])
-    redis.call('HSET', KEYS[5], ARGV[2], ARGV[3] .. '|' .. ARGV[1])
-  end
-  redis.call('ZADD', KEYS[4], now + lease, ARGV[2])
-  local keep = lease * 2 + 60000
-  redis.call('PEXPIRE', KEYS[3], keep)
-  redis.call('PEXPIRE', KEYS[4], keep)
-  redis.call('PEXPIRE', KEYS[5], keep)
-end
+if lease > 0 then enqueue(KEYS[3], KEYS[4], KEYS[5], ARGV[2], ARGV[3], ARGV[1], lease) end
 return {'0', tostring(redis.call('PTTL', KEYS[1])), nowStr}
 `,
   5,

@@ -14,16 +14,20 @@ import {
 /** Exclusive lock; `fair` adds the FIFO queue with per-waiter deadlines and direct hand-off. */
 export function mutexStrategy(fair: boolean): LockStrategy {
   return {
-    waitLeavesState: fair,
-    async attempt({ client, layout }, h, queueLease) {
+    // Both kinds queue a waiting handle (the plain mutex so that a release can hand off to it).
+    waitLeavesState: true,
+    async attempt({ client, layout }, h, queueLease, queued) {
       const reentrant = h.reentrant ? '1' : '0';
       if (!fair) {
         return parseAttempt(
-          await ACQUIRE_MUTEX.run(
-            client,
-            [layout.lock(h.key), layout.fence(h.key)],
-            [h.owner, h.hid, h.ttl, reentrant],
-          ),
+          await ACQUIRE_MUTEX.run(client, fairKeys(layout, h.key), [
+            h.owner,
+            h.hid,
+            h.ttl,
+            reentrant,
+            Math.ceil(queueLease),
+            queued ? '1' : '0',
+          ]),
         );
       }
       return parseAttempt(
@@ -42,15 +46,15 @@ export function mutexStrategy(fair: boolean): LockStrategy {
       return (await EXTEND_MUTEX.run(client, [layout.lock(h.key)], [h.owner, Math.ceil(ttl)])) === 1;
     },
     async release({ client, layout }, h, latchTtl, retry) {
+      const [lock, fence, queue, dl, meta] = fairKeys(layout, h.key);
       if (!fair) {
         const reply = await RELEASE_SIMPLE.run(
           client,
-          [layout.lock(h.key), layout.latch(h.key, h.hid)],
+          [lock, layout.latch(h.key, h.hid), fence, queue, dl, meta],
           [h.owner, layout.channel, h.key, Math.ceil(latchTtl), retry ? '1' : '0'],
         );
         return reply === 1;
       }
-      const [lock, fence, queue, dl, meta] = fairKeys(layout, h.key);
       const reply = await RELEASE_MUTEX.run(
         client,
         [lock, layout.latch(h.key, h.hid), fence, queue, dl, meta],

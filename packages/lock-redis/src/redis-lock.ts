@@ -39,9 +39,10 @@ export function createRedisLock(options: RedisLockOptions): RedisLock {
     capabilities: Object.freeze({ fair, reentrant, ttlGranularity: 'milliseconds', notifications: true }),
     wakeMode: fair ? 'all' : 'one',
     // A queued waiter must refresh its place well before it lapses.
-    pollInterval: fair ? Math.min(common.pollInterval, queueLease / 3) : common.pollInterval,
+    pollInterval: Math.min(common.pollInterval, queueLease / 3),
     queueLease,
     reentrant,
+    redisQueue: true,
   });
   const admin = createLockAdmin(engine);
   return {

@@ -129,7 +129,7 @@ export function createRedlock(options: RedlockOptions): Redlock {
       const start = clock.monotonic();
       const results = await onAll(async (c) =>
         parseAttempt(
-          await ACQUIRE_MUTEX.run(c, [layout.lock(h.key), layout.fence(h.key)], [h.owner, h.hid, h.ttl, '0']),
+          await ACQUIRE_MUTEX.run(c, fairKeys(layout, h.key), [h.owner, h.hid, h.ttl, '0', '0', '0']),
         ),
       );
       const won = results.flatMap((r, i) => (r.ok && r.value.acquired ? [{ i, token: r.value.token }] : []));
@@ -153,14 +153,14 @@ export function createRedlock(options: RedlockOptions): Redlock {
         const drifted = drift ?? Math.floor(h.ttl * 0.01) + 2;
         if (clock.monotonic() - start >= h.ttl - drifted) ok = false; // no validity left
       }
-      if (ok) return { acquired: true, token, pttl: -1, serverMs };
+      if (ok) return { acquired: true, token, pttl: -1, serverMs, grantPttl: -1 };
       // Missed the quorum or the validity: undo everywhere (also on nodes that did not answer).
       await releaseAll(h);
       const err = failure(results);
       if (err && busy.length < quorum) throw err;
       token = 0n;
       const pttl = busy.reduce((m, b) => Math.max(m, b.pttl), -1);
-      return { acquired: false, token, pttl, serverMs };
+      return { acquired: false, token, pttl, serverMs, grantPttl: -1 };
     },
     async extend(_ctx, h, ttl) {
       const results = await onAll((c) =>
