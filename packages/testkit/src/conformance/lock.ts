@@ -92,20 +92,28 @@ export function runLockConformance(options: LockConformanceOptions): void {
     });
 
     it('a waiter is woken within a bound after release (notification, not a slow poll)', async () => {
+      // Three rounds, judged by the median, so one sample delayed by a loaded machine does not fail
+      // the suite while a waiter that only polls still does. Backends should configure a long
+      // fallback poll in their conformance factory so that polling alone cannot pass.
       const k = key();
-      const lease = await a.acquire(k, { ttl: 10_000 });
-      let acquiredAt = 0;
-      const waiting = b.acquire(k, { ttl: 10_000, wait: 10_000 }).then((l) => {
-        acquiredAt = performance.now();
-        return l;
-      });
-      await delay(150);
-      const releasedAt = performance.now();
-      await lease.release();
-      const next = await waiting;
-      expect(acquiredAt - releasedAt).toBeLessThan(wakeBound);
-      expect(next.token > lease.token).toBe(true);
-      await next.release();
+      const wakes: number[] = [];
+      for (let round = 0; round < 3; round++) {
+        const lease = await a.acquire(k, { ttl: 10_000 });
+        let acquiredAt = 0;
+        const waiting = b.acquire(k, { ttl: 10_000, wait: 10_000 }).then((l) => {
+          acquiredAt = performance.now();
+          return l;
+        });
+        await delay(150);
+        const releasedAt = performance.now();
+        await lease.release();
+        const next = await waiting;
+        wakes.push(acquiredAt - releasedAt);
+        expect(next.token > lease.token).toBe(true);
+        await next.release();
+      }
+      const median = [...wakes].sort((x, y) => x - y)[1]!;
+      expect(median, `wake-up times ${wakes.map((w) => w.toFixed(1)).join(', ')} ms`).toBeLessThan(wakeBound);
     });
 
     it('a bounded wait rejects with LOCK_TIMEOUT after about `wait`', async () => {
