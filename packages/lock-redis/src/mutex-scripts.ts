@@ -123,9 +123,11 @@ return {'0', tostring(redis.call('PTTL', KEYS[1])), nowStr}
 );
 
 /**
- * KEYS: lock, latch, fence, queue, deadlines, meta. ARGV: owner, channel, key, latch ttl, retry ('1' | '0').
+ * KEYS: lock, latch, fence, queue, deadlines, meta. ARGV: owner, channel, key, latch ttl, retry ('1' | '0'),
+ * notify ('1': announce a free lock even without queued waiters).
  * Release of a plain mutex: owner-checked, counts re-entries down; on the last release hands the lock
- * to the first live queued waiter (one round trip less than notice + retry), else announces it free.
+ * to the first live queued waiter (one round trip less than notice + retry); with dead waiters only,
+ * announces it free.
  * A retry (after an ambiguous failure) first consults the latch the first attempt may have left, so
  * it answers like the first one.
  */
@@ -142,7 +144,10 @@ if tonumber(h[2]) <= 1 then
   if redis.call('EXISTS', KEYS[4]) == 1 then
     loadTime()
     handOff(KEYS[1], KEYS[3], KEYS[4], KEYS[5], KEYS[6], ARGV[2], ARGV[3])
-  else
+  elseif ARGV[6] == '1' then
+    -- Mutex waiters all register in the queue (in their failed attempt), so without a queue no
+    -- mutex waiter needs a notice (a rare unregistered one, after a backend error, polls); waiters
+    -- that do not queue here (readers, writers) ask for it.
     redis.call('PUBLISH', ARGV[2], 'r|' .. ARGV[3])
   end
 else

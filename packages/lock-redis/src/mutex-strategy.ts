@@ -11,8 +11,11 @@ import {
   RELEASE_SIMPLE,
 } from './mutex-scripts.js';
 
-/** Exclusive lock; `fair` adds the FIFO queue with per-waiter deadlines and direct hand-off. */
-export function mutexStrategy(fair: boolean): LockStrategy {
+/**
+ * Exclusive lock; `fair` adds the FIFO queue with per-waiter deadlines and direct hand-off.
+ * `notifyFree`: publish a release notice even when nobody is queued (for waiters that do not queue).
+ */
+export function mutexStrategy(fair: boolean, notifyFree = false): LockStrategy {
   return {
     // Both kinds queue a waiting handle (the plain mutex so that a release can hand off to it).
     waitLeavesState: true,
@@ -51,7 +54,7 @@ export function mutexStrategy(fair: boolean): LockStrategy {
         const reply = await RELEASE_SIMPLE.run(
           client,
           [lock, layout.latch(h.key, h.hid), fence, queue, dl, meta],
-          [h.owner, layout.channel, h.key, Math.ceil(latchTtl), retry ? '1' : '0'],
+          [h.owner, layout.channel, h.key, Math.ceil(latchTtl), retry ? '1' : '0', notifyFree ? '1' : '0'],
         );
         return reply === 1;
       }

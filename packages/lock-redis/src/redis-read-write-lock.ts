@@ -35,7 +35,7 @@ export function createRedisReadWriteLock(options: RedisReadWriteLockOptions): Re
     layout.queueMeta(key),
     layout.writeIntent(key),
   ];
-  const mutex = mutexStrategy(false);
+  const mutex = mutexStrategy(false, true);
   const writer: LockStrategy = {
     waitLeavesState: true,
     async attempt({ client }, h, queueLease) {
