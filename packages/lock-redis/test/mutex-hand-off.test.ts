@@ -118,6 +118,28 @@ describe('plain mutex hand-off', () => {
     expect(await l.inspect('q')).toBeUndefined();
   });
 
+  it('a waiter that missed its hand-off notice picks the grant up with its real (short) ttl', async () => {
+    const a = lock();
+    // The waiter's pub/sub connection never comes up (nothing listens on port 1): it polls instead.
+    const client = new Redis(server.url);
+    clients.push(client);
+    client.duplicate = () => new Redis({ port: 1, host: '127.0.0.1', lazyConnect: false });
+    const b = createRedisLock({ client, prefix: 'ho:', queueLease: 600, operationTimeout: 200 });
+    locks.push(b);
+    const held = await a.acquire('m', { ttl: 10_000 });
+    const waiting = b.acquire('m', { wait: 5000, ttl: 10_000 });
+    await delay(50);
+    expect((await a.inspect('m'))?.waiters).toBe(1);
+    await held.release(); // hands off; the notice goes nowhere
+    const lease = await waiting;
+    expect(lease.token).toBeGreaterThan(held.token);
+    // The grant lives at most the queue lease; the lease knows and renews it in time.
+    await delay(800);
+    expect(lease.held).toBe(true);
+    expect((await a.inspect('m'))?.ttlLeft).toBeGreaterThan(9000);
+    await lease.release();
+  });
+
   it('a hand-off shorter than the ttl is renewed to the full ttl', async () => {
     const a = lock();
     const b = lock({ queueLease: 600 });
