@@ -1,3 +1,6 @@
+/** @deprecated `LockAdmin` and `LockStats` live in `@switchyard/core`. */
+export type { LockAdmin, LockStats as LockStatsSnapshot } from '@switchyard/core';
+export { WAIT_BUCKETS_MS } from '@switchyard/core';
 export type { RedisLockCommonOptions } from './common-options.js';
 export {
   type FencedWriteOptions,
@@ -8,8 +11,6 @@ export {
   sqlFenceAssignment,
   sqlFenceCondition,
 } from './fencing-guards.js';
-export type { LockAdmin } from './lock-admin.js';
-export { type LockStatsSnapshot, WAIT_BUCKETS_MS } from './lock-stats.js';
 export type { RedisClient } from './lua-script.js';
 export { currentLockOwner, runWithLockOwner } from './owner-scope.js';
 export { createRedisLock, type RedisLock, type RedisLockOptions } from './redis-lock.js';

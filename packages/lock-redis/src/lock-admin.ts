@@ -1,23 +1,9 @@
-import { assertKey, type LockInfo } from '@switchyard/core';
+import { assertKey, type LockAdmin, type LockInfo } from '@switchyard/core';
 import type { Cluster, Redis } from 'ioredis';
 import type { LockEngine } from './lock-engine.js';
-import type { LockStatsSnapshot } from './lock-stats.js';
 import type { RedisClient } from './lua-script.js';
 import { FORCE_RELEASE } from './mutex-scripts.js';
 import { fairKeys, inspectMutex } from './mutex-strategy.js';
-
-/** Operator API of a lock client. */
-export interface LockAdmin {
-  /** Every held lock under this client's prefix (SCAN; on a Cluster, every master is scanned). */
-  list(options?: { signal?: AbortSignal; limit?: number }): Promise<LockInfo[]>;
-  /**
-   * Frees `key` whoever holds it. The fencing counter is untouched (the next holder still gets a
-   * larger token); the holder's lease fires `lease:lost` via pub/sub; the next fair waiter is handed the lock.
-   */
-  forceRelease(key: string, options?: { signal?: AbortSignal }): Promise<boolean>;
-  /** Counters and the wait-time histogram of this client. */
-  stats(): LockStatsSnapshot;
-}
 
 export function createLockAdmin(engine: LockEngine): LockAdmin {
   const { layout } = engine;
@@ -51,7 +37,7 @@ export function createLockAdmin(engine: LockEngine): LockAdmin {
       if (done) engine.stats.forceReleased++;
       return done;
     },
-    stats: () => engine.stats.snapshot(),
+    stats: () => engine.statsSnapshot(),
   };
 }
 

@@ -14,13 +14,14 @@ import {
   type LockCapabilities,
   type LockInfo,
   type LockLease,
+  type LockStats,
+  LockStatsRecorder,
   ManagedLease,
   SwitchyardError,
 } from '@switchyard/core';
 import { callWithDeadline } from './call-deadline.js';
 import { EventHub, type WaitEntry, type WakeMode } from './event-hub.js';
 import type { KeyLayout } from './key-layout.js';
-import { LockStats, type LockStatsSnapshot } from './lock-stats.js';
 import type { Handle, LockStrategy, StrategyContext } from './lock-strategy.js';
 import type { RedisClient } from './lua-script.js';
 import { currentLockOwner } from './owner-scope.js';
@@ -59,7 +60,7 @@ export class LockEngine implements DistributedLock {
   readonly capabilities: LockCapabilities;
   readonly client: RedisClient;
   readonly layout: KeyLayout;
-  readonly stats = new LockStats();
+  readonly stats = new LockStatsRecorder();
   readonly #o: EngineOptions;
   readonly #ctx: StrategyContext;
   readonly #hub: EventHub;
@@ -245,6 +246,7 @@ export class LockEngine implements DistributedLock {
       });
     } catch (error) {
       if (dirty) this.#cleanup(h);
+      if (isSwitchyardError(error, 'ABORTED')) this.stats.aborted++;
       throw error;
     } finally {
       if (closeWait) {
@@ -300,6 +302,7 @@ export class LockEngine implements DistributedLock {
       onEnd: (l, how) => {
         this.#leases.delete(l);
         if (how === 'lost') this.stats.lost++;
+        else this.stats.released++;
       },
     });
     this.#leases.add(lease);
@@ -334,7 +337,9 @@ export class LockEngine implements DistributedLock {
     return this.op('inspect', () => this.#o.strategy.inspect(this.#ctx, key), options.signal);
   }
 
-  statsSnapshot(): LockStatsSnapshot {
+  statsSnapshot(): LockStats {
+    this.stats.held = this.#leases.size;
+    this.stats.waiting = this.#waiting.size;
     return this.stats.snapshot();
   }
 

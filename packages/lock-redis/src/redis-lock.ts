@@ -1,7 +1,7 @@
-import { assertDuration, type DistributedLock } from '@switchyard/core';
+import { assertDuration, type DistributedLock, type LockAdmin } from '@switchyard/core';
 import { type RedisLockCommonOptions, resolveCommon } from './common-options.js';
 import { KeyLayout } from './key-layout.js';
-import { createLockAdmin, type LockAdmin } from './lock-admin.js';
+import { createLockAdmin } from './lock-admin.js';
 import { LockEngine, PKG } from './lock-engine.js';
 import type { RedisClient } from './lua-script.js';
 import { mutexStrategy } from './mutex-strategy.js';

@@ -1,8 +1,8 @@
+import type { LockStats } from '@switchyard/core';
 import { assertInteger, assertKey, type DistributedLock } from '@switchyard/core';
 import { type RedisLockCommonOptions, resolveCommon } from './common-options.js';
 import { KeyLayout } from './key-layout.js';
 import { LockEngine, PKG } from './lock-engine.js';
-import type { LockStatsSnapshot } from './lock-stats.js';
 import type { RedisClient } from './lua-script.js';
 import { listHolders, type PermitHolder, semaphoreStrategy } from './semaphore-strategy.js';
 
@@ -16,7 +16,7 @@ export interface RedisSemaphore extends DistributedLock {
   readonly permits: number;
   /** Live holders of `key` (owner, token, ttl left). */
   holders(key: string, options?: { signal?: AbortSignal }): Promise<PermitHolder[]>;
-  stats(): LockStatsSnapshot;
+  stats(): LockStats;
 }
 
 /**

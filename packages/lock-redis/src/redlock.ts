@@ -1,3 +1,4 @@
+import type { LockStats } from '@switchyard/core';
 import {
   assertDuration,
   assertInteger,
@@ -11,7 +12,6 @@ import {
 import { Redis, type RedisOptions } from 'ioredis';
 import { KeyLayout } from './key-layout.js';
 import { LockEngine, PKG } from './lock-engine.js';
-import type { LockStatsSnapshot } from './lock-stats.js';
 import type { AttemptResult, Handle, LockStrategy } from './lock-strategy.js';
 import { parseAttempt } from './lock-strategy.js';
 import { LuaScript, type RedisClient } from './lua-script.js';
@@ -41,7 +41,7 @@ export interface RedlockOptions {
 export interface Redlock extends DistributedLock {
   readonly clients: readonly RedisClient[];
   readonly quorum: number;
-  stats(): LockStatsSnapshot;
+  stats(): LockStats;
 }
 
 /** KEYS: fence. ARGV: token. Raises the node's counter to at least `token`. */

@@ -56,7 +56,7 @@ describe('fair lock', () => {
     const stats = l.stats();
     expect(stats.acquired).toBe(6);
     expect(stats.contended).toBe(5);
-    expect(stats.waitHistogram.counts.reduce((a, b) => a + b, 0)).toBe(6);
+    expect(stats.waitHistogram.reduce((a, b) => a + b.count, 0)).toBe(6);
     expect(await l.list()).toEqual([]);
     for (let i = 1; i < tokens.length; i++) expect(tokens[i]!).toBeGreaterThan(tokens[i - 1]!);
     expect(performance.now() - t0).toBeLessThan(3000); // hand-off, not the 10 s poll
