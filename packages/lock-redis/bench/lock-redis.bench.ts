@@ -3,6 +3,7 @@
  * Redis PING loop (the physical floor: one round trip). Everything runs against one throwaway
  * redis-server on loopback, in one process, one run. `pnpm --filter @switchyard/lock-redis bench`
  */
+import { fmt, markdownTable, median, percentile } from '@switchyard/testkit/bench';
 import { startRedis } from '@switchyard/testkit/servers';
 import { Redis } from 'ioredis';
 import { Mutex } from 'redis-semaphore';
@@ -79,11 +80,6 @@ function semaphorePeer(): Peer {
   };
 }
 
-function quantile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-}
-
 const BLOCK = 50;
 /**
  * Sequential acquire+release pairs, interleaved block by block (50 pairs, then 50 × two PINGs on
@@ -116,10 +112,10 @@ async function uncontended(peer: Peer) {
   floor.sort((a, b) => a - b);
   return {
     opsPerSec: (UNCONTENDED_OPS / total) * 1000,
-    p50: quantile(lat, 0.5),
-    p99: quantile(lat, 0.99),
-    floor2: quantile(floor, 0.5),
-    ratio: quantile(lat, 0.5) / quantile(floor, 0.5),
+    p50: percentile(lat, 50),
+    p99: percentile(lat, 99),
+    floor2: percentile(floor, 50),
+    ratio: percentile(lat, 50) / percentile(floor, 50),
     calls,
   };
 }
@@ -137,7 +133,7 @@ async function pingFloor(ops = UNCONTENDED_OPS) {
   }
   const total = performance.now() - t0;
   lat.sort((a, b) => a - b);
-  return { opsPerSec: (ops / total) * 1000, p50: quantile(lat, 0.5), p99: quantile(lat, 0.99) };
+  return { opsPerSec: (ops / total) * 1000, p50: percentile(lat, 50), p99: percentile(lat, 99) };
 }
 
 async function contended(peer: Peer) {
@@ -166,7 +162,7 @@ async function contended(peer: Peer) {
   return {
     opsPerSec: (acquisitions / total) * 1000,
     calls: (sent - sent0) / acquisitions,
-    p99wait: quantile(waits, 0.99),
+    p99wait: percentile(waits, 99),
     fairness: Math.max(...counts) / Math.max(1, Math.min(...counts)),
     starved: counts.filter((c) => c === 0).length,
   };
@@ -189,12 +185,11 @@ async function handOff(peer: Peer) {
     await r2();
   }
   lat.sort((a, b) => a - b);
-  return { p50: quantile(lat, 0.5), p99: quantile(lat, 0.99) };
+  return { p50: percentile(lat, 50), p99: percentile(lat, 99) };
 }
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const f = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : '—');
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const f = fmt;
 const peers = [
   ourPeer('switchyard mutex', false),
   ourPeer('switchyard fair', true),
@@ -307,9 +302,7 @@ rows.push([
   '',
   '',
 ]);
-console.log(`| ${rows[0]!.join(' | ')} |`);
-console.log(`|${rows[0]!.map(() => '---').join('|')}|`);
-for (const row of rows.slice(1)) console.log(`| ${row.join(' | ')} |`);
+console.log(markdownTable(rows[0]!, rows.slice(1)));
 
 for (const p of peers) await p.close();
 for (const c of clients) c.disconnect();
