@@ -1,3 +1,4 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import {
   createDiscoveryClient,
   createManualClock,
@@ -178,6 +179,9 @@ describe('per-instance breaker, outlier ejection, slow start', () => {
     await lb.ready();
     const states: string[] = [];
     lb.on('breaker:changed', (e) => states.push(`${e.id}:${e.state}`));
+    const published: unknown[] = [];
+    const onPublish = (m: unknown) => published.push(m);
+    subscribe('switchyard:breaker:changed', onPublish);
     let failures = 0;
     while (failures < 3) {
       const h = lb.pick();
@@ -197,6 +201,8 @@ describe('per-instance breaker, outlier ejection, slow start', () => {
     for (const h of held) h.report(true, 1);
     expect(states.at(-1)).toBe('host-0:closed');
     expect(tally(lb, 20).get('host-0')).toBe(10);
+    unsubscribe('switchyard:breaker:changed', onPublish);
+    expect(published).toContainEqual({ service: 'svc', id: 'host-0', state: 'open' });
   });
 
   it('ejects outliers with growing ejection time and a cap on the ejected fraction', async () => {

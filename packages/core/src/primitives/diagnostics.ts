@@ -20,6 +20,12 @@ export const DIAGNOSTICS_CHANNELS = [
   'switchyard:discovery:resync',
   'switchyard:discovery:panic',
   'switchyard:discovery:error',
+  // @switchyard/loadbalancer (payloads carry `service`)
+  'switchyard:instances:changed',
+  'switchyard:breaker:changed',
+  'switchyard:endpoint:ejected',
+  'switchyard:endpoint:returned',
+  'switchyard:watch:error',
 ] as const;
 
 /** Publishes `message` on `switchyard:<event>` if anyone subscribed. */

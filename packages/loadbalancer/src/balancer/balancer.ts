@@ -19,12 +19,12 @@ import { RoutingPlan } from './routing-plan.js';
 import { StickyTable } from './sticky-table.js';
 
 export interface BalancerEvents {
-  'instances:changed': { instances: readonly ServiceInstance[] };
+  'instances:changed': { service: string; instances: readonly ServiceInstance[] };
   /** A breaker changed state; `id` is undefined for the service breaker. */
-  'breaker:changed': { id: string | undefined; state: BreakerState };
-  'endpoint:ejected': { id: string; duration: number };
-  'endpoint:returned': { id: string };
-  'watch:error': { error: unknown };
+  'breaker:changed': { service: string; id: string | undefined; state: BreakerState };
+  'endpoint:ejected': { service: string; id: string; duration: number };
+  'endpoint:returned': { service: string; id: string };
+  'watch:error': { service: string; error: unknown };
 }
 
 export interface Balancer extends AsyncDisposable {
@@ -64,7 +64,7 @@ class BalancerImpl implements Balancer {
   readonly #o: ResolvedBalancerOptions;
   readonly #options: BalancerOptions;
   readonly #builder;
-  readonly #events = new Emitter<BalancerEvents>();
+  readonly #events = new Emitter<BalancerEvents>({ diagnostics: true });
   readonly #states = new Map<string, EndpointState>();
   readonly #pickClock: PickClock;
   readonly #abort = new AbortController();
@@ -102,7 +102,7 @@ class BalancerImpl implements Balancer {
         : new AdaptiveThrottle(options.adaptiveThrottle);
     this.#serviceBreaker = this.#o.serviceBreaker
       ? new CircuitBreaker(this.#o.serviceBreaker, (state) =>
-          this.#events.emit('breaker:changed', { id: undefined, state }),
+          this.#events.emit('breaker:changed', { service: this.service, id: undefined, state }),
         )
       : undefined;
     this.#sticky = this.#o.stickyMaxKeys > 0 ? new StickyTable(this.#o.stickyMaxKeys) : undefined;
@@ -143,7 +143,7 @@ class BalancerImpl implements Balancer {
         }
       } catch (error) {
         if (this.#closed) return;
-        this.#events.emit('watch:error', { error });
+        this.#events.emit('watch:error', { service: this.service, error });
       }
       if (this.#closed) return;
       try {
@@ -193,7 +193,7 @@ class BalancerImpl implements Balancer {
       panicThreshold: this.#o.panicThreshold,
       callerIp: this.#options.callerIp,
     });
-    this.#events.emit('instances:changed', { instances: this.instances() });
+    this.#events.emit('instances:changed', { service: this.service, instances: this.instances() });
     this.#schedule(now);
   }
 
@@ -210,7 +210,7 @@ class BalancerImpl implements Balancer {
   }
 
   #onBreaker(s: EndpointState, state: BreakerState): void {
-    this.#events.emit('breaker:changed', { id: s.id, state });
+    this.#events.emit('breaker:changed', { service: this.service, id: s.id, state });
     if (state === 'closed' && this.#o.slowStart) {
       s.rampFrom = this.#o.clock.monotonic();
       this.#scheduleAt(s.rampFrom);
@@ -334,7 +334,8 @@ class BalancerImpl implements Balancer {
     const plan = this.#plan;
     if (!od || !plan || plan.active.get(s.id) !== s) return;
     const duration = recordOutlierOutcome(s, ok, now, od, plan.active.values(), plan.size);
-    if (duration !== undefined) this.#events.emit('endpoint:ejected', { id: s.id, duration });
+    if (duration !== undefined)
+      this.#events.emit('endpoint:ejected', { service: this.service, id: s.id, duration });
   }
 
   /** Earliest pending deadline: breaker half-open, ejection end, slow-start step. One timer for all. */
@@ -370,7 +371,7 @@ class BalancerImpl implements Balancer {
         s.ejectedUntil = 0;
         s.returnedAt = now;
         if (slow) s.rampFrom = now;
-        this.#events.emit('endpoint:returned', { id: s.id });
+        this.#events.emit('endpoint:returned', { service: this.service, id: s.id });
       }
       if (slow && now - s.rampFrom <= slow.window + slow.window / 10) reweigh = true;
     }
