@@ -23,7 +23,7 @@ export class KeyLayout {
   base(key: string): string {
     return `${this.prefix}{${key}}`;
   }
-  /** Holder hash: owner, hid (handle id), token, count. */
+  /** Holder value `count|w|token|hid|req|owner` (see holder-value.ts). */
   lock(key: string): string {
     return `${this.base(key)}:lock`;
   }
@@ -55,7 +55,7 @@ export class KeyLayout {
   latch(key: string, hid: string): string {
     return `${this.base(key)}:latch:${hid}`;
   }
-  /** Glob pattern matching every holder hash under this prefix (for the admin list). */
+  /** Glob pattern matching every holder key under this prefix (for the admin list). */
   lockPattern(): string {
     return `${this.prefix.replace(/[*?[\]\\]/g, '\\$&')}{*}:lock`;
   }

@@ -1,20 +1,21 @@
+import { LUA_HOLDER } from './holder-value.js';
 import { LuaScript } from './lua-script.js';
 import { LUA_SEMAPHORE_PRELUDE } from './semaphore-scripts.js';
 
 /*
  * Read-write lock: readers are semaphore-style holders (zset, server-time expiry); the writer is the
- * mutex holder hash. A writer that finds readers sets a write intent (a key with a short TTL that the
+ * mutex holder value. A writer that finds readers sets a write intent (a key with a short TTL that the
  * waiting writer refreshes); new readers are refused while it exists, so readers drain and the
  * writer is not starved.
  */
 
 /** KEYS: lock, fence, holders, meta, intent. ARGV: owner, hid, ttl, intent ttl (0: not waiting, no intent). */
 export const ACQUIRE_WRITE = new LuaScript(
-  `${LUA_SEMAPHORE_PRELUDE}
+  `${LUA_SEMAPHORE_PRELUDE}${LUA_HOLDER}
 purge(KEYS[3], KEYS[4])
-local h = redis.call('HMGET', KEYS[1], 'owner', 'hid', 'token')
-if h[1] then
-  if h[2] == ARGV[2] then return {'1', h[3], nowStr} end
+local h = readHolder(KEYS[1])
+if h then
+  if h.hid == ARGV[2] then return {'1', h.token, nowStr} end
   return {'0', tostring(redis.call('PTTL', KEYS[1])), nowStr}
 end
 local intent = redis.call('GET', KEYS[5])
@@ -25,8 +26,7 @@ if redis.call('ZCARD', KEYS[3]) > 0 then
 end
 if intent then redis.call('DEL', KEYS[5]) end
 local token = nextToken(KEYS[2])
-redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'hid', ARGV[2], 'token', token, 'count', 1, 'req', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('SET', KEYS[1], holderValue(1, '0', token, ARGV[2], ARGV[2], ARGV[1]), 'PX', ARGV[3])
 return {'1', token, nowStr}
 `,
   5,

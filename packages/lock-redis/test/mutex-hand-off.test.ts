@@ -50,6 +50,49 @@ describe('plain mutex hand-off', () => {
     expect(await a.inspect('k')).toBeUndefined();
   });
 
+  it('the holder value carries the waiter flag along a chain of hand-offs', async () => {
+    const a = lock();
+    const b = lock({ pollInterval: 10_000 });
+    const c = lock({ pollInterval: 10_000 });
+    const raw = clients[0]!;
+    // `count|w|token|hid|req|owner`; w = '1' while a waiter may be queued behind the holder.
+    const flag = async () => (await raw.get('ho:{chain}:lock'))?.split('|')[1];
+    const held = await a.acquire('chain', { ttl: 10_000 });
+    expect(await flag()).toBe('0');
+    const first = b.acquire('chain', { wait: 5000 });
+    await delay(30);
+    const second = c.acquire('chain', { wait: 5000 });
+    await delay(30);
+    expect(await flag()).toBe('1');
+    await held.release();
+    const lb = await first;
+    expect(await flag()).toBe('1'); // c is still queued behind b
+    const t0 = performance.now();
+    await lb.release();
+    const lc = await second;
+    expect(performance.now() - t0).toBeLessThan(1000); // handed off, not the 10 s poll
+    expect(await flag()).toBe('0');
+    expect(lc.token).toBeGreaterThan(lb.token);
+    await lc.release();
+    expect(await raw.exists('ho:{chain}:lock')).toBe(0);
+  });
+
+  it('a queued waiter that takes an expired lock keeps the flag for the others', async () => {
+    const a = lock();
+    const b = lock({ pollInterval: 10_000 });
+    const c = lock({ pollInterval: 10_000 });
+    await a.acquire('exp', { ttl: 300, autoRenew: false });
+    const waiters = [b.acquire('exp', { wait: 5000 }), c.acquire('exp', { wait: 5000 })];
+    // Both poll when the holder expires; one takes the free lock, the other stays queued.
+    const winner = await Promise.race(waiters);
+    const t0 = performance.now();
+    await winner.release();
+    const other = (await Promise.all(waiters)).find((l) => l !== winner)!;
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(other.token).toBeGreaterThan(winner.token);
+    await other.release();
+  });
+
   it('mutual exclusion and increasing tokens under contention from two clients', async () => {
     const ls = [lock({ pollInterval: 10_000 }), lock({ pollInterval: 10_000 })];
     let inside = 0;
