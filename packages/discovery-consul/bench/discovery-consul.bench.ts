@@ -13,8 +13,8 @@
  * Run: pnpm --filter @switchyard/discovery-consul bench   (BENCH_REGISTRATIONS to change the count)
  * Point it at a real agent with CONSUL_HTTP_ADDR=127.0.0.1:8500.
  */
-import { createDiscoveryClient, type DiscoveryEvent, type Registration } from '@switchyard/core';
-import { nsPerOp, percentile } from '@switchyard/testkit/bench';
+import { createDiscoveryClient } from '@switchyard/core';
+import { measurePropagation, nsPerOp, percentile } from '@switchyard/testkit/bench';
 import { startConsulEmulator } from '@switchyard/testkit/emulators/consul';
 import Consul from 'consul';
 import { type ConsulDiscoveryOptions, createConsulDiscovery } from '../src/index.js';
@@ -22,7 +22,6 @@ import { type ConsulDiscoveryOptions, createConsulDiscovery } from '../src/index
 const N = Number(process.env.BENCH_REGISTRATIONS ?? 300);
 
 const ms = (n: number) => `${n.toFixed(2)} ms`;
-const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
 
 async function propagation(
   base: ConsulDiscoveryOptions,
@@ -33,34 +32,7 @@ async function propagation(
   const a = createConsulDiscovery({ ...base, ttl: 60_000 });
   const b = createConsulDiscovery({ ...base, ...watcherOptions });
   const service = `prop-${label.replace(/\W+/g, '-')}-${Date.now()}`;
-  const waiters = new Map<string, () => void>();
-  const ac = new AbortController();
-  let ready!: () => void;
-  const initial = new Promise<void>((r) => {
-    ready = r;
-  });
-  const loop = (async () => {
-    for await (const e of b.watch(service, { signal: ac.signal }) as AsyncIterable<DiscoveryEvent>) {
-      if (e.reason === 'initial') ready();
-      for (const i of e.diff.added) waiters.get(i.id)?.();
-    }
-  })();
-  await initial;
-  const regs: Registration[] = [];
-  const lat: number[] = [];
-  for (let i = 0; i < N; i++) {
-    const id = `i${i}`;
-    const seen = new Promise<void>((r) => waiters.set(id, r));
-    const t0 = performance.now();
-    regs.push(await a.register({ id, service, address: '127.0.0.1', port: 1000 + (i % 60_000) }));
-    await seen;
-    lat.push(performance.now() - t0);
-    waiters.delete(id);
-    if (gap) await sleep(gap);
-  }
-  ac.abort();
-  await loop;
-  await Promise.all(regs.map((r) => r.close()));
+  const lat = await measurePropagation({ registrar: a, watcher: b, service, count: N, gapMs: gap });
   await Promise.all([a.close(), b.close()]);
   lat.sort((x, y) => x - y);
   return [label, String(N), ms(percentile(lat, 50)), ms(percentile(lat, 99)), ms(lat.at(-1) ?? Number.NaN)];

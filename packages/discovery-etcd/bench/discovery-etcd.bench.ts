@@ -13,8 +13,8 @@
 import { setMaxListeners } from 'node:events';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { createDiscoveryClient, type DiscoveryEvent, type Registration } from '@switchyard/core';
-import { nsPerOp, percentile } from '@switchyard/testkit/bench';
+import { createDiscoveryClient } from '@switchyard/core';
+import { measurePropagation, nsPerOp, percentile } from '@switchyard/testkit/bench';
 import { startEtcd } from '@switchyard/testkit/servers';
 import { Etcd3 } from 'etcd3';
 import { createEtcdDiscovery, InstanceCodec } from '../src/index.js';
@@ -45,30 +45,13 @@ async function main(): Promise<void> {
       const prefix = '/bench/propagation';
       const a = createEtcdDiscovery({ hosts: etcd.endpoints, prefix, ttl: 60_000 });
       const b = createEtcdDiscovery({ hosts: etcd.endpoints, prefix, ttl: 60_000 });
-      const waiters = new Map<string, () => void>();
-      const ac = new AbortController();
-      let ready!: () => void;
-      const initial = new Promise<void>((r) => {
-        ready = r;
+      const samples = await measurePropagation({
+        registrar: a,
+        watcher: b,
+        service: 'prop',
+        count: REGISTRATIONS,
+        address: '10.0.0.1',
       });
-      const loop = (async () => {
-        for await (const e of b.watch('prop', { signal: ac.signal }) as AsyncIterable<DiscoveryEvent>) {
-          if (e.reason === 'initial') ready();
-          for (const i of e.diff.added) waiters.get(i.id)?.();
-        }
-      })();
-      await initial;
-      const samples: number[] = [];
-      const regs: Registration[] = [];
-      for (let i = 0; i < REGISTRATIONS; i++) {
-        const id = `p${i}`;
-        const seen = new Promise<void>((r) => waiters.set(id, r));
-        const t0 = performance.now();
-        regs.push(await a.register({ id, service: 'prop', address: '10.0.0.1', port: 1 + (i % 65000) }));
-        await seen;
-        samples.push(performance.now() - t0);
-        waiters.delete(id);
-      }
       samples.sort((x, y) => x - y);
       rows.push([
         `register → watcher sees it (${REGISTRATIONS} sequential)`,
@@ -76,9 +59,6 @@ async function main(): Promise<void> {
         `p99 ${ms(percentile(samples, 99))}`,
         `max ${ms(samples.at(-1) ?? Number.NaN)}`,
       ]);
-      ac.abort();
-      await loop;
-      await Promise.all(regs.map((r) => r.close()));
       await Promise.all([a.close(), b.close()]);
     }
 

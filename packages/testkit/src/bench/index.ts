@@ -1,3 +1,4 @@
+export { measurePropagation, type PropagationOptions } from './propagation.js';
 export {
   fmt,
   type LatencySummary,
