@@ -13,7 +13,6 @@ export const ERROR_CODES = [
   'CLOSED',
   'LOCK_TIMEOUT',
   'LOCK_LOST',
-  'NOT_OWNER',
   'NO_AVAILABLE_INSTANCE',
   'CIRCUIT_OPEN',
   'RETRY_BUDGET_EXHAUSTED',
@@ -97,4 +96,30 @@ export function backendUnavailable(pkg: string, what: string, cause: unknown): S
   if (isSwitchyardError(cause)) return cause;
   const detail = cause instanceof Error ? `: ${cause.message}` : '';
   return new SwitchyardError('BACKEND_UNAVAILABLE', `[${pkg}] ${what} failed${detail}`, { cause });
+}
+
+/** `CLOSED`: the object was closed before or during the call. */
+export function closedError(pkg: string, what = 'client'): SwitchyardError {
+  return new SwitchyardError('CLOSED', `[${pkg}] ${what} is closed`);
+}
+
+/**
+ * `LOCK_TIMEOUT`: the wait bound passed without the lock. When the backend was failing meanwhile,
+ * the last failure is the `cause` (same rule on every lock backend).
+ */
+export function lockTimeoutError(pkg: string, key: string, wait: number, cause?: unknown): SwitchyardError {
+  const during = cause === undefined ? '' : ' (the backend was failing meanwhile; see cause)';
+  return new SwitchyardError(
+    'LOCK_TIMEOUT',
+    `[${pkg}] could not acquire "${key}" within ${wait} ms${during}`,
+    {
+      details: { key, wait },
+      ...(cause === undefined ? {} : { cause }),
+    },
+  );
+}
+
+/** `UNSUPPORTED`: the backend cannot do this (registration on DNS or Kubernetes, for example). */
+export function unsupportedError(pkg: string, what: string, why: string): SwitchyardError {
+  return new SwitchyardError('UNSUPPORTED', `[${pkg}] ${what} is not supported: ${why}`);
 }

@@ -1,4 +1,5 @@
 import { invalidArgument } from './errors.js';
+import type { Clock } from './primitives/clock.js';
 
 /**
  * Input validation used by every package. Each helper throws `INVALID_ARGUMENT` naming the field,
@@ -63,31 +64,41 @@ export function assertPort(pkg: string, field: string, value: unknown): number {
   return value;
 }
 
-/** An IPv4/IPv6 literal or a hostname. */
+/**
+ * An IPv4/IPv6 literal or a hostname a client can connect to: the unspecified addresses (`0.0.0.0`,
+ * `::`) are refused, and a name whose last label is all digits must be a valid IPv4 address.
+ */
 export function assertAddress(pkg: string, field: string, value: unknown): string {
   const s = assertNonEmptyString(pkg, field, value, 253);
+  if (s === '0.0.0.0' || s === '::' || s === '[::]' || /^0+(:0+)*::?$/.test(s)) {
+    throw invalidArgument(
+      pkg,
+      field,
+      `must be an address a client can reach, not the unspecified ${JSON.stringify(s)}`,
+    );
+  }
   if (isIPv4(s) || isIPv6(s) || isHostname(s)) return s;
   throw invalidArgument(pkg, field, `must be an IP address or a hostname, got ${JSON.stringify(s)}`);
 }
 
-/** A duration in milliseconds: finite, > 0 (or >= 0 with `allowZero`), at most 30 days. */
+/** A duration in milliseconds: finite, > 0 (or >= 0 with `allowZero`), within `min`..`max` (default 30 days). */
 export function assertDuration(
   pkg: string,
   field: string,
   value: unknown,
   opts: { allowZero?: boolean; min?: number; max?: number } = {},
 ): number {
-  const min = opts.min ?? (opts.allowZero ? 0 : Number.MIN_VALUE);
   const max = opts.max ?? MAX_DURATION_MS;
   if (typeof value !== 'number' || Number.isNaN(value)) {
     throw invalidArgument(pkg, field, `must be a number of milliseconds, got ${describe(value)}`);
   }
-  if (value < min || (value === 0 && !opts.allowZero)) {
-    throw invalidArgument(
-      pkg,
-      field,
-      `must be ${opts.allowZero ? '>= ' + Math.max(0, min) : '> 0'} ms, got ${value}`,
-    );
+  if (opts.min !== undefined && opts.min > 0) {
+    if (value < opts.min && !(value === 0 && opts.allowZero)) {
+      const zero = opts.allowZero ? ' (or 0)' : '';
+      throw invalidArgument(pkg, field, `must be at least ${opts.min} ms${zero}, got ${value}`);
+    }
+  } else if (value < 0 || (value === 0 && !opts.allowZero)) {
+    throw invalidArgument(pkg, field, `must be ${opts.allowZero ? '>= 0' : '> 0'} ms, got ${value}`);
   }
   if (value > max) throw invalidArgument(pkg, field, `must be at most ${max} ms, got ${value}`);
   return value;
@@ -160,6 +171,60 @@ export function assertSignal(pkg: string, field: string, value: unknown): AbortS
   return value;
 }
 
+export function assertBoolean(pkg: string, field: string, value: unknown): boolean {
+  if (typeof value !== 'boolean')
+    throw invalidArgument(pkg, field, `must be true or false, got ${describe(value)}`);
+  return value;
+}
+
+/** A plain object (not null, not an array, not a class instance such as a Date or a Map). */
+export function assertPlainObject(pkg: string, field: string, value: unknown): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw invalidArgument(pkg, field, `must be an object, got ${describe(value)}`);
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== null && proto !== Object.prototype && Object.getPrototypeOf(proto) !== null) {
+    throw invalidArgument(pkg, field, `must be a plain object, got ${describe(value)}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** A `Clock` (now, monotonic, setTimeout, clearTimeout). */
+export function assertClock(pkg: string, field: string, value: unknown): Clock {
+  const c = value as Partial<Clock> | null;
+  if (
+    typeof c !== 'object' ||
+    c === null ||
+    typeof c.now !== 'function' ||
+    typeof c.monotonic !== 'function' ||
+    typeof c.setTimeout !== 'function' ||
+    typeof c.clearTimeout !== 'function'
+  ) {
+    throw invalidArgument(
+      pkg,
+      field,
+      `must be a Clock (now, monotonic, setTimeout, clearTimeout), got ${describe(value)}`,
+    );
+  }
+  return c as Clock;
+}
+
+/** A URL whose protocol is one of `protocols` (with the colon: `redis:`). */
+export function assertUrl(pkg: string, field: string, value: unknown, protocols: readonly string[]): string {
+  const s = assertNonEmptyString(pkg, field, value, 4096);
+  let url: URL;
+  try {
+    url = new URL(s);
+  } catch {
+    throw invalidArgument(pkg, field, `must be a URL like ${protocols[0]}//host:port, got ${describe(s)}`);
+  }
+  if (!protocols.includes(url.protocol)) {
+    throw invalidArgument(pkg, field, `must use ${protocols.join(' or ')}, got ${describe(url.protocol)}`);
+  }
+  if (url.hostname === '') throw invalidArgument(pkg, field, `must name a host, got ${describe(s)}`);
+  return s;
+}
+
 export function assertFunction<T extends (...args: never[]) => unknown>(
   pkg: string,
   field: string,
@@ -192,10 +257,16 @@ export function describe(value: unknown): string {
   if (value === undefined) return 'undefined';
   if (typeof value === 'string')
     return JSON.stringify(value.length > 60 ? value.slice(0, 57) + '...' : value);
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
-    return String(value);
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (typeof value === 'bigint') return `${value}n`;
   if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : typeof value;
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'object') {
+    const name = (Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null)?.constructor
+      ?.name;
+    return name && name !== 'Object' ? `an instance of ${name}` : 'an object';
+  }
+  return typeof value;
 }
 
 function isIPv4(s: string): boolean {
@@ -214,5 +285,8 @@ function isIPv6(s: string): boolean {
 }
 
 function isHostname(s: string): boolean {
-  return s.split('.').every((label) => /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$/.test(label));
+  const labels = s.split('.');
+  // A numeric last label is an IPv4 address or nothing (`999.1.1.1` is not a hostname).
+  if (/^\d+$/.test(labels.at(-1) ?? '')) return false;
+  return labels.every((label) => /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$/.test(label));
 }

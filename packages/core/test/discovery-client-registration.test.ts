@@ -4,7 +4,6 @@ import {
   type DiscoveryBackend,
   type InstanceInput,
   normalizeInstance,
-  type RegistrationEvents,
 } from '../src/index.js';
 import { deadEndRegistration, env, ids } from './discovery-client-fixtures.js';
 
@@ -41,51 +40,29 @@ describe('discovery client: registration helper', () => {
     store.reset(); // the server forgot everything
     await clock.advance(1_000); // memory heartbeat (ttl / 3) notices and re-puts
     expect(log).toEqual(['lost', 'restored']);
-    await clock.advance(5_000); // restoreGrace passes: no second registration
-    expect(reg.registrations).toBe(1);
+    await clock.advance(5_000);
+    expect(reg.registrations).toBe(2); // the backend's own re-registration
     expect(backend.calls.register).toBe(1);
     expect(ids(store.snapshot('api').instances)).toEqual(['me']);
   });
 
-  it('re-registers (with backoff) when the backend does not restore a lost registration', async () => {
-    const { memory, clock } = env();
-    const handles: ReturnType<typeof deadEndRegistration>[] = [];
-    const closed: number[] = [];
-    let failNext = 1;
+  it('forwards the loss reported by a backend that does not restore it (no second state machine)', async () => {
+    const { memory } = env();
+    let handle: ReturnType<typeof deadEndRegistration> | undefined;
     const backend: DiscoveryBackend = {
       ...memory,
       async register(instance) {
-        if (handles.length > 0 && failNext-- > 0) throw new Error('ECONNREFUSED (injected)');
-        const h = deadEndRegistration(normalizeInstance('test', instance), () =>
-          closed.push(handles.indexOf(h)),
-        );
-        handles.push(h);
-        return h;
+        handle = deadEndRegistration(normalizeInstance('test', instance), () => {});
+        return handle;
       },
     };
-    await using client = createDiscoveryClient({ backend, clock, backoff: { base: 100, max: 100 } });
-    const reg = await client.register(input, { restoreGrace: 2_000 });
+    await using client = createDiscoveryClient({ backend });
+    const reg = await client.register(input);
     const log: string[] = [];
-    const on = <K extends keyof RegistrationEvents>(k: K) => reg.on(k, () => log.push(k));
-    on('registration:lost');
-    on('registration:restored');
-    await reg.setHealth('warning');
-    handles[0]?.loseIt();
-    handles[0]?.loseIt(); // repeated loss reports are one loss
-    expect(log).toEqual(['registration:lost']);
-    await clock.advance(1_999);
-    expect(handles).toHaveLength(1);
-    await clock.advance(1); // grace over: old handle closed, first attempt fails
-    expect(closed).toEqual([0]);
-    expect(handles).toHaveLength(1);
-    await clock.advance(100); // backoff retry succeeds
-    expect(handles).toHaveLength(2);
-    expect(handles[1]?.instance.health).toBe('warning');
-    expect(reg.registrations).toBe(2);
-    expect(log).toEqual(['registration:lost', 'registration:restored']);
-    await reg.close();
-    expect(closed).toEqual([0, 1]);
-    expect(clock.pendingTimers()).toBe(0);
+    reg.on('registration:lost', () => log.push('lost'));
+    handle?.loseIt();
+    expect(log).toEqual(['lost']);
+    expect(reg.registrations).toBe(1);
   });
 
   it('deregisters on an opted-in process signal and removes its signal listeners', async () => {
@@ -132,7 +109,8 @@ describe('discovery client: registration helper', () => {
     await expect(client.register(input, { deregisterOnSignals: ['SIGKILL'] })).rejects.toMatchObject({
       field: 'deregisterOnSignals[0]',
     });
-    await expect(client.register(input, { restoreGrace: -1 })).rejects.toMatchObject({
+    await expect(client.register(input, { restoreGrace: 1 })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
       field: 'restoreGrace',
     });
     await expect(client.register(input, { deregisterTimeout: 0 })).rejects.toMatchObject({
@@ -142,6 +120,8 @@ describe('discovery client: registration helper', () => {
       code: 'INVALID_ARGUMENT',
       field: 'instance.port',
     });
-    expect(backend.calls.register).toBe(1);
+    // Client options are checked before the backend is called; an unknown key (restoreGrace) reaches
+    // the backend, which rejects it before doing anything.
+    expect(backend.calls.register).toBe(2);
   });
 });

@@ -51,7 +51,7 @@ describe('discovery client: cache', () => {
     expect((await next(w2)).reason).toBe('initial');
     expect(ids((await next(w3)).snapshot.instances)).toEqual([]);
 
-    await memory.register(inst('a2', { tags: ['blue'] }));
+    const blue = await memory.register(inst('a2', { tags: ['blue'] }));
     const added = await next(w1);
     expect(added).toMatchObject({ reason: 'change', source: 'watch', stale: false });
     expect(ids(added.diff.added)).toEqual(['a2']);
@@ -71,6 +71,7 @@ describe('discovery client: cache', () => {
     expect(ids(upd.diff.updated)).toEqual(['a1']);
     expect(upd.diff.updated[0]?.health).toBe('passing');
     // The blue-only subscriber saw nothing for a1's changes: its next event is a2 leaving.
+    await blue.close();
     await memory.register(inst('a2', { tags: [] }));
     expect(ids((await next(w3)).diff.removed)).toEqual(['a2']);
 

@@ -6,6 +6,7 @@ import type {
   ServiceInstance,
 } from '../contracts/discovery.js';
 import { invalidArgument } from '../errors.js';
+import { nearestName } from '../options/nearest-name.js';
 import {
   assertAddress,
   assertInstanceId,
@@ -16,6 +17,7 @@ import {
   assertStringArray,
   assertStringRecord,
   assertWeight,
+  describe,
 } from '../validation.js';
 
 export const INSTANCE_HEALTH: readonly InstanceHealth[] = ['passing', 'warning', 'critical', 'maintenance'];
@@ -111,11 +113,31 @@ export function matchesFilter(instance: ServiceInstance, filter: InstanceFilter 
 
 const DEFAULT_HEALTH: readonly InstanceHealth[] = ['passing'];
 
-/** Validates a filter object. */
-export function validateFilter(pkg: string, filter: InstanceFilter | undefined): InstanceFilter | undefined {
+const FILTER_KEYS = ['health', 'tags', 'metadata', 'zone', 'region'] as const;
+
+/**
+ * Validates a filter object: known keys only (`extraKeys` for wrappers such as the client's
+ * `where`), each of the right type. Throws `INVALID_ARGUMENT` naming `filter.<field>`.
+ */
+export function validateFilter(
+  pkg: string,
+  filter: InstanceFilter | undefined,
+  extraKeys: readonly string[] = [],
+): InstanceFilter | undefined {
   if (filter === undefined) return undefined;
-  if (typeof filter !== 'object' || filter === null)
-    throw invalidArgument(pkg, 'filter', 'must be an object');
+  if (typeof filter !== 'object' || filter === null || Array.isArray(filter))
+    throw invalidArgument(pkg, 'filter', `must be an object, got ${describe(filter)}`);
+  const known = [...FILTER_KEYS, ...extraKeys];
+  for (const key of Object.keys(filter)) {
+    if (!known.includes(key)) {
+      const near = nearestName(key, known);
+      throw invalidArgument(
+        pkg,
+        `filter.${key}`,
+        `is not a filter field${near ? ` (did you mean "${near}"?)` : ''}; known: ${known.join(', ')}`,
+      );
+    }
+  }
   if (filter.health !== undefined) {
     assertStringArray(pkg, 'filter.health', filter.health).forEach((h, i) =>
       assertOneOf(pkg, `filter.health[${i}]`, h, INSTANCE_HEALTH),
@@ -123,10 +145,73 @@ export function validateFilter(pkg: string, filter: InstanceFilter | undefined):
   }
   if (filter.tags !== undefined) assertStringArray(pkg, 'filter.tags', filter.tags);
   if (filter.metadata !== undefined) assertStringRecord(pkg, 'filter.metadata', filter.metadata);
+  if (filter.zone !== undefined) assertNonEmptyString(pkg, 'filter.zone', filter.zone, 253);
+  if (filter.region !== undefined) assertNonEmptyString(pkg, 'filter.region', filter.region, 253);
   return filter;
 }
 
 /** Sorted by id: every backend returns instances in this order so snapshots compare cheaply. */
 export function sortInstances(instances: ServiceInstance[]): ServiceInstance[] {
   return instances.sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+}
+
+/**
+ * Size limits every backend applies to a registration, so an instance that one backend takes is
+ * taken by all (Consul's agent limits are the strictest: 64 metadata pairs, 128-character keys of
+ * `[A-Za-z0-9_-]`, 512-character values), and so an oversized record is refused up front instead of
+ * failing on the wire (etcd's 1.5 MiB request limit, gRPC message size).
+ */
+export const INSTANCE_LIMITS = Object.freeze({
+  metadataEntries: 64,
+  metadataKeyLength: 128,
+  metadataValueLength: 512,
+  tags: 64,
+  tagLength: 255,
+});
+
+const META_KEY = /^[A-Za-z0-9_-]+$/;
+
+/** Checks a normalised instance against `INSTANCE_LIMITS` (`INVALID_ARGUMENT` naming the field). */
+export function assertRegistrable(pkg: string, instance: ServiceInstance): ServiceInstance {
+  const meta = Object.entries(instance.metadata);
+  if (meta.length > INSTANCE_LIMITS.metadataEntries) {
+    throw invalidArgument(
+      pkg,
+      'instance.metadata',
+      `must have at most ${INSTANCE_LIMITS.metadataEntries} entries, got ${meta.length}`,
+    );
+  }
+  for (const [k, v] of meta) {
+    if (k.length > INSTANCE_LIMITS.metadataKeyLength || !META_KEY.test(k)) {
+      throw invalidArgument(
+        pkg,
+        `instance.metadata.${k.slice(0, 40)}`,
+        `key must be 1-${INSTANCE_LIMITS.metadataKeyLength} characters of letters, digits, "_" and "-"`,
+      );
+    }
+    if (v.length > INSTANCE_LIMITS.metadataValueLength) {
+      throw invalidArgument(
+        pkg,
+        `instance.metadata.${k}`,
+        `must be at most ${INSTANCE_LIMITS.metadataValueLength} characters, got ${v.length}`,
+      );
+    }
+  }
+  if (instance.tags.length > INSTANCE_LIMITS.tags) {
+    throw invalidArgument(
+      pkg,
+      'instance.tags',
+      `must have at most ${INSTANCE_LIMITS.tags} tags, got ${instance.tags.length}`,
+    );
+  }
+  instance.tags.forEach((t, i) => {
+    if (t.length === 0 || t.length > INSTANCE_LIMITS.tagLength) {
+      throw invalidArgument(
+        pkg,
+        `instance.tags[${i}]`,
+        `must be 1-${INSTANCE_LIMITS.tagLength} characters, got ${t.length}`,
+      );
+    }
+  });
+  return instance;
 }

@@ -1,10 +1,9 @@
-import type { CacheSetOptions, CacheStore, CacheStoreCapabilities } from '../contracts/cache-store.js';
-import { invalidArgument, SwitchyardError } from '../errors.js';
-import { throwIfAborted } from '../primitives/abort.js';
+import type { CacheStore } from '../contracts/cache-store.js';
+import { defineCacheStore } from '../driver/cache/define-cache-store.js';
+import { opt, parseOptions } from '../options/option-schema.js';
 import { type Clock, systemClock } from '../primitives/clock.js';
-import { assertDuration, assertInteger, assertKey, assertString } from '../validation.js';
 
-const PKG = 'core/memory-cache';
+const PKG = 'core';
 
 interface Item {
   value: string;
@@ -23,20 +22,12 @@ export interface MemoryCacheStoreOptions {
  * timers). Map insertion order is the recency order.
  */
 export function createMemoryCacheStore(options: MemoryCacheStoreOptions = {}): CacheStore {
-  const clock = options.clock ?? systemClock;
-  const maxEntries = assertInteger(PKG, 'maxEntries', options.maxEntries ?? 10_000, 1);
-  const items = new Map<string, Item>();
-  let closed = false;
-
-  const capabilities: CacheStoreCapabilities = Object.freeze({
-    ttlGranularity: 'milliseconds',
-    batch: true,
-    shared: false,
+  const o = parseOptions(PKG, options, {
+    clock: opt.clock().default(systemClock),
+    maxEntries: opt.integer(1).default(10_000),
   });
-
-  function assertOpen(): void {
-    if (closed) throw new SwitchyardError('CLOSED', `[${PKG}] store is closed`);
-  }
+  const { clock, maxEntries } = o;
+  const items = new Map<string, Item>();
 
   function read(key: string): string | undefined {
     const item = items.get(key);
@@ -61,81 +52,46 @@ export function createMemoryCacheStore(options: MemoryCacheStoreOptions = {}): C
     }
   }
 
-  const store: CacheStore = {
-    name: 'memory',
-    capabilities,
-    async get(key, opts = {}) {
-      assertOpen();
-      assertKey(PKG, 'key', key);
-      throwIfAborted(PKG, opts.signal);
-      return read(key);
+  return defineCacheStore(
+    {
+      name: 'memory',
+      capabilities: { ttlGranularity: 'milliseconds', shared: false },
+      async get(key) {
+        return read(key);
+      },
+      async getMany(keys) {
+        return keys.map(read);
+      },
+      async set(key, value, ttl) {
+        write(key, value, ttl);
+      },
+      async setMany(entries) {
+        for (const e of entries) write(e.key, e.value, e.ttl);
+      },
+      async delete(key) {
+        const existed = read(key) !== undefined;
+        items.delete(key);
+        return existed;
+      },
+      async deleteMany(keys) {
+        let n = 0;
+        for (const k of keys) {
+          if (read(k) !== undefined) n++;
+          items.delete(k);
+        }
+        return n;
+      },
+      async has(key) {
+        return read(key) !== undefined;
+      },
+      async clear(prefix) {
+        if (prefix === '') return items.clear();
+        for (const k of [...items.keys()]) if (k.startsWith(prefix)) items.delete(k);
+      },
+      async close() {
+        items.clear();
+      },
     },
-    async getMany(keys, opts = {}) {
-      assertOpen();
-      if (!Array.isArray(keys)) throw invalidArgument(PKG, 'keys', 'must be an array');
-      keys.forEach((k, i) => assertKey(PKG, `keys[${i}]`, k));
-      throwIfAborted(PKG, opts.signal);
-      return keys.map(read);
-    },
-    async set(key, value, opts: CacheSetOptions = {}) {
-      assertOpen();
-      assertKey(PKG, 'key', key);
-      assertString(PKG, 'value', value);
-      if (opts.ttl !== undefined) assertDuration(PKG, 'ttl', opts.ttl);
-      throwIfAborted(PKG, opts.signal);
-      write(key, value, opts.ttl);
-    },
-    async setMany(entries, opts = {}) {
-      assertOpen();
-      if (!Array.isArray(entries)) throw invalidArgument(PKG, 'entries', 'must be an array');
-      throwIfAborted(PKG, opts.signal);
-      entries.forEach((e, i) => {
-        assertKey(PKG, `entries[${i}].key`, e?.key);
-        assertString(PKG, `entries[${i}].value`, e.value);
-        if (e.ttl !== undefined) assertDuration(PKG, `entries[${i}].ttl`, e.ttl);
-      });
-      for (const e of entries) write(e.key, e.value, e.ttl);
-    },
-    async delete(key, opts = {}) {
-      assertOpen();
-      assertKey(PKG, 'key', key);
-      throwIfAborted(PKG, opts.signal);
-      const existed = read(key) !== undefined;
-      items.delete(key);
-      return existed;
-    },
-    async deleteMany(keys, opts = {}) {
-      assertOpen();
-      if (!Array.isArray(keys)) throw invalidArgument(PKG, 'keys', 'must be an array');
-      keys.forEach((k, i) => assertKey(PKG, `keys[${i}]`, k));
-      throwIfAborted(PKG, opts.signal);
-      let n = 0;
-      for (const k of keys) {
-        if (read(k) !== undefined) n++;
-        items.delete(k);
-      }
-      return n;
-    },
-    async has(key, opts = {}) {
-      assertOpen();
-      assertKey(PKG, 'key', key);
-      throwIfAborted(PKG, opts.signal);
-      return read(key) !== undefined;
-    },
-    async clear(prefix, opts = {}) {
-      assertOpen();
-      if (prefix !== undefined) assertString(PKG, 'prefix', prefix);
-      throwIfAborted(PKG, opts.signal);
-      if (!prefix) return items.clear();
-      for (const k of [...items.keys()]) if (k.startsWith(prefix)) items.delete(k);
-    },
-    async close() {
-      closed = true;
-      items.clear();
-    },
-    async [Symbol.asyncDispose]() {
-      await store.close();
-    },
-  };
-  return store;
+    { pkg: PKG, clock },
+  );
 }

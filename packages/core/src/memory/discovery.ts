@@ -1,33 +1,19 @@
-import type {
-  DiscoveryBackend,
-  DiscoveryCapabilities,
-  DiscoveryEvent,
-  InstanceFilter,
-  InstanceHealth,
-  InstanceInput,
-  RegisterOptions,
-  Registration,
-  RegistrationEvents,
-  ServiceInstance,
-  ServiceSnapshot,
-} from '../contracts/discovery.js';
+import type { DiscoveryCapabilities, ServiceInstance } from '../contracts/discovery.js';
+import { sortInstances } from '../discovery/instance.js';
 import {
-  diffInstances,
-  INSTANCE_HEALTH,
-  isEmptyDiff,
-  matchesFilter,
-  normalizeInstance,
-  sortInstances,
-  validateFilter,
-} from '../discovery/instance.js';
-import { SwitchyardError } from '../errors.js';
-import { throwIfAborted } from '../primitives/abort.js';
+  defineDiscoveryBackend,
+  type KitDiscoveryBackend,
+} from '../driver/discovery/define-discovery-backend.js';
+import type { WatchBatch } from '../driver/discovery/discovery-driver.js';
+import type { RegistrationDriver } from '../driver/registration/registration-driver.js';
+import { DEFAULT_TTL } from '../naming.js';
+import { opt, parseOptions } from '../options/option-schema.js';
+import { fullJitterBackoff } from '../primitives/backoff.js';
 import { AsyncChannel } from '../primitives/channel.js';
 import { type Clock, systemClock, type TimerHandle } from '../primitives/clock.js';
-import { Emitter, type Unsubscribe } from '../primitives/emitter.js';
-import { assertDuration, assertOneOf, assertServiceName } from '../validation.js';
+import type { Unsubscribe } from '../primitives/emitter.js';
 
-const PKG = 'core/memory-discovery';
+const PKG = 'core';
 
 interface Entry {
   instance: ServiceInstance;
@@ -141,194 +127,89 @@ export interface MemoryDiscoveryOptions {
   ttl?: number;
 }
 
-/** The embedded default discovery backend: TTL expiry, heartbeats, health, watch with diffs. */
-export function createMemoryDiscovery(options: MemoryDiscoveryOptions = {}): DiscoveryBackend {
-  const store = options.store ?? new MemoryDiscoveryStore({ clock: options.clock ?? systemClock });
-  const clock = options.clock ?? store.clock;
-  const defaultTtl = assertDuration(PKG, 'ttl', options.ttl ?? 10_000);
-  const registrations = new Set<MemoryRegistration>();
-  const watches = new Set<AsyncChannel<DiscoveryEvent>>();
-  let closed = false;
+const CAPABILITIES: DiscoveryCapabilities = Object.freeze({
+  watch: true,
+  ttlGranularity: 'milliseconds',
+  healthUpdates: true,
+  register: true,
+});
 
-  const capabilities: DiscoveryCapabilities = Object.freeze({
-    watch: true,
-    ttlGranularity: 'milliseconds',
-    healthUpdates: true,
-    register: true,
-  });
-
-  function assertOpen(): void {
-    if (closed) throw new SwitchyardError('CLOSED', `[${PKG}] client is closed`);
-  }
-
-  function filtered(service: string, filter: InstanceFilter | undefined): ServiceSnapshot {
-    const { instances, revision } = store.snapshot(service);
-    return { service, revision, instances: instances.filter((i) => matchesFilter(i, filter)) };
-  }
-
-  const backend: DiscoveryBackend = {
-    name: 'memory',
-    capabilities,
-    async register(input: InstanceInput, opts: RegisterOptions = {}): Promise<Registration> {
-      assertOpen();
-      const instance = normalizeInstance(PKG, input);
-      const ttl = assertDuration(PKG, 'ttl', opts.ttl ?? defaultTtl, { min: 1 });
-      throwIfAborted(PKG, opts.signal, 'register');
-      const reg = new MemoryRegistration(store, clock, instance, ttl, () => registrations.delete(reg));
-      registrations.add(reg);
-      return reg;
-    },
-    async resolve(service, opts = {}) {
-      assertOpen();
-      assertServiceName(PKG, 'service', service);
-      validateFilter(PKG, opts.filter);
-      throwIfAborted(PKG, opts.signal, 'resolve');
-      return filtered(service, opts.filter);
-    },
-    watch(service, opts = {}) {
-      assertOpen();
-      assertServiceName(PKG, 'service', service);
-      validateFilter(PKG, opts.filter);
-      let last = filtered(service, opts.filter);
-      let unsubscribe: Unsubscribe = () => {};
-      const channel = new AsyncChannel<DiscoveryEvent>({
-        onReturn: () => {
-          unsubscribe();
-          watches.delete(channel);
-        },
-      });
-      watches.add(channel);
-      channel.push({
-        snapshot: last,
-        diff: diffInstances([], last.instances),
-        reason: 'initial',
-        stale: false,
-      });
-      unsubscribe = store.subscribe((changed) => {
-        if (changed !== service) return;
-        const next = filtered(service, opts.filter);
-        const diff = diffInstances(last.instances, next.instances);
-        if (isEmptyDiff(diff)) return;
-        last = next;
-        channel.push({ snapshot: next, diff, reason: 'change', stale: false });
-      });
-      const stop = () => {
-        unsubscribe();
-        watches.delete(channel);
-        channel.close();
-      };
-      if (opts.signal?.aborted) stop();
-      opts.signal?.addEventListener('abort', stop, { once: true });
-      return channel;
-    },
-    async services(opts = {}) {
-      assertOpen();
-      throwIfAborted(PKG, opts.signal, 'services');
-      return store.services();
-    },
-    async close() {
-      if (closed) return;
-      closed = true;
-      await Promise.all([...registrations].map((r) => r.close()));
-      for (const w of watches) w.close();
-      watches.clear();
-    },
-    async [Symbol.asyncDispose]() {
-      await backend.close();
-    },
-  };
-  return backend;
+/**
+ * The embedded default discovery backend: TTL expiry, heartbeats, health, watch with diffs. It is
+ * the reference driver of the kit: the store plays the server, the driver is its four calls.
+ */
+/** The memory driver's handle of a live record. */
+export interface MemoryRecord {
+  readonly owner: symbol;
+  readonly ttl: number;
 }
 
-class MemoryRegistration implements Registration {
-  readonly #store: MemoryDiscoveryStore;
-  readonly #clock: Clock;
-  readonly #ttl: number;
-  readonly #owner = Symbol('registration');
-  readonly #events = new Emitter<RegistrationEvents>();
-  readonly #onClose: () => void;
-  #instance: ServiceInstance;
-  #timer: TimerHandle | undefined;
-  #closed = false;
-  #lost = false;
+export function createMemoryDiscovery(
+  options: MemoryDiscoveryOptions = {},
+): KitDiscoveryBackend<MemoryRecord> {
+  const o = parseOptions(PKG, options, {
+    store: opt.instance<MemoryDiscoveryStore>(
+      (v) => v instanceof MemoryDiscoveryStore,
+      'a MemoryDiscoveryStore',
+    ),
+    clock: opt.clock(),
+    ttl: opt.duration().default(DEFAULT_TTL.registration),
+  });
+  const store = o.store ?? new MemoryDiscoveryStore({ clock: o.clock ?? systemClock });
+  const clock = o.clock ?? store.clock;
 
-  constructor(
-    store: MemoryDiscoveryStore,
-    clock: Clock,
-    instance: ServiceInstance,
-    ttl: number,
-    onClose: () => void,
-  ) {
-    this.#store = store;
-    this.#clock = clock;
-    this.#instance = instance;
-    this.#ttl = ttl;
-    this.#onClose = onClose;
-    store.put(instance, ttl, this.#owner);
-    this.#schedule();
-  }
+  const registration: RegistrationDriver<MemoryRecord> = {
+    async put(instance, ttl) {
+      const record = { owner: Symbol(instance.id), ttl };
+      store.put(instance, ttl, record.owner);
+      return record;
+    },
+    async heartbeat(record, instance) {
+      return store.touch(instance.service, instance.id, record.ttl, record.owner);
+    },
+    async update(record, instance) {
+      return store.update(instance.service, instance.id, record.owner, { health: instance.health });
+    },
+    async remove(record, instance) {
+      if (record !== undefined) store.remove(instance.service, instance.id, record.owner);
+    },
+  };
 
-  get instance(): ServiceInstance {
-    return this.#instance;
-  }
-
-  on<K extends keyof RegistrationEvents>(
-    event: K,
-    listener: (payload: RegistrationEvents[K]) => void,
-  ): Unsubscribe {
-    return this.#events.on(event, listener);
-  }
-
-  async setHealth(health: InstanceHealth, options: { signal?: AbortSignal } = {}): Promise<void> {
-    assertOneOf(PKG, 'health', health, INSTANCE_HEALTH);
-    throwIfAborted(PKG, options.signal, 'setHealth');
-    if (this.#closed) throw new SwitchyardError('CLOSED', `[${PKG}] registration is closed`);
-    this.#instance = Object.freeze({ ...this.#instance, health });
-    if (!this.#store.update(this.#instance.service, this.#instance.id, this.#owner, { health })) {
-      this.#heartbeat();
-    }
-  }
-
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#clock.clearTimeout(this.#timer);
-    this.#store.remove(this.#instance.service, this.#instance.id, this.#owner);
-    this.#events.removeAll();
-    this.#onClose();
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
-  }
-
-  #schedule(): void {
-    this.#timer = this.#clock.setTimeout(() => this.#heartbeat(), Math.max(1, this.#ttl / 3), {
-      unref: true,
-    });
-  }
-
-  #heartbeat(): void {
-    if (this.#closed) return;
-    const { service, id } = this.#instance;
-    if (this.#store.touch(service, id, this.#ttl, this.#owner)) {
-      if (this.#lost) {
-        this.#lost = false;
-        this.#events.emit('registration:restored', { instance: this.#instance });
-      }
-    } else {
-      if (!this.#lost) {
-        this.#lost = true;
-        this.#events.emit('registration:lost', {
-          instance: this.#instance,
-          cause: new SwitchyardError('NOT_FOUND', `[${PKG}] registration of ${service}/${id} expired`),
+  return defineDiscoveryBackend(
+    {
+      name: 'memory',
+      capabilities: CAPABILITIES,
+      registration,
+      async list(service) {
+        return store.snapshot(service);
+      },
+      watch(service, from, signal) {
+        const channel = new AsyncChannel<WatchBatch>({ onReturn: () => unsubscribe() });
+        const unsubscribe = store.subscribe((changed, revision) => {
+          if (changed === service) channel.push({ instances: store.snapshot(service).instances, revision });
         });
-      }
-      this.#store.put(this.#instance, this.#ttl, this.#owner);
-      this.#lost = false;
-      this.#events.emit('registration:restored', { instance: this.#instance });
-    }
-    this.#clock.clearTimeout(this.#timer);
-    this.#schedule();
-  }
+        signal.addEventListener(
+          'abort',
+          () => {
+            unsubscribe();
+            channel.close();
+          },
+          { once: true },
+        );
+        // Changes between the caller's position and now: the current state covers them.
+        if (store.revision > from.revision) channel.push(store.snapshot(service));
+        return channel;
+      },
+      async services() {
+        return store.services();
+      },
+    },
+    {
+      pkg: PKG,
+      clock,
+      backoff: fullJitterBackoff({ base: 10, max: 1_000 }),
+      requestTimeout: 10_000,
+      ttl: o.ttl,
+    },
+  );
 }

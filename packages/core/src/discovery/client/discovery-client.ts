@@ -1,11 +1,12 @@
 import type { InstanceDiff, InstanceInput } from '../../contracts/discovery.js';
 import type { TrafficRules } from '../../contracts/traffic-rules.js';
 import { backendUnavailable, invalidArgument, SwitchyardError } from '../../errors.js';
+import { opt, parseOptions } from '../../options/option-schema.js';
 import { deadlineSignal, raceSignal, throwIfAborted } from '../../primitives/abort.js';
 import { Emitter, type Unsubscribe } from '../../primitives/emitter.js';
 import { assertServiceName } from '../../validation.js';
 import { sortInstances, validateFilter } from '../instance.js';
-import { ClientRegistration } from './managed-registration.js';
+import { ClientRegistration } from './client-registration.js';
 import { CLIENT_PKG as PKG, resolveClientOptions } from './options.js';
 import { ALL_HEALTH, ServiceCache } from './service-cache.js';
 import { toSnapshot } from './subscriber.js';
@@ -14,15 +15,20 @@ import type {
   ClientDiscoveryEvent,
   ClientInstanceFilter,
   ClientRegisterOptions,
+  ClientRegistration as ClientRegistrationContract,
   ClientResolveOptions,
   ClientSnapshot,
   DiscoveryClient,
   DiscoveryClientEvents,
   DiscoveryClientOptions,
-  ManagedRegistration,
   ServiceStatus,
 } from './types.js';
 import { computeView } from './view.js';
+
+const RESOLVE_SCHEMA = {
+  filter: opt.custom((v) => v as ClientInstanceFilter),
+  signal: opt.signal(),
+};
 
 /**
  * A discovery client over any `DiscoveryBackend`: a watch-driven cache per service, filters and
@@ -52,12 +58,15 @@ export function createDiscoveryClient(options: DiscoveryClientOptions): Discover
     if (closed) throw new SwitchyardError('CLOSED', `[${PKG}] client is closed`);
   }
 
-  function checkArgs(service: string, filter: ClientInstanceFilter | undefined): void {
+  /** Validates a resolve/watch call: strict options, a real AbortSignal, a valid filter. */
+  function checkArgs(service: string, options: ClientResolveOptions | undefined): ClientResolveOptions {
+    const o = parseOptions(PKG, options, RESOLVE_SCHEMA);
     assertServiceName(PKG, 'service', service);
-    validateFilter(PKG, filter);
-    if (filter?.where !== undefined && typeof filter.where !== 'function') {
+    validateFilter(PKG, o.filter, ['where']);
+    if (o.filter?.where !== undefined && typeof o.filter.where !== 'function') {
       throw invalidArgument(PKG, 'filter.where', 'must be a function');
     }
+    return o;
   }
 
   function cacheFor(service: string): ServiceCache {
@@ -115,8 +124,7 @@ export function createDiscoveryClient(options: DiscoveryClientOptions): Discover
 
     async resolve(service: string, resolveOptions: ClientResolveOptions = {}): Promise<ClientSnapshot> {
       assertOpen();
-      const { filter, signal } = resolveOptions;
-      checkArgs(service, filter);
+      const { filter, signal } = checkArgs(service, resolveOptions);
       throwIfAborted(PKG, signal, 'resolve');
       const cache = cacheFor(service);
       if (!cache.synced) {
@@ -139,20 +147,21 @@ export function createDiscoveryClient(options: DiscoveryClientOptions): Discover
 
     watch(service: string, watchOptions: ClientResolveOptions = {}): AsyncIterable<ClientDiscoveryEvent> {
       assertOpen();
-      const { filter, signal } = watchOptions;
-      checkArgs(service, filter);
+      const { filter, signal } = checkArgs(service, watchOptions);
       return cacheFor(service).subscribe(filter, signal).channel;
     },
 
     async register(
       instance: InstanceInput,
       registerOptions: ClientRegisterOptions = {},
-    ): Promise<ManagedRegistration> {
+    ): Promise<ClientRegistrationContract> {
       assertOpen();
-      const reg = await ClientRegistration.create(
-        { backend, clock, backoff: opts.backoff, onClose: () => registrations.delete(reg) },
+      const reg: ClientRegistration = await ClientRegistration.create(
+        backend,
+        clock,
         instance,
         registerOptions,
+        () => registrations.delete(reg),
       );
       if (closed) {
         await reg.close();

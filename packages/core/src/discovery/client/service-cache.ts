@@ -12,6 +12,7 @@ import type { TimerHandle } from '../../primitives/clock.js';
 import type { Emitter } from '../../primitives/emitter.js';
 import { SingleFlight } from '../../primitives/single-flight.js';
 import { diffInstances, INSTANCE_HEALTH, isEmptyDiff, sortInstances } from '../instance.js';
+import { runWatchLoop } from '../watch-loop.js';
 import { CLIENT_PKG as PKG, type ResolvedClientOptions } from './options.js';
 import { type CacheState, Subscriber, toSnapshot } from './subscriber.js';
 import type { TrafficFilter } from './traffic-filter.js';
@@ -23,7 +24,6 @@ import type {
   ServiceStatus,
 } from './types.js';
 import { computeView } from './view.js';
-import { runWatchLoop } from './watch-loop.js';
 
 /** The cache holds every instance whatever its health; filters run locally. */
 export const ALL_HEALTH: InstanceFilter = Object.freeze({ health: INSTANCE_HEALTH });
@@ -78,7 +78,8 @@ export class ServiceCache implements CacheState {
     this.#host = host;
     this.#opts = host.options;
     void runWatchLoop({
-      backend: host.options.backend,
+      pkg: PKG,
+      source: host.options.backend,
       service,
       filter: ALL_HEALTH,
       clock: host.options.clock,

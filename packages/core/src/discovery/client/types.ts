@@ -139,17 +139,17 @@ export interface DiscoveryClientOptions {
 export interface ClientRegisterOptions extends RegisterOptions {
   /** Deregister when the process receives one of these signals (opt-in). */
   deregisterOnSignals?: readonly NodeJS.Signals[];
-  /**
-   * After `registration:lost`, how long to wait for the backend to restore the registration by
-   * itself before the client re-registers, in ms (default 1 000).
-   */
-  restoreGrace?: number;
   /** Bound on the deregistration done on a process signal, in ms (default 5 000). */
   deregisterTimeout?: number;
+  /** Backend-specific registration options (Consul `checks`, …) pass through. */
+  [option: string]: unknown;
 }
 
-/** A managed registration: re-registers after a loss, deregisters on close or a process signal. */
-export interface ManagedRegistration extends Registration {
+/**
+ * The client's registration: the backend's (kept alive and re-registered after a loss by the
+ * backend), plus deregistration on close or an opted-in process signal.
+ */
+export interface ClientRegistration extends Registration {
   /** Registrations created for this instance so far (1 + re-registrations). */
   readonly registrations: number;
 }
@@ -161,7 +161,7 @@ export interface DiscoveryClient extends DiscoveryBackend {
   register(
     instance: Parameters<DiscoveryBackend['register']>[0],
     options?: ClientRegisterOptions,
-  ): Promise<ManagedRegistration>;
+  ): Promise<ClientRegistration>;
   /** Cache state and counters of one service (`state: 'idle'` if not cached). */
   status(service: string): ServiceStatus;
   /** Runs an anti-entropy relist of a cached service now; resolves to the missed changes. */

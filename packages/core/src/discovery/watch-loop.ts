@@ -1,48 +1,62 @@
-import type { DiscoveryBackend, DiscoveryEvent, InstanceFilter } from '../../contracts/discovery.js';
-import { SwitchyardError } from '../../errors.js';
-import { raceSignal, sleep } from '../../primitives/abort.js';
-import type { Backoff } from '../../primitives/backoff.js';
-import type { Clock } from '../../primitives/clock.js';
-import { CLIENT_PKG as PKG } from './options.js';
+import type { DiscoveryEvent, InstanceFilter } from '../contracts/discovery.js';
+import { SwitchyardError } from '../errors.js';
+import { raceSignal, sleep } from '../primitives/abort.js';
+import type { Backoff } from '../primitives/backoff.js';
+import type { Clock } from '../primitives/clock.js';
 
 /** A watch that delivered events for this long resets the reconnect backoff. */
 export const HEALTHY_WATCH_MS = 5_000;
 
-export interface WatchLoopOptions {
-  backend: DiscoveryBackend;
+/** Anything with a discovery `watch` (a backend, a discovery client). */
+export interface WatchSource {
+  watch(
+    service: string,
+    options?: { filter?: InstanceFilter; signal?: AbortSignal },
+  ): AsyncIterable<DiscoveryEvent>;
+}
+
+export interface WatchLoopOptions<E extends DiscoveryEvent = DiscoveryEvent> {
+  /** Package name for error messages. */
+  pkg: string;
+  source: WatchSource;
   service: string;
-  filter: InstanceFilter;
+  filter?: InstanceFilter | undefined;
   clock: Clock;
   backoff: Backoff;
   /** Ends the loop for good. */
   signal: AbortSignal;
   /** Called as each attempt opens; aborting the controller restarts the watch. */
-  onAttempt(attempt: AbortController): void;
+  onAttempt?(attempt: AbortController): void;
   /** `first` is true for the first event of each attempt (a full snapshot). */
-  onEvent(event: DiscoveryEvent, first: boolean): void;
+  onEvent(event: E, first: boolean): void;
   /** The attempt failed or its stream ended; the loop backs off and re-opens it. */
   onError(error: unknown): void;
 }
 
 /**
- * Keeps one backend watch open until `signal` fires: a failed, ended or restarted watch is re-opened
- * after a full-jitter backoff. Never throws.
+ * Consumes a discovery watch until `signal` fires: a failed, ended or restarted watch is re-opened
+ * after a full-jitter backoff (reset only by a watch that stayed healthy for a while, so a watch
+ * that fails right after its first snapshot cannot turn into a tight relist loop). Never throws.
+ * The discovery client and the load balancer both follow their source through it.
  */
-export async function runWatchLoop(options: WatchLoopOptions): Promise<void> {
-  const { backend, service, clock, backoff, signal: closed } = options;
+export async function runWatchLoop<E extends DiscoveryEvent = DiscoveryEvent>(
+  options: WatchLoopOptions<E>,
+): Promise<void> {
+  const { source, service, clock, backoff, signal: closed, pkg: PKG } = options;
   let failures = 0;
   while (!closed.aborted) {
     const attempt = new AbortController();
     // Not AbortSignal.any: a long-lived parent collecting one dependant per reconnect is a leak risk.
     const onClose = () => attempt.abort(closed.reason);
     closed.addEventListener('abort', onClose, { once: true });
-    options.onAttempt(attempt);
+    options.onAttempt?.(attempt);
     const signal = attempt.signal;
-    let iterator: AsyncIterator<DiscoveryEvent> | undefined;
+    let iterator: AsyncIterator<E> | undefined;
     let first = true;
     const startedAt = clock.monotonic();
     try {
-      iterator = backend.watch(service, { filter: options.filter, signal })[Symbol.asyncIterator]();
+      const watchOptions = options.filter === undefined ? { signal } : { filter: options.filter, signal };
+      iterator = (source.watch(service, watchOptions) as AsyncIterable<E>)[Symbol.asyncIterator]();
       for (;;) {
         const next = await raceSignal(iterator.next(), signal, PKG, `watch of ${service}`);
         if (next.done) break;
@@ -67,7 +81,7 @@ export async function runWatchLoop(options: WatchLoopOptions): Promise<void> {
     // first snapshot must not turn into a tight relist loop.
     if (!first && clock.monotonic() - startedAt >= HEALTHY_WATCH_MS) failures = 0;
     try {
-      await sleep(backoff(failures++), { clock, signal: closed, pkg: PKG });
+      await sleep(backoff(failures++), { clock, signal: closed, pkg: PKG, unref: true });
     } catch {
       return;
     }

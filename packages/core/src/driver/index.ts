@@ -1,0 +1,51 @@
+/**
+ * `@switchyard/core/driver`: the kit for backend authors. A backend implements only what its
+ * server does natively (a `RegistrationDriver`, a list/watch pair, lock attempts, cache get/set);
+ * the semantics every backend shares live here, once. See docs/writing-a-backend.md.
+ */
+
+export { assertRegistrable, INSTANCE_LIMITS } from '../discovery/instance.js';
+export {
+  HEALTHY_WATCH_MS,
+  runWatchLoop,
+  type WatchLoopOptions,
+  type WatchSource,
+} from '../discovery/watch-loop.js';
+export { DEFAULT_REQUEST_TIMEOUT, DEFAULT_TTL, DEFAULT_UNAVAILABLE_AFTER, KEY_PREFIX } from '../naming.js';
+export { editDistance, nearestName } from '../options/nearest-name.js';
+export {
+  exclusiveOptions,
+  Option,
+  type OptionPath,
+  type OptionSchema,
+  opt,
+  type ParsedOptions,
+  parseOptions,
+} from '../options/option-schema.js';
+// Calls and options
+export { type BackendCallOptions, callBackend } from './backend-call.js';
+// Cache stores
+export {
+  type CacheEntry,
+  type CacheStoreDriver,
+  type CacheStoreKitOptions,
+  defineCacheStore,
+} from './cache/define-cache-store.js';
+// Discovery
+export {
+  type DiscoveryKitOptions,
+  defineDiscoveryBackend,
+  type KitDiscoveryBackend,
+} from './discovery/define-discovery-backend.js';
+export {
+  type DiscoveryDriver,
+  isWatchReset,
+  type ServiceListing,
+  type WatchBatch,
+  type WatchChange,
+  type WatchPosition,
+  watchResetError,
+} from './discovery/discovery-driver.js';
+export type { FeedStats } from './discovery/service-feed.js';
+export { ManagedRegistration, type ManagedRegistrationOptions } from './registration/managed-registration.js';
+export type { RegistrationDriver } from './registration/registration-driver.js';
