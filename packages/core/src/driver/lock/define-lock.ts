@@ -347,9 +347,10 @@ class LockLayer {
         if (attempts++ === 0) this.#stats.contended++;
         if (wait === 0 || deadline - clock.monotonic() <= 0) break;
         if (!waiter) {
-          await openWaiter();
-          // A release may have happened before we listened: try again at once.
-          if (!listeningBefore) continue;
+          const opened = await openWaiter();
+          // A release may have happened before we listened: try again at once, unless the driver
+          // has been listening since before the attempt was sent.
+          if (!listeningBefore && !(opened.listening && opened.sinceAttempt)) continue;
         }
         const w = waiter as unknown as LockWaiter;
         const retryIn = result.retryIn ?? -1;

@@ -32,6 +32,12 @@ export interface LockWaiter {
   /** Notifications reach this waiter (false: the layer polls faster until they do). */
   readonly listening: boolean;
   /**
+   * Every notice sent after the attempt that opened this wait was sent reaches this waiter (the
+   * driver listened before sending it, or watches from the attempt's revision), so the layer goes
+   * straight to waiting instead of trying once more after opening the wait (default false).
+   */
+  readonly sinceAttempt?: boolean;
+  /**
    * Resolves on a notice for the key (release, hand-off) or after `ms`; with the attempt result
    * when the backend handed the lock to this request while it waited.
    */

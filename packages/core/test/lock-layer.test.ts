@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { defineLock, type LockAttempt, type LockDriver, type LockWaiter } from '../src/driver/index.js';
+import { systemClock } from '../src/index.js';
+
+/**
+ * A driver whose first attempt finds the lock held and whose waiter is handed the lock on its
+ * first wait: counts the attempts the layer makes before the hand-off.
+ */
+function handOffDriver(sinceAttempt: boolean) {
+  const calls = { attempts: 0, waits: 0 };
+  const driver: LockDriver = {
+    name: 'fake',
+    capabilities: { fair: true, reentrant: false, ttlGranularity: 'milliseconds', notifications: true },
+    async attempt(): Promise<LockAttempt> {
+      calls.attempts++;
+      return { acquired: false, retryIn: 10_000 };
+    },
+    async waiter(): Promise<LockWaiter> {
+      return {
+        listening: true,
+        sinceAttempt,
+        async wait() {
+          calls.waits++;
+          return { acquired: true, token: 7n };
+        },
+        close() {},
+      };
+    },
+    extend: async () => true,
+    release: async () => true,
+    abandon: async () => {},
+    inspect: async () => undefined,
+    list: async () => [],
+    forceRelease: async () => false,
+  };
+  const lock = defineLock(driver, {
+    pkg: 'test',
+    clock: systemClock,
+    ttl: 10_000,
+    wait: 5_000,
+    requestTimeout: 1_000,
+    pollInterval: 500,
+    unavailableAfter: 5_000,
+    reentrant: false,
+  });
+  return { lock, calls };
+}
+
+describe('lock layer: the wait after the first failed attempt', () => {
+  it('re-tries once after opening a waiter that may have missed a notice', async () => {
+    const { lock, calls } = handOffDriver(false);
+    const lease = await lock.acquire('k');
+    expect(lease.token).toBe(7n);
+    expect(calls.attempts).toBe(2);
+    await lease.release();
+    await lock.close();
+  });
+
+  it('goes straight to waiting when the waiter has listened since before the attempt (sinceAttempt)', async () => {
+    const { lock, calls } = handOffDriver(true);
+    const lease = await lock.acquire('k');
+    expect(lease.token).toBe(7n);
+    expect(calls.attempts).toBe(1);
+    expect(calls.waits).toBe(1);
+    await lease.release();
+    await lock.close();
+  });
+});
