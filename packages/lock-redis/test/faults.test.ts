@@ -99,7 +99,7 @@ describe('faults across OS processes', () => {
   it('redis restart without persistence: holder learns loss, tokens keep growing, nothing hangs', async () => {
     const c = new Redis(server.url, { maxRetriesPerRequest: 1 });
     c.on('error', () => {});
-    const lock = createRedisLock({ client: c, prefix: 'restart:', operationTimeout: 500, pollInterval: 50 });
+    const lock = createRedisLock({ client: c, prefix: 'restart:', requestTimeout: 500, pollInterval: 50 });
     try {
       const a = await lock.acquire('k', { ttl: 1500 });
       const lost = new Promise((r) => a.on('lease:lost', r));

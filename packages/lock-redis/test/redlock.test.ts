@@ -12,7 +12,7 @@ beforeAll(async () => {
   servers = await startRedisServers(3);
   clients = servers.map((s) => new Redis(s.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false }));
   for (const c of clients) c.on('error', () => {});
-  redlock = createRedlock({ clients, nodeTimeout: 300, retryDelay: 50 });
+  redlock = createRedlock({ clients, requestTimeout: 300, pollInterval: 50 });
 });
 
 afterAll(async () => {
@@ -26,15 +26,15 @@ describe('redlock', () => {
     expect(redlock.quorum).toBe(2);
     const a = await redlock.acquire('r', { ttl: 2000 });
     for (const c of clients) {
-      // Holder value `count|w|token|hid|req|owner`.
-      const parts = (await c.get('switchyard:redlock:{r}:lock'))?.split('|');
-      expect(parts?.slice(5).join('|')).toBe(a.owner);
+      // Holder value `w|token|hid|owner`.
+      const parts = (await c.get('switchyard:lock:redlock:{r}:lock'))?.split('|');
+      expect(parts?.slice(3).join('|')).toBe(a.owner);
     }
     expect(a.validUntil - performance.now()).toBeGreaterThan(1500);
     expect(await redlock.tryAcquire('r')).toBeUndefined();
     expect((await redlock.inspect('r'))?.owner).toBe(a.owner);
     await a.release();
-    for (const c of clients) expect(await c.exists('switchyard:redlock:{r}:lock')).toBe(0);
+    for (const c of clients) expect(await c.exists('switchyard:lock:redlock:{r}:lock')).toBe(0);
     const b = await redlock.acquire('r');
     expect(b.token).toBeGreaterThan(a.token);
     await b.release();
@@ -45,7 +45,7 @@ describe('redlock', () => {
     await a.release();
     // One node's counter runs far ahead (e.g. it served a quorum the others missed).
     const far = a.token + 1_000_000n;
-    await clients[0]!.set('switchyard:redlock:{div}:fence', far.toString());
+    await clients[0]!.set('switchyard:lock:redlock:{div}:fence', far.toString());
     const b = await redlock.acquire('div');
     expect(b.token).toBeGreaterThan(far);
     await b.release();
@@ -63,12 +63,12 @@ describe('redlock', () => {
   it('a held lock on another owner keeps the quorum from forming; wait times out', async () => {
     // Minority holder on two nodes would block; simulate a holder on node 1 and 2.
     for (const c of clients.slice(1)) {
-      await c.set('switchyard:redlock:{split}:lock', '1|0|1|x|x|other', 'PX', 5000);
+      await c.set('switchyard:lock:redlock:{split}:lock', '0|1|x|other', 'PX', 5000);
     }
     const err = await redlock.acquire('split', { wait: 200 }).catch((e: unknown) => e);
     expect(isSwitchyardError(err, 'LOCK_TIMEOUT')).toBe(true);
     // The failed attempt released what it had taken on node 0.
-    expect(await clients[0]!.exists('switchyard:redlock:{split}:lock')).toBe(0);
+    expect(await clients[0]!.exists('switchyard:lock:redlock:{split}:lock')).toBe(0);
   });
 
   it('survives one node down; fails typed (no hang) with a majority down', async () => {
@@ -91,6 +91,6 @@ describe('redlock', () => {
 
   it('bad input names the field', () => {
     expect(() => createRedlock({ clients: [] })).toThrow(/clients/);
-    expect(() => createRedlock({ clients, nodeTimeout: 0 })).toThrow(/nodeTimeout/);
+    expect(() => createRedlock({ clients, requestTimeout: 0 })).toThrow(/requestTimeout/);
   });
 });
