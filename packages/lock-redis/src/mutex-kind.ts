@@ -81,7 +81,8 @@ export function mutexKind(layout: KeyLayout, fair: boolean, queue = true): KindS
         [req.id, channel, k, latchTtl, retry ? '1' : '0', queue ? '0' : '1'],
       );
     },
-    abandon: (c, req) => ABANDON_MUTEX.run(c, mutexKeys(layout, req.key), [req.id, channel, req.key]),
+    abandon: (c, req) =>
+      ABANDON_MUTEX.run(c, mutexKeys(layout, req.key), [req.id, channel, req.key, queue ? '0' : '1']),
     inspect: (c, key) => inspectMutex(c, layout, key).then((i) => i && withoutHid(i)),
     forceRelease: (c, key) =>
       FORCE_RELEASE_MUTEX.run(c, mutexKeys(layout, key), [channel, key, layout.lostChannel]),

@@ -177,9 +177,10 @@ return 1
 );
 
 /**
- * KEYS: lock, fence, queue, deadlines, meta. ARGV: hid, channel, key. After an abandoned wait or an
- * acquire whose reply was lost: leaves the queue and gives back the grant request `hid` may have
- * received (handing it on). → 1 if a grant was given back.
+ * KEYS: lock, fence, queue, deadlines, meta. ARGV: hid, channel, key, quiet ('1': no notice, for
+ * Redlock's undo of a split vote, whose parties would otherwise all wake and split again).
+ * After an abandoned wait or an acquire whose reply was lost: leaves the queue and gives back the
+ * grant request `hid` may have received (handing it on). → 1 if a grant was given back.
  */
 export const ABANDON_MUTEX = new LuaScript(
   `${LUA_TIME}${MUTEX_PRELUDE}
@@ -187,7 +188,7 @@ dequeue(KEYS[3], KEYS[4], KEYS[5], ARGV[1])
 local h = readHolder(KEYS[1])
 if (not h) or h.hid ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
-handOff(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[2], ARGV[3])
+if ARGV[4] ~= '1' then handOff(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[2], ARGV[3]) end
 return 1
 `,
   5,

@@ -172,6 +172,9 @@ export function createRedlock(options: RedlockOptions): Redlock {
       undo(req);
       const t = tally(results, (r) => r.acquired);
       if (t.failed > n - quorum && t.no < quorum) throw unavailable('acquire', t.failed, n, t.firstError);
+      // A split vote (some nodes granted): retry after a random short delay, as the Redlock
+      // algorithm asks, so that the parties do not split again in lockstep.
+      if (t.yes > 0) return { acquired: false, retryIn: Math.floor(Math.random() * o.pollInterval) };
       let retryIn = -1;
       for (const r of results) if (r?.ok && !r.value.acquired) retryIn = Math.max(retryIn, r.value.pttl);
       return { acquired: false, retryIn };

@@ -226,8 +226,10 @@ export class WaitTable {
       for (const e of list) this.#notify(e);
       return;
     }
-    // Prefer a sleeping waiter; otherwise leave the notice with the first busy one.
-    const target = list.find((e) => e.wake !== undefined && !e.notified) ?? list.find((e) => !e.notified);
+    // One waiter at a time tries: while one is busy (trying, or not yet back to waiting) the
+    // notice is left with it; else the first sleeping one wakes. Several waking at once would only
+    // race each other (for Redlock into split votes; each node's release notice is one more wake).
+    const target = list.find((e) => e.wake === undefined) ?? list.find((e) => !e.notified);
     if (target) this.#notify(target);
   }
 

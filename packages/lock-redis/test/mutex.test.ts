@@ -155,6 +155,17 @@ describe('mutex', () => {
     await b.release();
   });
 
+  it('release and extend go by the request holding the lock, never by owner alone (#19.1)', async () => {
+    const l = lock();
+    const a = await l.acquire('same', { owner: 'shared', ttl: 10_000, autoRenew: false });
+    // Another request of the same owner now holds the key (as after an expiry and a re-acquire).
+    await client.set(`${l.prefix}{same}:lock`, '0|999|other-request|shared', 'PX', 10_000);
+    expect(await code(a.extend())).toBe('LOCK_LOST');
+    expect(await a.release()).toBe(false);
+    expect(await client.get(`${l.prefix}{same}:lock`)).toBe('0|999|other-request|shared');
+    await client.del(`${l.prefix}{same}:lock`);
+  });
+
   it('bad input is INVALID_ARGUMENT naming the field', async () => {
     const l = lock();
     expect(await code(l.acquire(''))).toBe('INVALID_ARGUMENT:key');
@@ -165,6 +176,8 @@ describe('mutex', () => {
     expect(await code(l.acquire('x', { owner: '' }))).toBe('INVALID_ARGUMENT:owner');
     expect(await code(l.inspect(''))).toBe('INVALID_ARGUMENT:key');
     expect(() => createRedisLock({})).toThrow(SwitchyardError);
+    expect(await code(l.acquire('x', { signal: {} as AbortSignal }))).toBe('INVALID_ARGUMENT:signal');
+    expect(await l.inspect('x')).toBeUndefined(); // nothing was taken on the server
     expect(() => createRedisLock({ client, ttl: 0 })).toThrow(/ttl/);
     expect(() => createRedisLock({ client, prefix: 'a{' })).toThrow(/prefix/);
   });

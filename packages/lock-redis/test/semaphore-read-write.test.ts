@@ -1,8 +1,37 @@
+import type { DistributedLock } from '@switchyard/core';
 import { isSwitchyardError } from '@switchyard/core';
 import { type RedisServer, startRedis } from '@switchyard/testkit/servers';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisReadWriteLock, createRedisSemaphore } from '../src/index.js';
+
+/**
+ * Churn: `workers` loops on `churn` acquire and release `key` back to back while `first` (another
+ * client) starts waiting; counts the acquisitions that started after `first` did and were granted
+ * before it (overtakes). FIFO: none.
+ */
+async function overtakes(churn: DistributedLock, first: DistributedLock, key: string, workers: number) {
+  let stop = false;
+  const grants: { start: number; at: number }[] = [];
+  const loop = async () => {
+    while (!stop) {
+      const start = performance.now();
+      const lease = await churn.acquire(key, { ttl: 5000, wait: 10_000 });
+      grants.push({ start, at: performance.now() });
+      await new Promise((r) => setImmediate(r));
+      await lease.release();
+    }
+  };
+  const running = Array.from({ length: workers }, loop);
+  await new Promise((r) => setTimeout(r, 150));
+  const t0 = performance.now();
+  const lease = await first.acquire(key, { ttl: 5000, wait: 5000 });
+  const t1 = performance.now();
+  stop = true;
+  await lease.release();
+  await Promise.all(running);
+  return grants.filter((g) => g.start > t0 && g.at < t1).length;
+}
 
 let server: RedisServer;
 let client: Redis;
@@ -58,6 +87,12 @@ describe('semaphore', () => {
     await b.release();
   });
 
+  it('waiters are FIFO: the first waiter is never overtaken by later ones (#19.3)', async () => {
+    const churn = semaphore(2, 'fifo:');
+    const first = semaphore(2, 'fifo:');
+    expect(await overtakes(churn, first, 'k', 6)).toBe(0);
+  });
+
   it('permits < 1 is INVALID_ARGUMENT naming permits', () => {
     for (const permits of [0, -1, 1.5, Number.NaN]) {
       try {
@@ -93,6 +128,16 @@ describe('read-write lock', () => {
     const r3 = await reader;
     expect(r3.token).toBeGreaterThan(w.token);
     await r3.release();
+  });
+
+  it('writers are FIFO: the first waiting writer is never overtaken by later ones (#19.3)', async () => {
+    const churn = createRedisReadWriteLock({ client, prefix: 'rwfifo:' });
+    const first = createRedisReadWriteLock({ client, prefix: 'rwfifo:' });
+    closers.push(
+      () => churn.close(),
+      () => first.close(),
+    );
+    expect(await overtakes(churn.write, first.write, 'doc', 6)).toBe(0);
   });
 
   it('a writer that gives up withdraws its intent', async () => {
