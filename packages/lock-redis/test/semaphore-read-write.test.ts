@@ -6,31 +6,36 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisReadWriteLock, createRedisSemaphore } from '../src/index.js';
 
 /**
- * Churn: `workers` loops on `churn` acquire and release `key` back to back while `first` (another
- * client) starts waiting; counts the acquisitions that started after `first` did and were granted
- * before it (overtakes). FIFO: none.
+ * `workers` loops on each lock object acquire `key` (wait ≤ 1.5 s), hold it 5 ms and release it,
+ * for `ms`. Returns the acquisitions that timed out and the inversions: pairs where an acquire
+ * that started at least 5 ms after another was granted first (a smaller fencing token). FIFO: none.
  */
-async function overtakes(churn: DistributedLock, first: DistributedLock, key: string, workers: number) {
-  let stop = false;
-  const grants: { start: number; at: number }[] = [];
-  const loop = async () => {
-    while (!stop) {
+async function inversions(locks: DistributedLock[], key: string, workers: number, ms: number) {
+  const grants: { start: number; token: bigint }[] = [];
+  const end = performance.now() + ms;
+  let timeouts = 0;
+  const loop = async (lock: DistributedLock) => {
+    while (performance.now() < end) {
       const start = performance.now();
-      const lease = await churn.acquire(key, { ttl: 5000, wait: 10_000 });
-      grants.push({ start, at: performance.now() });
-      await new Promise((r) => setImmediate(r));
+      const lease = await lock.acquire(key, { ttl: 5000, wait: 1500 }).catch(() => undefined);
+      if (!lease) {
+        timeouts++;
+        continue;
+      }
+      grants.push({ start, token: lease.token });
+      await new Promise((r) => setTimeout(r, 5));
       await lease.release();
     }
   };
-  const running = Array.from({ length: workers }, loop);
-  await new Promise((r) => setTimeout(r, 150));
-  const t0 = performance.now();
-  const lease = await first.acquire(key, { ttl: 5000, wait: 5000 });
-  const t1 = performance.now();
-  stop = true;
-  await lease.release();
-  await Promise.all(running);
-  return grants.filter((g) => g.start > t0 && g.at < t1).length;
+  await Promise.all(locks.flatMap((lock) => Array.from({ length: workers }, () => loop(lock))));
+  grants.sort((a, b) => a.start - b.start);
+  let inverted = 0;
+  for (let i = 0; i < grants.length; i++) {
+    for (let j = i + 1; j < grants.length; j++) {
+      if (grants[j]!.start > grants[i]!.start + 5 && grants[j]!.token < grants[i]!.token) inverted++;
+    }
+  }
+  return { grants: grants.length, inverted, timeouts };
 }
 
 let server: RedisServer;
@@ -87,10 +92,11 @@ describe('semaphore', () => {
     await b.release();
   });
 
-  it('waiters are FIFO: the first waiter is never overtaken by later ones (#19.3)', async () => {
-    const churn = semaphore(2, 'fifo:');
-    const first = semaphore(2, 'fifo:');
-    expect(await overtakes(churn, first, 'k', 6)).toBe(0);
+  it('waiters are FIFO: no waiter is overtaken by a later one, nobody starves (#19.3)', async () => {
+    const locks = [0, 1, 2].map(() => semaphore(2, 'fifo:'));
+    const r = await inversions(locks, 'k', 4, 1000);
+    expect(r.grants).toBeGreaterThan(50);
+    expect(r).toMatchObject({ inverted: 0, timeouts: 0 });
   });
 
   it('permits < 1 is INVALID_ARGUMENT naming permits', () => {
@@ -130,14 +136,17 @@ describe('read-write lock', () => {
     await r3.release();
   });
 
-  it('writers are FIFO: the first waiting writer is never overtaken by later ones (#19.3)', async () => {
-    const churn = createRedisReadWriteLock({ client, prefix: 'rwfifo:' });
-    const first = createRedisReadWriteLock({ client, prefix: 'rwfifo:' });
-    closers.push(
-      () => churn.close(),
-      () => first.close(),
+  it('writers are FIFO: no writer is overtaken by a later one, nobody starves (#19.3)', async () => {
+    const rws = [0, 1, 2].map(() => createRedisReadWriteLock({ client, prefix: 'rwfifo:' }));
+    closers.push(...rws.map((rw) => () => rw.close()));
+    const r = await inversions(
+      rws.map((rw) => rw.write),
+      'doc',
+      4,
+      1000,
     );
-    expect(await overtakes(churn.write, first.write, 'doc', 6)).toBe(0);
+    expect(r.grants).toBeGreaterThan(30);
+    expect(r).toMatchObject({ inverted: 0, timeouts: 0 });
   });
 
   it('a writer that gives up withdraws its intent', async () => {
