@@ -66,3 +66,52 @@ describe('lock layer: the wait after the first failed attempt', () => {
     await lock.close();
   });
 });
+
+describe('lock layer: the uncontended path', () => {
+  it('is one attempt and one release: no waiter, no abandon, no retry', async () => {
+    const calls = { attempt: 0, waiter: 0, release: 0, abandon: 0, track: 0 };
+    const driver: LockDriver = {
+      name: 'fake',
+      capabilities: { fair: false, reentrant: false, ttlGranularity: 'milliseconds', notifications: true },
+      attempt: async () => {
+        calls.attempt++;
+        return { acquired: true, token: 1n };
+      },
+      waiter: async () => {
+        calls.waiter++;
+        throw new Error('not expected');
+      },
+      extend: async () => true,
+      release: async () => {
+        calls.release++;
+        return true;
+      },
+      abandon: async () => void calls.abandon++,
+      inspect: async () => undefined,
+      list: async () => [],
+      forceRelease: async () => false,
+      track: () => {
+        calls.track++;
+        return () => {};
+      },
+    };
+    const lock = defineLock(driver, {
+      pkg: 'test',
+      clock: systemClock,
+      ttl: 10_000,
+      wait: Number.POSITIVE_INFINITY,
+      requestTimeout: 1_000,
+      pollInterval: 500,
+      unavailableAfter: 5_000,
+      reentrant: false,
+    });
+    for (let i = 0; i < 3; i++) {
+      const lease = await lock.acquire('k');
+      expect(lock.stats().held).toBe(1);
+      expect(await lease.release()).toBe(true);
+    }
+    expect(calls).toEqual({ attempt: 3, waiter: 0, release: 3, abandon: 0, track: 3 });
+    expect(lock.stats()).toMatchObject({ acquired: 3, released: 3, held: 0, waiting: 0, contended: 0 });
+    await lock.close();
+  });
+});
