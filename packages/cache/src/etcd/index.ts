@@ -1,0 +1,1 @@
+export { createEtcdCacheStore, type EtcdCacheStore, type EtcdCacheStoreOptions } from './etcd-store.js';

@@ -1,0 +1,2 @@
+export type { RedisClient } from './redis-client.js';
+export { createRedisCacheStore, type RedisCacheStoreOptions } from './redis-store.js';
