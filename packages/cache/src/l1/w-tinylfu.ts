@@ -105,6 +105,14 @@ export class WTinyLfu<V> {
     return true;
   }
 
+  /** Replaces the value of a held key without counting an access (same weight). */
+  replace(key: string, value: V): boolean {
+    const n = this.#map.get(key);
+    if (!n) return false;
+    n.value = value;
+    return true;
+  }
+
   delete(key: string): boolean {
     const n = this.#map.get(key);
     if (!n) return false;
