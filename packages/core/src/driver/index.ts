@@ -54,6 +54,7 @@ export {
   watchResetError,
 } from './discovery/discovery-driver.js';
 export type { FeedStats } from './discovery/service-feed.js';
+export { type CallPolicy, type HostBreakerOptions, hostBreaker, retryPolicy } from './host-breaker.js';
 // Locks
 export { defineLock, type KitLock, type LockKitOptions, lockOptions } from './lock/define-lock.js';
 export type {

@@ -5,7 +5,7 @@ import type {
   ServiceInstance,
 } from '../../contracts/discovery.js';
 import { INSTANCE_HEALTH } from '../../discovery/instance.js';
-import { closedError, SwitchyardError } from '../../errors.js';
+import { closedError, isSwitchyardError, SwitchyardError } from '../../errors.js';
 import { throwIfAborted } from '../../primitives/abort.js';
 import type { Backoff } from '../../primitives/backoff.js';
 import type { Clock, TimerHandle } from '../../primitives/clock.js';
@@ -159,7 +159,14 @@ export class ManagedRegistration<Handle = unknown, Extra = Record<string, unknow
     const handle = this.#handle;
     try {
       if (handle !== undefined) {
-        await this.#call('deregister', signal, (s) => this.#o.driver.remove(handle, this.#instance, s));
+        const remove = () =>
+          this.#call('deregister', signal, (s) => this.#o.driver.remove(handle, this.#instance, s));
+        // One retry: a fresh call may reach another member or a re-established connection. If both
+        // fail, the record expires on its own within its TTL (the rejection says so).
+        await remove().catch((error: unknown) => {
+          if (signal?.aborted || !isSwitchyardError(error, 'BACKEND_UNAVAILABLE')) throw error;
+          return remove();
+        });
       }
     } finally {
       if (handle !== undefined) this.#o.driver.dispose?.(handle);
