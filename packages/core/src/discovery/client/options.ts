@@ -18,6 +18,7 @@ export interface ResolvedClientOptions {
   requestTimeout: number;
   backoff: Backoff;
   clock: Clock;
+  onListenerError: ((error: unknown, event: string) => void) | undefined;
 }
 
 const SCHEMA = {
@@ -49,6 +50,7 @@ const SCHEMA = {
   requestTimeout: opt.duration().default(10_000),
   backoff: opt.backoff({ base: 100, max: 30_000 }),
   clock: opt.clock().default(systemClock),
+  onListenerError: opt.func<(error: unknown, event: string) => void>(),
 };
 
 /** Validates client options (INVALID_ARGUMENT naming the field, unknown keys included) and fills defaults. */

@@ -135,6 +135,8 @@ export interface DiscoveryClientOptions {
   /** Backoff between watch restarts (core's full-jitter backoff; default base 100 ms, max 30 s). */
   backoff?: BackoffOptions;
   clock?: Clock;
+  /** Where a throwing event listener's error goes (default: a process warning `SWITCHYARD_LISTENER_ERROR`). */
+  onListenerError?: (error: unknown, event: string) => void;
 }
 
 export interface ClientRegisterOptions extends RegisterOptions {
