@@ -71,11 +71,14 @@ export function checkPackage(dir) {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   let failed = 0;
+  const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
   for (const name of readdirSync(join(root, 'packages')).sort()) {
+    if (only.length > 0 && !only.includes(name)) continue;
     const dir = join(root, 'packages', name);
     if (!existsSync(join(dir, 'package.json'))) continue;
     const { problems } = checkPackage(dir);
-    for (const p of problems) console[fix ? 'log' : 'error'](`${fix ? 'fixed' : 'FAIL'} @switchyard/${name}: ${p}`);
+    for (const p of problems)
+      console[fix ? 'log' : 'error'](`${fix ? 'fixed' : 'FAIL'} @switchyard/${name}: ${p}`);
     if (!fix) failed += problems.length;
   }
   process.exit(failed ? 1 : 0);
