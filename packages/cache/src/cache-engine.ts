@@ -1,16 +1,10 @@
-import {
-  abortedError,
-  type Backoff,
-  type Clock,
-  closedError,
-  SwitchyardError,
-} from '@switchyard/core';
+import { abortedError, type Backoff, type Clock, closedError, SwitchyardError } from '@switchyard/core';
 import type { Coherence } from './bus/coherence.js';
 import { CacheEvents, NamespaceCounters } from './cache-events.js';
-import type { EntryCodec } from './entry-codec.js';
 import { makeEntry, normaliseTags, type StoredEntry, storeTtl } from './entry.js';
+import type { EntryCodec } from './entry-codec.js';
 import type { L1Tier } from './l1/l1-tier.js';
-import { type LoadCoordinator, type LoadHost, type LoadSettings, type ResolvedLock } from './load-coordinator.js';
+import type { LoadCoordinator, LoadHost, LoadSettings, ResolvedLock } from './load-coordinator.js';
 import { MISSING } from './missing.js';
 import type { Scope } from './scope.js';
 import type { StoreTier } from './store-tier.js';
@@ -83,7 +77,8 @@ export class CacheEngine implements LoadHost {
     this.l1Offset = c.l1 ? 1 : 0;
     if (c.l1) {
       c.l1.onEvict = (key, reason) => {
-        if (this.events.wants('cache:evicted')) this.events.emit('cache:evicted', { cache: this.name, key, reason });
+        if (this.events.wants('cache:evicted'))
+          this.events.emit('cache:evicted', { cache: this.name, key, reason });
       };
     }
   }
@@ -175,9 +170,9 @@ export class CacheEngine implements LoadHost {
     const ttl = storeTtl(e, now);
     if (ttl !== undefined && ttl < 1) return;
     for (let j = 0; j < found; j++) {
-      this.tiers[j]!.call('backfill', (s) => s.set(fullKey, text, ttl === undefined ? {} : { ttl: Math.ceil(ttl) })).catch(
-        (error) => this.reportError('', 'backfill', error, fullKey),
-      );
+      this.tiers[j]!.call('backfill', (s) =>
+        s.set(fullKey, text, ttl === undefined ? {} : { ttl: Math.ceil(ttl) }),
+      ).catch((error) => this.reportError('', 'backfill', error, fullKey));
     }
   }
 
@@ -203,7 +198,10 @@ export class CacheEngine implements LoadHost {
     const times =
       value === MISSING ? { ttl: s.negativeTtl, grace: 0 } : { ttl: this.jittered(s.ttl), grace: s.grace };
     const now = this.clock.now();
-    return { entry: makeEntry(value, times, now, createdAt, delta, normaliseTags(s.tags), payload.length), payload };
+    return {
+      entry: makeEntry(value, times, now, createdAt, delta, normaliseTags(s.tags), payload.length),
+      payload,
+    };
   }
 
   /**
@@ -225,8 +223,13 @@ export class CacheEngine implements LoadHost {
       const ttl = storeTtl(entry, now);
       if (ttl === undefined || ttl >= 1) {
         const text = this.codec.encode(entry, payload);
-        const options = { ...(ttl === undefined ? {} : { ttl: Math.ceil(ttl) }), ...(signal ? { signal } : {}) };
-        const results = await Promise.allSettled(this.tiers.map((t) => t.call('set', (s) => s.set(fullKey, text, options))));
+        const options = {
+          ...(ttl === undefined ? {} : { ttl: Math.ceil(ttl) }),
+          ...(signal ? { signal } : {}),
+        };
+        const results = await Promise.allSettled(
+          this.tiers.map((t) => t.call('set', (s) => s.set(fullKey, text, options))),
+        );
         for (const r of results) if (r.status === 'rejected') failure ??= r.reason;
       }
     }

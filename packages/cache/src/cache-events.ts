@@ -8,7 +8,12 @@ export interface CacheEventMap {
   'cache:hit': { cache: string; namespace: string; key: string; tier: number };
   'cache:miss': { cache: string; namespace: string; key: string };
   /** A stale value was served: within grace while refreshing, on loader error, timeout, or backoff. */
-  'cache:stale': { cache: string; namespace: string; key: string; reason: 'refresh' | 'error' | 'timeout' | 'backoff' | 'store' };
+  'cache:stale': {
+    cache: string;
+    namespace: string;
+    key: string;
+    reason: 'refresh' | 'error' | 'timeout' | 'backoff' | 'store';
+  };
   'cache:loaded': { cache: string; namespace: string; key: string; duration: number; negative: boolean };
   'cache:refresh': { cache: string; namespace: string; key: string; reason: 'early' | 'stale' };
   'cache:written': { cache: string; namespace: string; keys: readonly string[] };

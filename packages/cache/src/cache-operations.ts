@@ -52,7 +52,11 @@ export async function find(
   return stale;
 }
 
-export function entryOf(engine: CacheEngine, value: unknown, w: WriteCall): { entry: StoredEntry; payload: string } {
+export function entryOf(
+  engine: CacheEngine,
+  value: unknown,
+  w: WriteCall,
+): { entry: StoredEntry; payload: string } {
   const payload = engine.codec.payload(value);
   const now = engine.clock.now();
   const entry = makeEntry(
@@ -120,7 +124,8 @@ export async function getMany(
       const i = remaining[j]!;
       const text = texts[j];
       const e = text === undefined ? undefined : engine.codec.decode(text);
-      if (e && e.tags.length > 0) await engine.tags.load(tier, e, scope.prefix, engine.coherence !== undefined).catch(() => {});
+      if (e && e.tags.length > 0)
+        await engine.tags.load(tier, e, scope.prefix, engine.coherence !== undefined).catch(() => {});
       const state = e === undefined ? DEAD : engine.classify(e, now, scope.prefix);
       if (state === FRESH) {
         c.hits[engine.l1Offset + t]!++;
@@ -160,11 +165,16 @@ export async function setMany(
     keys.push(fullKey);
     const ttl = storeTtl(entry, now);
     if (ttl !== undefined && ttl < 1) continue;
-    rows.push({ key: fullKey, value: engine.codec.encode(entry, payload), ...(ttl === undefined ? {} : { ttl: Math.ceil(ttl) }) });
+    rows.push({
+      key: fullKey,
+      value: engine.codec.encode(entry, payload),
+      ...(ttl === undefined ? {} : { ttl: Math.ceil(ttl) }),
+    });
   }
   scope.counters.sets += entries.length;
   try {
-    if (rows.length > 0) await engine.eachStore('setMany', (t) => t.store.setMany(rows, signal ? { signal } : {}));
+    if (rows.length > 0)
+      await engine.eachStore('setMany', (t) => t.store.setMany(rows, signal ? { signal } : {}));
   } finally {
     engine.coherence?.invalidate(scope.prefix, keys);
   }
@@ -186,7 +196,9 @@ export async function deleteMany(
   }
   scope.counters.deletes += keys.length;
   try {
-    const counts = await engine.eachStore('deleteMany', (t) => t.store.deleteMany(fullKeys, signal ? { signal } : {}));
+    const counts = await engine.eachStore('deleteMany', (t) =>
+      t.store.deleteMany(fullKeys, signal ? { signal } : {}),
+    );
     return Math.max(local, ...counts);
   } finally {
     engine.coherence?.invalidate(scope.prefix, fullKeys);
@@ -194,14 +206,21 @@ export async function deleteMany(
 }
 
 /** Removes the namespace from every tier (its sub-namespaces and tag records included). */
-export async function clear(engine: CacheEngine, scope: Scope, signal: AbortSignal | undefined): Promise<void> {
+export async function clear(
+  engine: CacheEngine,
+  scope: Scope,
+  signal: AbortSignal | undefined,
+): Promise<void> {
   engine.dropPrefix(scope.prefix);
   try {
-    await engine.eachStore('clear', (t) => t.store.clear(scope.prefix === '' ? undefined : scope.prefix, signal ? { signal } : {}));
+    await engine.eachStore('clear', (t) =>
+      t.store.clear(scope.prefix === '' ? undefined : scope.prefix, signal ? { signal } : {}),
+    );
   } finally {
     engine.coherence?.clear(scope.prefix);
   }
-  if (engine.events.wants('cache:cleared')) engine.events.emit('cache:cleared', { cache: engine.name, namespace: scope.path });
+  if (engine.events.wants('cache:cleared'))
+    engine.events.emit('cache:cleared', { cache: engine.name, namespace: scope.path });
 }
 
 /** `deleteByTag` (`mode: 'delete'`) and `expireByTag` (`'expire'`). */
@@ -229,5 +248,6 @@ export async function invalidateTags(
   } finally {
     engine.coherence?.tags(scope.prefix, records);
   }
-  if (engine.events.wants('cache:tags')) engine.events.emit('cache:tags', { cache: engine.name, namespace: scope.path, tags, mode });
+  if (engine.events.wants('cache:tags'))
+    engine.events.emit('cache:tags', { cache: engine.name, namespace: scope.path, tags, mode });
 }

@@ -1,10 +1,4 @@
-import {
-  abortedError,
-  assertFunction,
-  assertKey,
-  invalidArgument,
-  type Unsubscribe,
-} from '@switchyard/core';
+import { abortedError, assertFunction, assertKey, invalidArgument, type Unsubscribe } from '@switchyard/core';
 import { parseOptions } from '@switchyard/core/driver';
 import type { CacheEngine } from './cache-engine.js';
 import type { CacheEventMap } from './cache-events.js';
@@ -79,7 +73,13 @@ export class CacheView implements CacheNamespace {
   }
 
   #key(key: unknown, field = 'key'): string {
-    if (typeof key === 'string' && key.length > 0 && key.length <= this.#maxKey && key.indexOf('\u0000') === -1) return key;
+    if (
+      typeof key === 'string' &&
+      key.length > 0 &&
+      key.length <= this.#maxKey &&
+      key.indexOf('\u0000') === -1
+    )
+      return key;
     return assertKey(PKG, field, key, this.#maxKey);
   }
 
@@ -93,7 +93,11 @@ export class CacheView implements CacheNamespace {
     if (signal?.aborted) throw abortedError(PKG, signal, what);
   }
 
-  #write(o: { ttl?: number | undefined; grace?: number | undefined; tags?: string[] | undefined }): ops.WriteCall {
+  #write(o: {
+    ttl?: number | undefined;
+    grace?: number | undefined;
+    tags?: string[] | undefined;
+  }): ops.WriteCall {
     return {
       ttl: o.ttl ?? this.#defaults.ttl,
       grace: o.grace ?? this.#defaults.grace,
@@ -161,7 +165,8 @@ export class CacheView implements CacheNamespace {
   async setMany<T>(entries: readonly SetManyEntry<T>[], options?: { signal?: AbortSignal }): Promise<void> {
     const o = parseOptions(PKG, options, SIGNAL_SCHEMA);
     this.#begin(o.signal, 'setMany');
-    if (!Array.isArray(entries)) throw invalidArgument(PKG, 'entries', 'must be an array of { key, value, ttl?, grace?, tags? }');
+    if (!Array.isArray(entries))
+      throw invalidArgument(PKG, 'entries', 'must be an array of { key, value, ttl?, grace?, tags? }');
     const { signal: _ignored, ...entrySchema } = WRITE_SCHEMA;
     const list = entries.map((e, i) => {
       const field = `entries[${i}]`;

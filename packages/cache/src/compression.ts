@@ -21,8 +21,7 @@ function zstd(): Codec | undefined {
 
 const CODECS: Record<keyof typeof COMPRESSED_FLAGS, () => Codec | undefined> = {
   brotli: () => ({
-    compress: (b) =>
-      zlib.brotliCompressSync(b, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 4 } }),
+    compress: (b) => zlib.brotliCompressSync(b, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 4 } }),
     decompress: (b) => zlib.brotliDecompressSync(b),
   }),
   gzip: () => ({ compress: (b) => zlib.gzipSync(b, { level: 6 }), decompress: (b) => zlib.gunzipSync(b) }),
@@ -46,7 +45,12 @@ export class PayloadCompression {
       return;
     }
     const codec = CODECS[options.algorithm]();
-    if (!codec) throw unsupportedError(pkg, 'compression.algorithm "zstd"', 'this Node.js has no zlib zstd (needs >= 22.15)');
+    if (!codec)
+      throw unsupportedError(
+        pkg,
+        'compression.algorithm "zstd"',
+        'this Node.js has no zlib zstd (needs >= 22.15)',
+      );
     this.#write = { flag: COMPRESSED_FLAGS[options.algorithm], codec };
     this.#threshold = options.threshold ?? 1024;
   }
@@ -62,7 +66,8 @@ export class PayloadCompression {
     if ((flags & ANY_COMPRESSED) === 0) return text;
     const name = flags & 4 ? 'brotli' : flags & 8 ? 'gzip' : 'zstd';
     const codec = CODECS[name]();
-    if (!codec) throw unsupportedError('cache', `reading a ${name}-compressed entry`, 'no zstd in this Node.js');
+    if (!codec)
+      throw unsupportedError('cache', `reading a ${name}-compressed entry`, 'no zstd in this Node.js');
     return codec.decompress(Buffer.from(text, 'base64')).toString('utf8');
   }
 }

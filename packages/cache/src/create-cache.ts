@@ -1,5 +1,6 @@
 import { type CacheStore, type DistributedLock, invalidArgument, systemClock } from '@switchyard/core';
 import { KEY_PREFIX, opt, parseOptions } from '@switchyard/core/driver';
+import type { BusTransport } from './bus/bus-transport.js';
 import { isBusTransport } from './bus/bus-transport.js';
 import { Coherence } from './bus/coherence.js';
 import { CacheEngine } from './cache-engine.js';
@@ -11,18 +12,22 @@ import { LoadCoordinator } from './load-coordinator.js';
 import { graceOption, ttlOption } from './options.js';
 import { isSerializer, jsonSerializer, type Serializer } from './serializer.js';
 import { StoreTier } from './store-tier.js';
-import type { BusTransport } from './bus/bus-transport.js';
 import type { Cache, CacheStats, CreateCacheOptions, KeyPrefilter, NamespaceStats } from './types.js';
 
 const PKG = 'cache';
 
 const isStore = (v: unknown) =>
-  typeof v === 'object' && v !== null && typeof (v as CacheStore).getMany === 'function' && 'capabilities' in v;
+  typeof v === 'object' &&
+  v !== null &&
+  typeof (v as CacheStore).getMany === 'function' &&
+  'capabilities' in v;
 const isLock = (v: unknown) =>
   typeof v === 'object' && v !== null && typeof (v as DistributedLock).acquire === 'function';
 
 const SCHEMA = {
-  name: opt.string({ maxLength: 128, pattern: /^[A-Za-z0-9_.-]+$/, hint: 'letters, digits, "_", "." or "-"' }).default('default'),
+  name: opt
+    .string({ maxLength: 128, pattern: /^[A-Za-z0-9_.-]+$/, hint: 'letters, digits, "_", "." or "-"' })
+    .default('default'),
   l1: opt.custom((v, at) => (v === false ? false : parseOptions(at.pkg, v, L1_SCHEMA, at.field))),
   l2: opt.instance<CacheStore>(isStore, 'a CacheStore'),
   tiers: opt.array(
@@ -39,14 +44,21 @@ const SCHEMA = {
   loaderBackoff: opt.backoff({ base: 1_000, max: 30_000, factor: 2 }),
   breakerDuration: opt.duration({ allowZero: true }).default(2_000),
   fallbackToLoader: opt.boolean().default(true),
-  serializer: opt.instance<Serializer>(isSerializer, 'a serializer { serialize, deserialize }').default(jsonSerializer),
+  serializer: opt
+    .instance<Serializer>(isSerializer, 'a serializer { serialize, deserialize }')
+    .default(jsonSerializer),
   compression: opt.custom((v, at) =>
     v === false
       ? (false as const)
-      : parseOptions(at.pkg, v, {
-          algorithm: opt.oneOf(['brotli', 'gzip', 'zstd'] as const).required(),
-          threshold: opt.integer(0).default(1024),
-        }, at.field),
+      : parseOptions(
+          at.pkg,
+          v,
+          {
+            algorithm: opt.oneOf(['brotli', 'gzip', 'zstd'] as const).required(),
+            threshold: opt.integer(0).default(1024),
+          },
+          at.field,
+        ),
   ),
   lock: opt.object({
     lock: opt.instance<DistributedLock>(isLock, 'a DistributedLock').required(),
@@ -57,7 +69,10 @@ const SCHEMA = {
     (v) => typeof v === 'object' && v !== null && typeof (v as KeyPrefilter).has === 'function',
     'an object with has(key) (a Bloom filter)',
   ),
-  bus: opt.instance<BusTransport>(isBusTransport, 'a bus transport (createRedisBus, createEtcdBus, createMemoryBus…)'),
+  bus: opt.instance<BusTransport>(
+    isBusTransport,
+    'a bus transport (createRedisBus, createEtcdBus, createMemoryBus…)',
+  ),
   heartbeatInterval: opt.duration({ min: 10 }).default(1_000),
   hashTagNamespaces: opt.boolean().default(false),
   maxKeyLength: opt.integer(16, 1024).default(1024),
@@ -103,8 +118,14 @@ export function createCache(options: CreateCacheOptions = {}): Cache {
     prefilter: o.prefilter,
   });
   engine.loads = new LoadCoordinator(engine);
-  if (o.bus) engine.coherence = new Coherence(engine, o.bus, `${KEY_PREFIX.redis.cache}bus:${o.name}`, o.heartbeatInterval);
-  return new RootCache(engine, stores, {
+  if (o.bus)
+    engine.coherence = new Coherence(
+      engine,
+      o.bus,
+      `${KEY_PREFIX.redis.cache}bus:${o.name}`,
+      o.heartbeatInterval,
+    );
+  return new RootCache(engine, {
     ttl: o.ttl,
     grace: o.grace,
     negativeTtl: o.negativeTtl,
@@ -117,12 +138,10 @@ export function createCache(options: CreateCacheOptions = {}): Cache {
 }
 
 class RootCache extends CacheView implements Cache {
-  readonly #stores: CacheStore[];
   #closing: Promise<void> | undefined;
 
-  constructor(engine: CacheEngine, stores: CacheStore[], defaults: ConstructorParameters<typeof CacheView>[2]) {
+  constructor(engine: CacheEngine, defaults: ConstructorParameters<typeof CacheView>[2]) {
     super(engine, '', defaults);
-    this.#stores = stores;
   }
 
   get name(): string {
@@ -152,12 +171,12 @@ class RootCache extends CacheView implements Cache {
     };
   }
 
-  /** Closes the cache, its bus and the stores it was given. Loads in flight see their signal fire. */
+  /**
+   * Closes the cache and its bus transport (started by this cache). The stores are yours (several
+   * caches may share one): close them yourself. Loads in flight see their signal fire.
+   */
   close(): Promise<void> {
-    this.#closing ??= (async () => {
-      await this.engine.close();
-      await Promise.allSettled(this.#stores.map((s) => s.close()));
-    })();
+    this.#closing ??= this.engine.close();
     return this.#closing;
   }
 
@@ -165,4 +184,3 @@ class RootCache extends CacheView implements Cache {
     await this.close();
   }
 }
-

@@ -1,3 +1,4 @@
+import { invalidArgument } from '@switchyard/core';
 import type { PayloadCompression } from './compression.js';
 import { NO_TAGS, type StoredEntry } from './entry.js';
 import { MISSING } from './missing.js';
@@ -25,7 +26,8 @@ export class EntryCodec {
   payload(value: unknown): string {
     if (value === MISSING || value === undefined) return '';
     const text = this.#serializer.serialize(value);
-    if (typeof text !== 'string') throw new TypeError('the serializer returned a non-string');
+    if (typeof text !== 'string')
+      throw invalidArgument('cache', 'serializer', `must return a string, returned ${typeof text}`);
     return text;
   }
 

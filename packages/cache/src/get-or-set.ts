@@ -48,7 +48,8 @@ export async function getOrSet<T>(
         if (engine.events.wants('cache:hit')) {
           engine.events.emit('cache:hit', { cache: engine.name, namespace: scope.path, key, tier: 0 });
         }
-        if (call.earlyRefresh > 0 && e.delta > 0) maybeRefreshEarly(engine, scope, fullKey, key, loader, call, e, now);
+        if (call.earlyRefresh > 0 && e.delta > 0)
+          maybeRefreshEarly(engine, scope, fullKey, key, loader, call, e, now);
         return e.value as T;
       }
       if (state === STALE) stale = e;
@@ -61,25 +62,37 @@ export async function getOrSet<T>(
       c.hits[engine.l1Offset + r.tier]!++;
       if (fresh.value === MISSING) c.negativeHits++;
       if (engine.events.wants('cache:hit')) {
-        engine.events.emit('cache:hit', { cache: engine.name, namespace: scope.path, key, tier: engine.l1Offset + r.tier });
+        engine.events.emit('cache:hit', {
+          cache: engine.name,
+          namespace: scope.path,
+          key,
+          tier: engine.l1Offset + r.tier,
+        });
       }
       return fresh.value as T;
     }
-    if (r.stale && (call.tagsKey === undefined || r.stale.tagsKey === call.tagsKey)) stale = better(stale, r.stale);
+    if (r.stale && (call.tagsKey === undefined || r.stale.tagsKey === call.tagsKey))
+      stale = better(stale, r.stale);
     if (r.error !== undefined && !engine.fallbackToLoader) {
       if (stale) return serveStale(engine, scope, key, stale, 'store');
       throw r.error;
     }
   }
   c.misses++;
-  if (engine.events.wants('cache:miss')) engine.events.emit('cache:miss', { cache: engine.name, namespace: scope.path, key });
+  if (engine.events.wants('cache:miss'))
+    engine.events.emit('cache:miss', { cache: engine.name, namespace: scope.path, key });
   const usable = stale !== undefined && stale.suspect === undefined;
   if (usable && engine.loads.backingOff(fullKey)) return serveStale(engine, scope, key, stale!, 'backoff');
   const load = engine.loads.run(scope, fullKey, key, loader, call, stale);
   if (usable && call.softTimeout === 0) {
     load.catch(() => {});
     if (engine.events.wants('cache:refresh')) {
-      engine.events.emit('cache:refresh', { cache: engine.name, namespace: scope.path, key, reason: 'stale' });
+      engine.events.emit('cache:refresh', {
+        cache: engine.name,
+        namespace: scope.path,
+        key,
+        reason: 'stale',
+      });
     }
     return serveStale(engine, scope, key, stale!, 'refresh');
   }
@@ -89,9 +102,13 @@ export async function getOrSet<T>(
   if (outcome.timeout) {
     load.catch(() => {});
     if (stale) return serveStale(engine, scope, key, stale, 'timeout');
-    throw new SwitchyardError('TIMEOUT', `[cache] loader for "${key}" did not finish within ${call.hardTimeout} ms`, {
-      details: { key, namespace: scope.path },
-    });
+    throw new SwitchyardError(
+      'TIMEOUT',
+      `[cache] loader for "${key}" did not finish within ${call.hardTimeout} ms`,
+      {
+        details: { key, namespace: scope.path },
+      },
+    );
   }
   if (stale) {
     engine.reportError(scope.path, 'load', outcome.error, key);
@@ -100,7 +117,13 @@ export async function getOrSet<T>(
   throw outcome.error;
 }
 
-function serveStale<T>(engine: CacheEngine, scope: Scope, key: string, e: StoredEntry, reason: StaleReason): T {
+function serveStale<T>(
+  engine: CacheEngine,
+  scope: Scope,
+  key: string,
+  e: StoredEntry,
+  reason: StaleReason,
+): T {
   scope.counters.staleServed++;
   if (engine.events.wants('cache:stale')) {
     engine.events.emit('cache:stale', { cache: engine.name, namespace: scope.path, key, reason });
@@ -139,6 +162,7 @@ function maybeRefreshEarly<T>(
   if (engine.events.wants('cache:refresh')) {
     engine.events.emit('cache:refresh', { cache: engine.name, namespace: scope.path, key, reason: 'early' });
   }
-  engine.loads.run(scope, fullKey, key, loader, call, e).catch((error) => engine.reportError(scope.path, 'early refresh', error, key));
+  engine.loads
+    .run(scope, fullKey, key, loader, call, e)
+    .catch((error) => engine.reportError(scope.path, 'early refresh', error, key));
 }
-

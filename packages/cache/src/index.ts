@@ -1,4 +1,4 @@
-export { createBloomFilter, type BloomFilter, type BloomFilterOptions } from './bloom-filter.js';
+export { type BloomFilter, type BloomFilterOptions, createBloomFilter } from './bloom-filter.js';
 export type { BusListener, BusTransport } from './bus/bus-transport.js';
 export { createMemoryBus, MemoryBusHub, MemoryBusTransport } from './bus/memory-bus.js';
 export type { CacheEventMap, CacheEventName } from './cache-events.js';

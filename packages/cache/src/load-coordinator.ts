@@ -103,11 +103,17 @@ export class LoadCoordinator {
     const running = this.#flights.get(fullKey);
     if (running) return running.promise;
     const flight: Flight = { promise: undefined as unknown as Promise<StoredEntry>, superseded: false };
-    flight.promise = this.#load(flight, scope, fullKey, key, loader as Loader<unknown>, settings, stale).finally(
-      () => {
-        if (this.#flights.get(fullKey) === flight) this.#flights.delete(fullKey);
-      },
-    );
+    flight.promise = this.#load(
+      flight,
+      scope,
+      fullKey,
+      key,
+      loader as Loader<unknown>,
+      settings,
+      stale,
+    ).finally(() => {
+      if (this.#flights.get(fullKey) === flight) this.#flights.delete(fullKey);
+    });
     this.#flights.set(fullKey, flight);
     return flight.promise;
   }

@@ -1,9 +1,11 @@
 import { assertDuration, assertNonEmptyString, invalidArgument } from '@switchyard/core';
-import { opt, type OptionPath } from '@switchyard/core/driver';
+import { type OptionPath, opt } from '@switchyard/core/driver';
 
 /** A TTL: ms > 0, or `Infinity` for no expiry. */
 export const ttlOption = () =>
-  opt.custom((v, at: OptionPath) => (v === Number.POSITIVE_INFINITY ? v : assertDuration(at.pkg, at.field, v)));
+  opt.custom((v, at: OptionPath) =>
+    v === Number.POSITIVE_INFINITY ? v : assertDuration(at.pkg, at.field, v),
+  );
 
 /** A grace period: ms >= 0, or `Infinity`. */
 export const graceOption = () =>

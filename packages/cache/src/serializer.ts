@@ -13,6 +13,9 @@ export const jsonSerializer: Serializer = Object.freeze({
 export function isSerializer(value: unknown): boolean {
   const s = value as Partial<Serializer> | null;
   return (
-    typeof s === 'object' && s !== null && typeof s.serialize === 'function' && typeof s.deserialize === 'function'
+    typeof s === 'object' &&
+    s !== null &&
+    typeof s.serialize === 'function' &&
+    typeof s.deserialize === 'function'
   );
 }

@@ -1,9 +1,4 @@
-import {
-  type CacheStore,
-  type Clock,
-  isSwitchyardError,
-  SwitchyardError,
-} from '@switchyard/core';
+import { type CacheStore, type Clock, isSwitchyardError, SwitchyardError } from '@switchyard/core';
 
 /**
  * A store in the tier list, behind a circuit breaker: after a `BACKEND_UNAVAILABLE` (an outage,

@@ -67,10 +67,16 @@ export class TagRegistry {
 
   /** Reads the records of `e`'s tags from `tier` (all of them, or only unknown ones). */
   async load(tier: StoreTier, e: StoredEntry, prefix: string, onlyUnknown: boolean): Promise<void> {
-    const ids = e.tags.map((t) => prefix + TAG_MARK + t).filter((id) => !onlyUnknown || !this.#records.has(id));
+    const ids = e.tags
+      .map((t) => prefix + TAG_MARK + t)
+      .filter((id) => !onlyUnknown || !this.#records.has(id));
     if (ids.length === 0) return;
-    const texts = await tier.call('tag records', (s) => s.getMany(ids.flatMap((id) => [recordKey(id, 'delete'), recordKey(id, 'expire')])));
-    ids.forEach((id, i) => this.merge(id, Number(texts[2 * i] ?? 0) || 0, Number(texts[2 * i + 1] ?? 0) || 0));
+    const texts = await tier.call('tag records', (s) =>
+      s.getMany(ids.flatMap((id) => [recordKey(id, 'delete'), recordKey(id, 'expire')])),
+    );
+    ids.forEach((id, i) =>
+      this.merge(id, Number(texts[2 * i] ?? 0) || 0, Number(texts[2 * i + 1] ?? 0) || 0),
+    );
   }
 }
 
@@ -78,4 +84,5 @@ export class TagRegistry {
  * Store key of one half of a tag record: the delete time and the expire time are kept apart, so
  * two processes invalidating the same tag in different modes never overwrite each other's time.
  */
-export const recordKey = (id: string, mode: 'delete' | 'expire'): string => `${id}:${mode === 'delete' ? 'd' : 'x'}`;
+export const recordKey = (id: string, mode: 'delete' | 'expire'): string =>
+  `${id}:${mode === 'delete' ? 'd' : 'x'}`;

@@ -131,7 +131,11 @@ export interface CacheNamespace {
   /** Soft: entries carrying any of `tags` are stale (served within their grace while refreshing). */
   expireByTag(tags: string | readonly string[], options?: { signal?: AbortSignal }): Promise<void>;
   /** Loads `keys` with bounded concurrency (progress as `cache:warm` events). */
-  warm<T>(keys: readonly string[], loader: (key: string) => T | Promise<T>, options?: WarmOptions): Promise<WarmResult>;
+  warm<T>(
+    keys: readonly string[],
+    loader: (key: string) => T | Promise<T>,
+    options?: WarmOptions,
+  ): Promise<WarmResult>;
   namespace(name: string): CacheNamespace;
   on<K extends keyof CacheEventMap>(event: K, listener: (payload: CacheEventMap[K]) => void): Unsubscribe;
 }

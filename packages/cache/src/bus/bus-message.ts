@@ -19,7 +19,8 @@ export interface BusMessage {
 export function parseMessage(text: string): BusMessage | undefined {
   try {
     const m = JSON.parse(text) as Partial<BusMessage>;
-    if (typeof m !== 'object' || m === null || typeof m.p !== 'string' || typeof m.since !== 'number') return undefined;
+    if (typeof m !== 'object' || m === null || typeof m.p !== 'string' || typeof m.since !== 'number')
+      return undefined;
     if (m.t !== 'd' && m.t !== 'c' && m.t !== 'g' && m.t !== 'h') return undefined;
     return m as BusMessage;
   } catch {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { TimerHandle } from '@switchyard/core';
 import type { CacheEngine } from '../cache-engine.js';
-import type { BusListener, BusTransport } from './bus-transport.js';
 import { type BusMessage, parseMessage } from './bus-message.js';
+import type { BusListener, BusTransport } from './bus-transport.js';
 
 interface Peer {
   since: number;
@@ -194,7 +194,14 @@ export class Coherence implements BusListener {
    * sent. A publisher first heard of after we subscribed is checked from 1; one that was already
    * running is taken as it is (we were not there for its earlier messages, and L1 was empty).
    */
-  #check(publisher: string, peer: Peer, isNew: boolean, prefix: string, seq: number, heartbeat: boolean): void {
+  #check(
+    publisher: string,
+    peer: Peer,
+    isNew: boolean,
+    prefix: string,
+    seq: number,
+    heartbeat: boolean,
+  ): void {
     const last = peer.seqs.get(prefix);
     let expected: number | undefined;
     if (last !== undefined) expected = heartbeat ? last : last + 1;
@@ -238,7 +245,12 @@ export class Coherence implements BusListener {
           this.#engine.events.emit('cache:bus', { cache: this.#engine.name, state: 'silent' });
         }
       }
-      if (!this.#connected && this.#everConnected && !this.#demotedWhileDown && now - this.#downSince > 2 * this.#interval) {
+      if (
+        !this.#connected &&
+        this.#everConnected &&
+        !this.#demotedWhileDown &&
+        now - this.#downSince > 2 * this.#interval
+      ) {
         this.#demotedWhileDown = true;
         this.#demote('', 'silent');
       }

@@ -1,3 +1,4 @@
+import { backendUnavailable } from '@switchyard/core';
 import { opt, parseOptions } from '@switchyard/core/driver';
 import type { BusListener, BusTransport } from './bus-transport.js';
 
@@ -55,7 +56,7 @@ export class MemoryBusTransport implements BusTransport {
 
   async publish(channel: string, message: string): Promise<void> {
     if (this.#closed) return;
-    if (!this.#online) throw new Error('memory bus disconnected');
+    if (!this.#online) throw backendUnavailable('cache', 'memory bus publish', 'disconnected');
     queueMicrotask(() => this.#hub.deliver(channel, message));
   }
 
@@ -73,7 +74,7 @@ export class MemoryBusTransport implements BusTransport {
   disconnect(): void {
     if (!this.#online) return;
     this.#online = false;
-    this.#listener?.disconnected(new Error('simulated disconnect'));
+    this.#listener?.disconnected(backendUnavailable('cache', 'memory bus', 'simulated disconnect'));
   }
 
   reconnect(): void {
