@@ -193,7 +193,7 @@ export interface CreateCacheOptions {
   /** XFetch β: >0 refreshes probabilistically before expiry (default 1); `0` = off. */
   earlyRefresh?: number;
   /** Delay before a failed loader is retried while a stale value is served: `{ base, max, factor }`. */
-  loaderBackoff?: { base?: number; max?: number; factor?: number };
+  loaderBackoff?: { base?: number; max?: number; factor?: number; random?: () => number };
   /** After a store failure, skip that store for this long, ms (default 2 000; 0 = never skip). */
   breakerDuration?: number;
   /** When a store read fails in `getOrSet`, call the loader anyway (default true). */

@@ -31,5 +31,5 @@ export function flakyStore(): CacheStore & { down: boolean; calls: number } {
   return Object.defineProperties(store, {
     down: { get: () => state.down, set: (v: boolean) => (state.down = v), enumerable: true },
     calls: { get: () => state.calls, enumerable: true },
-  }) as CacheStore & { down: boolean; calls: number };
+  }) as unknown as CacheStore & { down: boolean; calls: number };
 }
