@@ -144,6 +144,7 @@ export class CacheEngine implements LoadHost {
         text = await tier.call('get', (s) => s.get(fullKey));
       } catch (e) {
         error ??= e;
+        this.reportError(scope.path, 'read', e, fullKey);
         continue;
       }
       if (text === undefined) continue;

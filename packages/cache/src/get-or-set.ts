@@ -85,7 +85,7 @@ export async function getOrSet<T>(
   if (usable && engine.loads.backingOff(fullKey)) return serveStale(engine, scope, key, stale!, 'backoff');
   const load = engine.loads.run(scope, fullKey, key, loader, call, stale);
   if (usable && call.softTimeout === 0) {
-    load.catch(() => {});
+    load.catch((error) => engine.reportError(scope.path, 'refresh', error, key));
     if (engine.events.wants('cache:refresh')) {
       engine.events.emit('cache:refresh', {
         cache: engine.name,
@@ -100,7 +100,7 @@ export async function getOrSet<T>(
   const outcome = await engine.settle(load, bound, call.signal);
   if (outcome.ok) return outcome.value.value as T;
   if (outcome.timeout) {
-    load.catch(() => {});
+    load.catch((error) => engine.reportError(scope.path, 'load', error, key));
     if (stale) return serveStale(engine, scope, key, stale, 'timeout');
     throw new SwitchyardError(
       'TIMEOUT',

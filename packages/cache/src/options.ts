@@ -13,11 +13,10 @@ export const graceOption = () =>
     v === Number.POSITIVE_INFINITY ? v : assertDuration(at.pkg, at.field, v, { allowZero: true }),
   );
 
-const TAG = /^[^,|\u0000]{1,256}$/;
-
 export function assertTag(pkg: string, field: string, v: unknown): string {
   const s = assertNonEmptyString(pkg, field, v, 256);
-  if (!TAG.test(s)) throw invalidArgument(pkg, field, 'must not contain "," "|" or NUL');
+  if (s.includes(',') || s.includes('|') || s.includes('\u0000'))
+    throw invalidArgument(pkg, field, 'must not contain "," "|" or NUL');
   return s;
 }
 

@@ -61,7 +61,10 @@ export class TagRegistry {
 
   /** Forgets the records of a namespace (they are read again from the stores when needed). */
   forgetPrefix(prefix: string): void {
-    if (prefix === '') return this.#records.clear();
+    if (prefix === '') {
+      this.#records.clear();
+      return;
+    }
     for (const id of [...this.#records.keys()]) if (id.startsWith(prefix)) this.#records.delete(id);
   }
 

@@ -4,6 +4,9 @@ import type { CacheEngine } from '../cache-engine.js';
 import { type BusMessage, parseMessage } from './bus-message.js';
 import type { BusListener, BusTransport } from './bus-transport.js';
 
+/** Clock skew allowed between processes when deciding whether a publisher started after us, ms. */
+const SKEW = 1000;
+
 interface Peer {
   since: number;
   seqs: Map<string, number>;
@@ -191,8 +194,9 @@ export class Coherence implements BusListener {
 
   /**
    * Is `seq` the next number from this publisher for `prefix`? A heartbeat carries the last number
-   * sent. A publisher first heard of after we subscribed is checked from 1; one that was already
-   * running is taken as it is (we were not there for its earlier messages, and L1 was empty).
+   * sent. A publisher that started after we subscribed (or up to `SKEW` before: clocks differ, and
+   * a false alarm only costs a demotion) is checked from 1; one that was already running is taken
+   * as it is (we were not listening for its earlier messages, and the demotion on connect covered them).
    */
   #check(
     publisher: string,
@@ -205,7 +209,7 @@ export class Coherence implements BusListener {
     const last = peer.seqs.get(prefix);
     let expected: number | undefined;
     if (last !== undefined) expected = heartbeat ? last : last + 1;
-    else if (!isNew || peer.since > this.#readyAt) expected = heartbeat ? 0 : 1;
+    else if (!isNew || peer.since >= this.#readyAt - SKEW) expected = heartbeat ? 0 : 1;
     peer.seqs.set(prefix, Math.max(last ?? 0, seq));
     if (expected === undefined || seq <= expected) return;
     this.gaps++;

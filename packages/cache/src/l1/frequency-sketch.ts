@@ -27,7 +27,7 @@ export class FrequencySketch {
     c = t[mix(hash, 0x94d049bb) & m]!;
     if (c < min) min = c;
     c = t[mix(hash, 0xbf58476d) & m]!;
-    return c < min ? c : min;
+    return Math.min(c, min);
   }
 
   /** Records one access. */

@@ -35,7 +35,7 @@ export async function startWorker(url: string, name: string, heartbeat = 200): P
     pending.clear();
   });
   await ready;
-  return {
+  const worker: Worker = {
     call<T>(cmd: Record<string, unknown>, timeout = 30_000) {
       const id = ++seq;
       return new Promise<T>((resolve, reject) => {
@@ -61,7 +61,7 @@ export async function startWorker(url: string, name: string, heartbeat = 200): P
     },
     async exit() {
       if (child.exitCode !== null || !child.connected) return;
-      await this.call({ cmd: 'exit' }, 10_000).catch(() => {});
+      await worker.call({ cmd: 'exit' }, 10_000).catch(() => {});
       if (child.exitCode === null) {
         await new Promise<void>((r) => {
           const t = setTimeout(() => {
@@ -76,4 +76,5 @@ export async function startWorker(url: string, name: string, heartbeat = 200): P
       }
     },
   };
+  return worker;
 }
