@@ -13,17 +13,29 @@ export interface WriteCall {
 
 const full = (scope: Scope, key: string) => (scope.prefix === '' ? key : scope.prefix + key);
 
-/** The entry for `key` (fresh, or stale when `allowStale`), or `undefined`. Store errors are thrown when nothing answered. */
+/** A fresh L1 entry for `key` (the access counted), synchronously; `undefined` otherwise. */
+export function freshInL1(engine: CacheEngine, scope: Scope, key: string): StoredEntry | undefined {
+  const e = engine.l1?.get(full(scope, key));
+  if (e === undefined || engine.classify(e, engine.clock.now(), scope.prefix) !== FRESH) return undefined;
+  scope.counters.hits[0]!++;
+  return e;
+}
+
+/**
+ * The entry for `key` (fresh, or stale when `allowStale`), or `undefined`. Store errors are thrown
+ * when nothing answered. `afterL1`: `freshInL1` already looked (and counted the access).
+ */
 export async function find(
   engine: CacheEngine,
   scope: Scope,
   key: string,
   allowStale: boolean,
+  afterL1 = false,
 ): Promise<StoredEntry | undefined> {
   const fullKey = full(scope, key);
   const c = scope.counters;
   let stale: StoredEntry | undefined;
-  const e = engine.l1?.get(fullKey);
+  const e = afterL1 ? engine.l1?.peek(fullKey) : engine.l1?.get(fullKey);
   if (e !== undefined) {
     const state = engine.classify(e, engine.clock.now(), scope.prefix);
     if (state === FRESH) {

@@ -4,7 +4,7 @@ import type { CacheEngine } from './cache-engine.js';
 import type { CacheEventMap } from './cache-events.js';
 import * as ops from './cache-operations.js';
 import { NO_TAGS, normaliseTags } from './entry.js';
-import { type GetOrSetCall, getOrSet } from './get-or-set.js';
+import { type GetOrSetCall, getOrSetSlow, l1Hit, NOT_IN_L1 } from './get-or-set.js';
 import { MISSING } from './missing.js';
 import {
   assertTag,
@@ -29,6 +29,10 @@ import type {
 import { warm } from './warm-up.js';
 
 const PKG = 'cache';
+/** Parsed "no options" (the common call pays no parsing). */
+const NO_GET = parseOptions(PKG, undefined, GET_SCHEMA);
+const NO_WRITE = parseOptions(PKG, undefined, WRITE_SCHEMA);
+const NO_SIGNAL = parseOptions(PKG, undefined, SIGNAL_SCHEMA);
 
 /** Defaults of the cache, applied to every call. */
 export interface CallDefaults {
@@ -106,14 +110,16 @@ export class CacheView implements CacheNamespace {
   }
 
   async get<T = unknown>(key: string, options?: GetOptions): Promise<T | undefined> {
-    const o = parseOptions(PKG, options, GET_SCHEMA);
+    const o = options === undefined ? NO_GET : parseOptions(PKG, options, GET_SCHEMA);
     this.#begin(o.signal, 'get');
-    const e = await ops.find(this.engine, this.#scope, this.#key(key), o.allowStale ?? false);
+    const k = this.#key(key);
+    const local = ops.freshInL1(this.engine, this.#scope, k);
+    const e = local ?? (await ops.find(this.engine, this.#scope, k, o.allowStale ?? false, true));
     return e === undefined || e.value === MISSING ? undefined : (e.value as T);
   }
 
   async has(key: string, options?: GetOptions): Promise<boolean> {
-    const o = parseOptions(PKG, options, GET_SCHEMA);
+    const o = options === undefined ? NO_GET : parseOptions(PKG, options, GET_SCHEMA);
     this.#begin(o.signal, 'has');
     const e = await ops.find(this.engine, this.#scope, this.#key(key), o.allowStale ?? false);
     return e !== undefined && e.value !== MISSING;
@@ -140,30 +146,33 @@ export class CacheView implements CacheNamespace {
       };
     }
     this.#begin(call.signal, 'getOrSet');
-    return getOrSet(this.engine, this.#scope, k, loader, call);
+    const scope = this.#scope;
+    const fullKey = scope.prefix === '' ? k : scope.prefix + k;
+    const hit = l1Hit(this.engine, scope, fullKey, k, loader, call);
+    return hit !== NOT_IN_L1 ? hit : getOrSetSlow(this.engine, scope, fullKey, k, loader, call);
   }
 
   async set<T>(key: string, value: T, options?: WriteOptions): Promise<void> {
-    const o = parseOptions(PKG, options, WRITE_SCHEMA);
+    const o = options === undefined ? NO_WRITE : parseOptions(PKG, options, WRITE_SCHEMA);
     this.#begin(o.signal, 'set');
     await ops.set(this.engine, this.#scope, this.#key(key), value, this.#write(o), o.signal);
   }
 
   async delete(key: string, options?: { signal?: AbortSignal }): Promise<boolean> {
-    const o = parseOptions(PKG, options, SIGNAL_SCHEMA);
+    const o = options === undefined ? NO_SIGNAL : parseOptions(PKG, options, SIGNAL_SCHEMA);
     this.#begin(o.signal, 'delete');
     return (await ops.deleteMany(this.engine, this.#scope, [this.#key(key)], o.signal)) > 0;
   }
 
   async getMany<T = unknown>(keys: readonly string[], options?: GetOptions): Promise<(T | undefined)[]> {
-    const o = parseOptions(PKG, options, GET_SCHEMA);
+    const o = options === undefined ? NO_GET : parseOptions(PKG, options, GET_SCHEMA);
     this.#begin(o.signal, 'getMany');
     const found = await ops.getMany(this.engine, this.#scope, this.#keys(keys), o.allowStale ?? false);
     return found.map((e) => (e === undefined || e.value === MISSING ? undefined : (e.value as T)));
   }
 
   async setMany<T>(entries: readonly SetManyEntry<T>[], options?: { signal?: AbortSignal }): Promise<void> {
-    const o = parseOptions(PKG, options, SIGNAL_SCHEMA);
+    const o = options === undefined ? NO_SIGNAL : parseOptions(PKG, options, SIGNAL_SCHEMA);
     this.#begin(o.signal, 'setMany');
     if (!Array.isArray(entries))
       throw invalidArgument(PKG, 'entries', 'must be an array of { key, value, ttl?, grace?, tags? }');
@@ -180,14 +189,14 @@ export class CacheView implements CacheNamespace {
   }
 
   async deleteMany(keys: readonly string[], options?: { signal?: AbortSignal }): Promise<number> {
-    const o = parseOptions(PKG, options, SIGNAL_SCHEMA);
+    const o = options === undefined ? NO_SIGNAL : parseOptions(PKG, options, SIGNAL_SCHEMA);
     this.#begin(o.signal, 'deleteMany');
     const list = this.#keys(keys);
     return list.length === 0 ? 0 : ops.deleteMany(this.engine, this.#scope, list, o.signal);
   }
 
   async clear(options?: { signal?: AbortSignal }): Promise<void> {
-    const o = parseOptions(PKG, options, SIGNAL_SCHEMA);
+    const o = options === undefined ? NO_SIGNAL : parseOptions(PKG, options, SIGNAL_SCHEMA);
     this.#begin(o.signal, 'clear');
     await ops.clear(this.engine, this.#scope, o.signal);
   }
@@ -201,7 +210,7 @@ export class CacheView implements CacheNamespace {
   }
 
   async #tags(tags: unknown, mode: 'delete' | 'expire', options: unknown): Promise<void> {
-    const o = parseOptions(PKG, options, SIGNAL_SCHEMA);
+    const o = options === undefined ? NO_SIGNAL : parseOptions(PKG, options, SIGNAL_SCHEMA);
     this.#begin(o.signal, `${mode}ByTag`);
     const list = typeof tags === 'string' ? [assertTag(PKG, 'tags', tags)] : undefined;
     const checked =

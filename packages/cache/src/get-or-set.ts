@@ -22,39 +22,54 @@ type StaleReason = 'refresh' | 'error' | 'timeout' | 'backoff' | 'store';
  * key at a time) → the loader (one per key; optionally one across processes), with a stale value
  * served while revalidating, after a soft timeout, on a loader error or during its backoff.
  */
-export async function getOrSet<T>(
+/** What `l1Hit` returns when L1 cannot answer (a symbol no loader can return). */
+export const NOT_IN_L1: unique symbol = Symbol('not in L1');
+
+/**
+ * The synchronous part: prefilter and a fresh L1 hit (XFetch may start an early refresh), so a hit
+ * costs no promise of its own. `NOT_IN_L1` otherwise.
+ */
+export function l1Hit<T>(
   engine: CacheEngine,
   scope: Scope,
+  fullKey: string,
   key: string,
   loader: Loader<T>,
   call: GetOrSetCall,
-): Promise<T> {
+): T | typeof NOT_IN_L1 {
   const c = scope.counters;
   if (engine.prefilter && !engine.prefilter.has(key)) {
     c.rejected++;
     return MISSING as T;
   }
-  const fullKey = scope.prefix === '' ? key : scope.prefix + key;
-  let stale: StoredEntry | undefined;
-  const l1 = engine.l1;
-  if (l1) {
-    const e = l1.get(fullKey);
-    if (e !== undefined) {
-      const now = engine.clock.now();
-      const state = engine.classify(e, now, scope.prefix, call.tagsKey);
-      if (state === FRESH) {
-        c.hits[0]!++;
-        if (e.value === MISSING) c.negativeHits++;
-        if (engine.events.wants('cache:hit')) {
-          engine.events.emit('cache:hit', { cache: engine.name, namespace: scope.path, key, tier: 0 });
-        }
-        if (call.earlyRefresh > 0 && e.delta > 0)
-          maybeRefreshEarly(engine, scope, fullKey, key, loader, call, e, now);
-        return e.value as T;
-      }
-      if (state === STALE) stale = e;
-    }
+  const e = engine.l1?.get(fullKey);
+  if (e === undefined) return NOT_IN_L1;
+  const now = engine.clock.now();
+  if (engine.classify(e, now, scope.prefix, call.tagsKey) !== FRESH) return NOT_IN_L1;
+  c.hits[0]!++;
+  if (e.value === MISSING) c.negativeHits++;
+  if (engine.events.wants('cache:hit')) {
+    engine.events.emit('cache:hit', { cache: engine.name, namespace: scope.path, key, tier: 0 });
   }
+  if (call.earlyRefresh > 0 && e.delta > 0)
+    maybeRefreshEarly(engine, scope, fullKey, key, loader, call, e, now);
+  return e.value as T;
+}
+
+/** After `l1Hit` said `NOT_IN_L1`: the stores, then the loader. */
+export async function getOrSetSlow<T>(
+  engine: CacheEngine,
+  scope: Scope,
+  fullKey: string,
+  key: string,
+  loader: Loader<T>,
+  call: GetOrSetCall,
+): Promise<T> {
+  const c = scope.counters;
+  let stale: StoredEntry | undefined;
+  const e = engine.l1?.peek(fullKey);
+  if (e !== undefined && engine.classify(e, engine.clock.now(), scope.prefix, call.tagsKey) === STALE)
+    stale = e;
   if (engine.tiers.length > 0) {
     const r = await engine.readStores(scope, fullKey);
     const fresh = r.fresh;

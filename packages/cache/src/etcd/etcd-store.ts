@@ -2,6 +2,7 @@ import type { CacheStore, Clock } from '@switchyard/core';
 import { systemClock } from '@switchyard/core';
 import {
   type CacheEntry,
+  type CacheStoreDriver,
   DEFAULT_REQUEST_TIMEOUT,
   defineCacheStore,
   exclusiveOptions,
@@ -10,6 +11,7 @@ import {
   parseOptions,
 } from '@switchyard/core/driver';
 import { type Etcd3, EtcdLeaseInvalidError, type IOptions, type IRequestOp } from 'etcd3';
+import { withDeadlines } from '../backend-deadline.js';
 import { hostsOption, isEtcdClient, resolveEtcdClient } from './etcd-client.js';
 import { LeasePool } from './lease-pool.js';
 
@@ -91,78 +93,83 @@ export function createEtcdCacheStore(options: EtcdCacheStoreOptions): EtcdCacheS
     }
   }
 
-  const store = defineCacheStore(
-    {
-      name: 'etcd',
-      capabilities: { ttlGranularity: 'seconds', shared: true },
-      async get(key) {
-        const r = await client.kv.range({ key: full(key) });
-        return r.kvs[0]?.value.toString();
-      },
-      async has(key) {
-        const r = await client.kv.range({ key: full(key), count_only: true });
-        return Number(r.count) > 0;
-      },
-      async set(key, value, ttl) {
-        await withLease([ttl], ([lease]) =>
-          client.kv.put({ key: full(key), value: Buffer.from(value), ...(lease ? { lease } : {}) }),
-        );
-      },
-      async delete(key) {
-        const r = await client.kv.deleteRange({ key: full(key) });
-        return Number(r.deleted) > 0;
-      },
-      async getMany(keys) {
-        return txn(
-          keys.map((k) => ({ request_range: { key: full(k) } })),
-          (rs) =>
-            rs.map((r) =>
-              (r as { response_range: { kvs: { value: Buffer }[] } }).response_range.kvs[0]?.value.toString(),
-            ),
-        );
-      },
-      async setMany(entries: readonly CacheEntry[]) {
-        // etcd refuses a key twice in one transaction: the last write of a key wins, as in a loop.
-        const last = new Map<string, CacheEntry>();
-        for (const e of entries) last.set(e.key, e);
-        const list = [...last.values()];
-        await withLease(
-          list.map((e) => e.ttl),
-          (ids) =>
-            txn(
-              list.map((e, i) => ({
-                request_put: {
-                  key: full(e.key),
-                  value: Buffer.from(e.value),
-                  ...(ids[i] ? { lease: ids[i] } : {}),
-                },
-              })),
-              () => [],
-            ),
-        );
-      },
-      async deleteMany(keys) {
-        const unique = [...new Set(keys)];
-        const counts = await txn(
-          unique.map((k) => ({ request_delete_range: { key: full(k) } })),
-          (rs) =>
-            rs.map((r) =>
-              Number((r as { response_delete_range: { deleted: string } }).response_delete_range.deleted),
-            ),
-        );
-        return counts.reduce((a, b) => a + b, 0);
-      },
-      async clear(prefix) {
-        await client
-          .delete()
-          .prefix(base + prefix)
-          .exec();
-      },
-      async close() {
-        if (owned) client.close();
-      },
+  const raw: CacheStoreDriver = {
+    name: 'etcd',
+    capabilities: { ttlGranularity: 'seconds', shared: true },
+    async get(key) {
+      const r = await client.kv.range({ key: full(key) });
+      return r.kvs[0]?.value.toString();
     },
-    { pkg: PKG, requestTimeout: o.requestTimeout, clock: o.clock, maxValueLength: 1_000_000 },
+    async has(key) {
+      const r = await client.kv.range({ key: full(key), count_only: true });
+      return Number(r.count) > 0;
+    },
+    async set(key, value, ttl) {
+      await withLease([ttl], ([lease]) =>
+        client.kv.put({ key: full(key), value: Buffer.from(value), ...(lease ? { lease } : {}) }),
+      );
+    },
+    async delete(key) {
+      const r = await client.kv.deleteRange({ key: full(key) });
+      return Number(r.deleted) > 0;
+    },
+    async getMany(keys) {
+      return txn(
+        keys.map((k) => ({ request_range: { key: full(k) } })),
+        (rs) =>
+          rs.map((r) =>
+            (r as { response_range: { kvs: { value: Buffer }[] } }).response_range.kvs[0]?.value.toString(),
+          ),
+      );
+    },
+    async setMany(entries: readonly CacheEntry[]) {
+      // etcd refuses a key twice in one transaction: the last write of a key wins, as in a loop.
+      const last = new Map<string, CacheEntry>();
+      for (const e of entries) last.set(e.key, e);
+      const list = [...last.values()];
+      await withLease(
+        list.map((e) => e.ttl),
+        (ids) =>
+          txn(
+            list.map((e, i) => ({
+              request_put: {
+                key: full(e.key),
+                value: Buffer.from(e.value),
+                ...(ids[i] ? { lease: ids[i] } : {}),
+              },
+            })),
+            () => [],
+          ),
+      );
+    },
+    async deleteMany(keys) {
+      const unique = [...new Set(keys)];
+      const counts = await txn(
+        unique.map((k) => ({ request_delete_range: { key: full(k) } })),
+        (rs) =>
+          rs.map((r) =>
+            Number((r as { response_delete_range: { deleted: string } }).response_delete_range.deleted),
+          ),
+      );
+      return counts.reduce((a, b) => a + b, 0);
+    },
+    async clear(prefix) {
+      await client
+        .delete()
+        .prefix(base + prefix)
+        .exec();
+    },
+    async close() {
+      if (owned) client.close();
+    },
+  };
+  const store = defineCacheStore(
+    withDeadlines(raw, { pkg: PKG, clock: o.clock, timeout: o.requestTimeout }),
+    {
+      pkg: PKG,
+      clock: o.clock,
+      maxValueLength: 1_000_000,
+    },
   );
   return Object.defineProperty(store, 'leasesGranted', {
     get: () => leases.granted,

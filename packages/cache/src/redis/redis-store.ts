@@ -1,6 +1,7 @@
-import type { CacheStore, Clock } from '@switchyard/core';
+import { type CacheStore, type Clock, systemClock } from '@switchyard/core';
 import {
   type CacheEntry,
+  type CacheStoreDriver,
   DEFAULT_REQUEST_TIMEOUT,
   defineCacheStore,
   exclusiveOptions,
@@ -9,6 +10,7 @@ import {
   parseOptions,
 } from '@switchyard/core/driver';
 import type { ChainableCommander, Redis, RedisOptions } from 'ioredis';
+import { withDeadlines } from '../backend-deadline.js';
 import { groupBySlot } from './key-slot.js';
 import { isRedisClient, type RedisClient, releaseRedisClient, resolveRedisClient } from './redis-client.js';
 
@@ -85,72 +87,74 @@ export function createRedisCacheStore(options: RedisCacheStoreOptions): CacheSto
     } while (cursor !== '0');
   }
 
-  return defineCacheStore(
-    {
-      name: cluster ? 'redis-cluster' : 'redis',
-      capabilities: { ttlGranularity: 'milliseconds', shared: true },
-      async get(key) {
-        return (await client.get(full(key))) ?? undefined;
-      },
-      async has(key) {
-        return (await client.exists(full(key))) === 1;
-      },
-      async set(key, value, ttl) {
-        if (ttl === undefined) await client.set(full(key), value);
-        else await client.set(full(key), value, 'PX', Math.max(1, Math.ceil(ttl)));
-      },
-      async delete(key) {
-        return (await client.unlink(full(key))) > 0;
-      },
-      async getMany(keys) {
-        const out = new Array<string | undefined>(keys.length);
-        await perSlot(keys, async (idx) => {
-          const values = await client.mget(...idx.map((i) => full(keys[i]!)));
-          idx.forEach((i, j) => {
-            out[i] = values[j] ?? undefined;
-          });
-        });
-        return out;
-      },
-      async setMany(all: readonly CacheEntry[]) {
-        // A key given twice keeps its last value, as a loop of set() would.
-        const last = new Map<string, CacheEntry>();
-        for (const e of all) last.set(e.key, e);
-        const entries = last.size === all.length ? all : [...last.values()];
-        await perSlot(
-          entries.map((e) => e.key),
-          async (idx) => {
-            const p = client.pipeline();
-            const plain: string[] = [];
-            for (const i of idx) {
-              const e = entries[i]!;
-              if (e.ttl === undefined) plain.push(full(e.key), e.value);
-              else p.set(full(e.key), e.value, 'PX', Math.max(1, Math.ceil(e.ttl)));
-            }
-            if (plain.length > 0) p.mset(...plain);
-            await execPipeline(p);
-          },
-        );
-      },
-      async deleteMany(keys) {
-        let removed = 0;
-        await perSlot(keys, async (idx) => {
-          const n = await client.unlink(...idx.map((i) => full(keys[i]!)));
-          removed += n; // after the await: groups run in parallel
-        });
-        return removed;
-      },
-      async clear(p) {
-        const pattern = escapeGlob(prefix + p) + '*';
-        const nodes = cluster ? (client as import('ioredis').Cluster).nodes('master') : [client as Redis];
-        await Promise.all(nodes.map((n) => scanAndUnlink(n, pattern)));
-      },
-      async close() {
-        await releaseRedisClient(client, owned);
-      },
+  const raw: CacheStoreDriver = {
+    name: cluster ? 'redis-cluster' : 'redis',
+    capabilities: { ttlGranularity: 'milliseconds', shared: true },
+    async get(key) {
+      return (await client.get(full(key))) ?? undefined;
     },
-    { pkg: PKG, requestTimeout: o.requestTimeout, ...(o.clock ? { clock: o.clock } : {}) },
-  );
+    async has(key) {
+      return (await client.exists(full(key))) === 1;
+    },
+    async set(key, value, ttl) {
+      if (ttl === undefined) await client.set(full(key), value);
+      else await client.set(full(key), value, 'PX', Math.max(1, Math.ceil(ttl)));
+    },
+    async delete(key) {
+      return (await client.unlink(full(key))) > 0;
+    },
+    async getMany(keys) {
+      const out = new Array<string | undefined>(keys.length);
+      await perSlot(keys, async (idx) => {
+        const values = await client.mget(...idx.map((i) => full(keys[i]!)));
+        idx.forEach((i, j) => {
+          out[i] = values[j] ?? undefined;
+        });
+      });
+      return out;
+    },
+    async setMany(all: readonly CacheEntry[]) {
+      // A key given twice keeps its last value, as a loop of set() would.
+      const last = new Map<string, CacheEntry>();
+      for (const e of all) last.set(e.key, e);
+      const entries = last.size === all.length ? all : [...last.values()];
+      await perSlot(
+        entries.map((e) => e.key),
+        async (idx) => {
+          const p = client.pipeline();
+          const plain: string[] = [];
+          for (const i of idx) {
+            const e = entries[i]!;
+            if (e.ttl === undefined) plain.push(full(e.key), e.value);
+            else p.set(full(e.key), e.value, 'PX', Math.max(1, Math.ceil(e.ttl)));
+          }
+          if (plain.length > 0) p.mset(...plain);
+          await execPipeline(p);
+        },
+      );
+    },
+    async deleteMany(keys) {
+      let removed = 0;
+      await perSlot(keys, async (idx) => {
+        const n = await client.unlink(...idx.map((i) => full(keys[i]!)));
+        removed += n; // after the await: groups run in parallel
+      });
+      return removed;
+    },
+    async clear(p) {
+      const pattern = escapeGlob(prefix + p) + '*';
+      const nodes = cluster ? (client as import('ioredis').Cluster).nodes('master') : [client as Redis];
+      await Promise.all(nodes.map((n) => scanAndUnlink(n, pattern)));
+    },
+    async close() {
+      await releaseRedisClient(client, owned);
+    },
+  };
+  const clock = o.clock ?? systemClock;
+  return defineCacheStore(withDeadlines(raw, { pkg: PKG, clock, timeout: o.requestTimeout }), {
+    pkg: PKG,
+    clock,
+  });
 }
 
 /** Escapes the glob characters of a `SCAN MATCH` pattern. */
