@@ -235,6 +235,9 @@ export class CacheEngine implements LoadHost {
       }
     }
     this.coherence?.invalidate(scope.prefix, [fullKey]);
+    if (this.events.wants('cache:written')) {
+      this.events.emit('cache:written', { cache: this.name, namespace: scope.path, keys: [fullKey] });
+    }
     if (failure === undefined) return;
     if (rethrow) throw failure;
     this.reportError(scope.path, 'write', failure, fullKey);

@@ -189,6 +189,8 @@ export async function setMany(
       await engine.eachStore('setMany', (t) => t.store.setMany(rows, signal ? { signal } : {}));
   } finally {
     engine.coherence?.invalidate(scope.prefix, keys);
+    if (engine.events.wants('cache:written'))
+      engine.events.emit('cache:written', { cache: engine.name, namespace: scope.path, keys });
   }
 }
 
@@ -214,6 +216,9 @@ export async function deleteMany(
     return Math.max(local, ...counts);
   } finally {
     engine.coherence?.invalidate(scope.prefix, fullKeys);
+    if (engine.events.wants('cache:deleted')) {
+      engine.events.emit('cache:deleted', { cache: engine.name, namespace: scope.path, keys: fullKeys });
+    }
   }
 }
 
