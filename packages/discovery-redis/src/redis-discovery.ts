@@ -146,7 +146,10 @@ export function createRedisDiscovery(options: RedisDiscoveryOptions): RedisDisco
       },
       async close() {
         await reader.close();
-        if (!o.client) await (client as Redis).quit().catch(() => client.disconnect());
+        if (o.client) return;
+        // A graceful QUIT, but never longer than one request: an unresponsive server must not hang close().
+        await ctx.call('quit', undefined, () => (client as Redis).quit()).catch(() => {});
+        client.disconnect();
       },
     },
     {

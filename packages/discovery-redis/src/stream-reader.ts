@@ -62,6 +62,7 @@ export class StreamReader {
     this.#ctx.clock.clearTimeout(this.#sweepTimer);
     this.#sweepTimer = undefined;
     for (const s of [...this.#streams]) s.close();
+    this.#lost?.abort(new Error('closed'));
     this.#connection?.disconnect();
     this.#connection = undefined;
     await this.#loop;
