@@ -94,7 +94,8 @@ export class ServiceStream {
         );
         return;
       }
-      const instance = kind === 'p' && json !== undefined ? decodeInstance(this.service, iid, json) : undefined;
+      const instance =
+        kind === 'p' && json !== undefined ? decodeInstance(this.service, iid, json) : undefined;
       changes.push(instance ? { type: 'put', instance } : { type: 'delete', id: iid });
       this.lastRev = rev;
       this.lastId = id;

@@ -88,7 +88,10 @@ export class StreamReader {
         (cursor === '0-0' || at === from.revision) &&
         (next === -1 ? rev === from.revision : next === from.revision + 1);
       if (!contiguous) {
-        throw watchResetError(PKG, `the stream of ${service} no longer continues from revision ${from.revision}`);
+        throw watchResetError(
+          PKG,
+          `the stream of ${service} no longer continues from revision ${from.revision}`,
+        );
       }
       if (this.#ctx.cluster) await this.#ringing();
       if (stream.done || this.#closed) return;
@@ -151,9 +154,7 @@ export class StreamReader {
       const lost = new AbortController();
       try {
         if (this.#readerId === undefined) {
-          this.#readerId = await this.#ctx.call('stream reader id', undefined, () =>
-            conn.client('ID'),
-          );
+          this.#readerId = await this.#ctx.call('stream reader id', undefined, () => conn.client('ID'));
         }
         const keys = streams.map((s) => s.log);
         const ids = streams.map((s) => s.lastId);

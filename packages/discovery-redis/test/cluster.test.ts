@@ -1,5 +1,4 @@
-import { runDiscoveryConformance } from '@switchyard/testkit/conformance';
-import { eventually } from '@switchyard/testkit/conformance';
+import { eventually, runDiscoveryConformance } from '@switchyard/testkit/conformance';
 import { type RedisServer, startRedis } from '@switchyard/testkit/servers';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -49,13 +49,18 @@ describe('fault: churn and dead registrants', () => {
     await eventually(() => ws.every((w) => w.events.length === 1), 2000, 'initial');
     const ids = range(0, 60);
     const regs = new Map<string, Registration>();
-    await Promise.all(
-      ids.map(async (id, i) => regs.set(id, await writers[i % 2]!.register(inst(id)))),
-    );
+    await Promise.all(ids.map(async (id, i) => regs.set(id, await writers[i % 2]!.register(inst(id)))));
     await eventually(() => ws.every((w) => w.ids().length === 60), 3000, 'all registered');
     await Promise.all(ids.slice(0, 20).map((id) => regs.get(id)!.setHealth('critical')));
     await eventually(
-      () => ws.every((w) => w.view().split(',').filter((v) => v.endsWith(':critical')).length === 20),
+      () =>
+        ws.every(
+          (w) =>
+            w
+              .view()
+              .split(',')
+              .filter((v) => v.endsWith(':critical')).length === 20,
+        ),
       3000,
       'health changes',
     );

@@ -25,7 +25,10 @@ export function collect(
       return error;
     },
     ids: () => state().map((i) => i.id),
-    view: () => state().map((i) => `${i.id}:${i.health}`).join(),
+    view: () =>
+      state()
+        .map((i) => `${i.id}:${i.health}`)
+        .join(),
     /** How many times each id was added / removed over the whole watch. */
     count(kind: 'added' | 'removed') {
       const n = new Map<string, number>();
@@ -59,7 +62,17 @@ export async function spawnRegistrant(
 ): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', '--conditions=switchyard-source', REGISTRANT, url, prefix, service, String(ttl), ...ids],
+    [
+      '--import',
+      'tsx',
+      '--conditions=switchyard-source',
+      REGISTRANT,
+      url,
+      prefix,
+      service,
+      String(ttl),
+      ...ids,
+    ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';

@@ -83,7 +83,11 @@ describe('fault: restarts that keep the data', () => {
     expect(logs[1]).toEqual([]); // i3 was replicated: untouched
     expect(r4.live).toBe(true);
     const snap = await b.resolve('api', { filter: { health: ['passing', 'critical'] } });
-    expect(snap.instances.map((i) => `${i.id}:${i.health}`)).toEqual(['i2:critical', 'i3:passing', 'i4:passing']);
+    expect(snap.instances.map((i) => `${i.id}:${i.health}`)).toEqual([
+      'i2:critical',
+      'i3:passing',
+      'i4:passing',
+    ]);
     await w.stop();
     await Promise.all([r2!.close(), r3!.close(), r4.close()]);
     await Promise.all([a.close(), b.close()]);

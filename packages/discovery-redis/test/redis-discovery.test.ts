@@ -1,5 +1,4 @@
-import { expectSwitchyardError } from '@switchyard/testkit/conformance';
-import { eventually } from '@switchyard/testkit/conformance';
+import { eventually, expectSwitchyardError } from '@switchyard/testkit/conformance';
 import { type RedisServer, startRedis } from '@switchyard/testkit/servers';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,7 +22,9 @@ afterAll(async () => {
 const inst = (id: string, port = 8000) => ({ id, service: 'api', address: '127.0.0.1', port });
 function discovery(options: Record<string, unknown> = {}): RedisDiscovery & { p: string } {
   const prefix = `t${++n}:`;
-  return Object.assign(createRedisDiscovery({ url: redis.url, prefix, ttl: 3000, ...options }), { p: prefix });
+  return Object.assign(createRedisDiscovery({ url: redis.url, prefix, ttl: 3000, ...options }), {
+    p: prefix,
+  });
 }
 
 async function entries(key: string) {
@@ -50,11 +51,7 @@ describe('options', () => {
       'INVALID_ARGUMENT',
       'client',
     );
-    await expectSwitchyardError(
-      () => createRedisDiscovery({ url: 'http://x' }),
-      'INVALID_ARGUMENT',
-      'url',
-    );
+    await expectSwitchyardError(() => createRedisDiscovery({ url: 'http://x' }), 'INVALID_ARGUMENT', 'url');
     await expectSwitchyardError(
       () => createRedisDiscovery({ url: redis.url, prefix: 'a{b}' }),
       'INVALID_ARGUMENT',
