@@ -86,7 +86,11 @@ try {
         await Promise.all([a.close(), b.close()]);
       }
     }
-    const p = (name: string, q: number) => percentile([...samples[name]!].sort((x, y) => x - y), q);
+    const p = (name: string, q: number) =>
+      percentile(
+        [...samples[name]!].sort((x, y) => x - y),
+        q,
+      );
     for (const name of ['redis', 'etcd']) {
       rows.push([
         `register → watcher sees it, ${name} (${REGISTRATIONS} sequential)`,
@@ -112,7 +116,11 @@ try {
     const k = ctx.keys.service('hb');
     const beat = async () => {
       const value = recordValue(token, encodeInstance(instance));
-      const alive = await HEARTBEAT.run(raw, [k.records, k.deadlines, k.meta], [instance.id, value, 60_000, epoch]);
+      const alive = await HEARTBEAT.run(
+        raw,
+        [k.records, k.deadlines, k.meta],
+        [instance.id, value, 60_000, epoch],
+      );
       if (alive !== 1) throw new Error('heartbeat failed');
     };
     const lease = etcdRaw.lease(60, { autoKeepAlive: false });
@@ -201,7 +209,8 @@ try {
       const snaps = await Promise.all(services.map((s) => client.resolve(s)));
       const warm = performance.now() - t1;
       const clientMb = (await heapMb()) - before2;
-      if (snaps.reduce((x, s) => x + s.instances.length, 0) !== total) throw new Error(`${name}: client sync`);
+      if (snaps.reduce((x, s) => x + s.instances.length, 0) !== total)
+        throw new Error(`${name}: client sync`);
       await client.close();
       await d2.close();
       results[name] = { watch, watchMb, client: warm, clientMb };
