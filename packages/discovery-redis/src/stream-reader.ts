@@ -133,6 +133,7 @@ export class StreamReader {
         // A failover must not silently replay the read on another server: the kit resumes it.
         autoResendUnfulfilledCommands: false,
         commandTimeout: undefined,
+        enableOfflineQueue: true,
         lazyConnect: false,
       });
       conn.on('error', () => {}); // surfaced by the failing read
