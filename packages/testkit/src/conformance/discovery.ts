@@ -20,6 +20,12 @@ export interface DiscoveryConformanceTarget {
    * when it serves again. When given, the suite checks that a watch loses no change across it.
    */
   interrupt?: () => Promise<void>;
+  /**
+   * Optional fault hook: make the backend forget every registration (wipe its data, restart the
+   * agent). When given, the suite checks that a registration reports the loss, re-creates itself
+   * and reports the restore.
+   */
+  forget?: () => Promise<void>;
 }
 
 export interface DiscoveryConformanceOptions {
@@ -215,18 +221,94 @@ export function runDiscoveryConformance(options: DiscoveryConformanceOptions): v
       expect((await b.resolve(service)).instances.map((i) => i.id)).toEqual(['i1']);
     });
 
-    it('a watch loses no change across a backend interruption', async () => {
-      if (!t.interrupt) {
-        expect(t.interrupt).toBeUndefined();
-        return;
-      }
+    it('a watch loses no change across a backend interruption', async (ctx) => {
+      if (!t.interrupt) ctx.skip('the target has no interrupt() hook');
       await using _r1 = await a.register(inst('i1'));
       const w = collect(b);
       await eventually(() => w.ids().join() === 'i1', bound, 'initial');
-      await t.interrupt();
+      await t.interrupt!();
       await using _r2 = await a.register(inst('i2'));
       await eventually(() => w.ids().join() === 'i1,i2', bound * 5, 'change after interruption delivered');
       await w.stop();
+    });
+
+    it('a registration the backend forgot reports the loss, re-registers itself and reports the restore', async (ctx) => {
+      if (!t.forget) ctx.skip('the target has no forget() hook');
+      const reg = await a.register(inst('i1'), { ttl: shortTtl });
+      const log: string[] = [];
+      reg.on('registration:lost', () => log.push('lost'));
+      reg.on('registration:restored', () => log.push('restored'));
+      await eventually(async () => (await b.resolve(service)).instances.length === 1, bound, 'registered');
+      await t.forget!();
+      await eventually(
+        () => log.join() === 'lost,restored',
+        shortTtl * 4 + bound,
+        () => `events: ${log.join()}`,
+      );
+      await eventually(
+        async () => (await b.resolve(service)).instances.length === 1,
+        bound,
+        'registered again',
+      );
+      await reg.close();
+    });
+
+    it('a second registration of the same instance id on one client is refused with CONFLICT', async () => {
+      const reg = await a.register(inst('i1'));
+      await expectSwitchyardError(() => a.register(inst('i1', { port: 9999 })), 'CONFLICT');
+      await reg.close();
+      const again = await a.register(inst('i1'));
+      await again.close();
+    });
+
+    it('rejects unknown option keys, non-AbortSignal signals and malformed filters', async () => {
+      await expectSwitchyardError(
+        () => a.register(inst('i1'), { tll: 5000 } as never),
+        'INVALID_ARGUMENT',
+        'tll',
+      );
+      await expectSwitchyardError(
+        () => a.resolve(service, { signal: {} as AbortSignal }),
+        'INVALID_ARGUMENT',
+        'signal',
+      );
+      await expectSwitchyardError(
+        () => a.watch(service, { signal: {} as AbortSignal }),
+        'INVALID_ARGUMENT',
+        'signal',
+      );
+      await expectSwitchyardError(
+        () => a.resolve(service, { filter: { zonee: 'z1' } as never }),
+        'INVALID_ARGUMENT',
+        'filter.zonee',
+      );
+      await expectSwitchyardError(
+        () => a.resolve(service, { filter: { tags: 'a' as never } }),
+        'INVALID_ARGUMENT',
+        'filter.tags',
+      );
+      await expectSwitchyardError(
+        () => a.register(inst('i1', { address: '999.1.1.1' })),
+        'INVALID_ARGUMENT',
+        'instance.address',
+      );
+      await expectSwitchyardError(
+        () => a.register(inst('i1', { address: '0.0.0.0' })),
+        'INVALID_ARGUMENT',
+        'instance.address',
+      );
+      await expectSwitchyardError(
+        () => a.register(inst('i1', { metadata: { big: 'x'.repeat(2 * 1024 * 1024) } })),
+        'INVALID_ARGUMENT',
+        'instance.metadata.big',
+      );
+      // The client is still healthy after all of that.
+      await using _reg = await a.register(inst('i2'));
+      await eventually(
+        async () => (await b.resolve(service)).instances.length === 1,
+        bound,
+        'valid call works',
+      );
     });
 
     it('rejects bad input with INVALID_ARGUMENT naming the field', async () => {
@@ -278,8 +360,8 @@ export function runDiscoveryConformance(options: DiscoveryConformanceOptions): v
       expect((await b.resolve(service)).instances).toEqual([]);
     });
 
-    it('close() ends watches, stops heartbeats and leaves no timers or sockets behind', async () => {
-      if (options.checkTimers === false) return;
+    it('close() ends watches, stops heartbeats and leaves no timers or sockets behind', async (ctx) => {
+      if (options.checkTimers === false) ctx.skip('checkTimers: false for this target');
       await t.cleanup?.();
       t = { a, b };
       await delay(50);

@@ -31,8 +31,17 @@ export interface WatchBatch {
   readonly changes?: readonly WatchChange[];
   /** The full current state (a Consul blocking-query answer, a merged set of EndpointSlices). */
   readonly instances?: readonly ServiceInstance[];
-  /** Backend revision after the batch. A batch with neither field is a progress notification or bookmark. */
+  /**
+   * The resume position after the batch: every change up to it was delivered (a batch with neither
+   * field is a progress notification or bookmark). It must never run ahead of changes still to come.
+   */
   readonly revision: number;
+  /**
+   * The backend's current revision as the server reported it (a watch-created or response header),
+   * for data-loss detection only: lower than a revision already applied means the history
+   * restarted. Does not move the resume position.
+   */
+  readonly backendRevision?: number;
   readonly epoch?: string;
   /** Opaque resume token after the batch (see `ServiceListing.cursor`); omitted: unchanged. */
   readonly cursor?: string;

@@ -164,7 +164,7 @@ export class ServiceFeed {
 
   /** Applies one watch batch; returns false when it reveals data loss (the caller relists). */
   #applyBatch(batch: WatchBatch): boolean {
-    if (this.#regressed(batch.revision, batch.epoch)) {
+    if (this.#regressed(batch.backendRevision ?? batch.revision, batch.epoch)) {
       this.#stats.regressions++;
       return false;
     }
@@ -193,7 +193,8 @@ export class ServiceFeed {
     this.#advance(batch.revision, changed);
     const wasStale = this.#stale;
     this.#stale = false;
-    if (changed || wasStale) this.#publish(wasStale ? 'resync' : 'change');
+    // A resumed watch is not a relist: what it replays are ordinary changes.
+    if (changed || wasStale) this.#publish('change');
     return true;
   }
 
@@ -273,7 +274,9 @@ export class ServiceFeed {
           this.#stats.resets++;
           needList = true;
         } else {
-          this.#markStale();
+          // One broken stream that resumes at once is a blip; a second failure in a row without a
+          // healthy watch in between means the backend is really unreachable: serve stale.
+          if (failures > 0 || !delivered) this.#markStale();
           if (!resumable) needList = true;
         }
         publishDiagnostic('discovery:watch-error', { service: this.service, backend: driver.name, error });
