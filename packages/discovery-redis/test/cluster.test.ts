@@ -63,6 +63,9 @@ runDiscoveryConformance({
       cleanup: async () => {
         await Promise.all([a.close(), b.close()]);
       },
+      forget: async () => {
+        await Promise.all(nodes.map((n) => n.command('FLUSHALL')));
+      },
     };
   },
 });

@@ -32,6 +32,10 @@ runDiscoveryConformance({
       interrupt: async () => {
         await redis.process.restart();
       },
+      // The server forgets every registration.
+      forget: async () => {
+        await redis.command('FLUSHALL');
+      },
     };
   },
 });

@@ -35,7 +35,7 @@ async function entries(key: string) {
 describe('options', () => {
   it('are strict: unknown keys, exclusive client/url, typed values', async () => {
     expect(() => createRedisDiscovery({ url: redis.url, ttll: 5 } as never)).toThrow(/did you mean "ttl"/);
-    await expectSwitchyardError(() => createRedisDiscovery({}), 'INVALID_ARGUMENT', 'client');
+    await expectSwitchyardError(() => createRedisDiscovery({}), 'INVALID_ARGUMENT', 'url');
     await expectSwitchyardError(
       () => createRedisDiscovery({ url: redis.url, client: raw }),
       'INVALID_ARGUMENT',
