@@ -16,7 +16,7 @@ import { setMaxListeners } from 'node:events';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createDiscoveryClient, type DiscoveryBackend, systemClock } from '@switchyard/core';
-import { createEtcdDiscovery, InstanceCodec } from '@switchyard/discovery-etcd';
+import { createEtcdDiscovery } from '@switchyard/discovery-etcd';
 import { fmt, markdownTable, measurePropagation, nsPerOp, percentile } from '@switchyard/testkit/bench';
 import { startEtcd, startRedis } from '@switchyard/testkit/servers';
 import { Etcd3 } from 'etcd3';
@@ -157,13 +157,14 @@ try {
       requestTimeout: 5000,
       streamMaxLen: 1000,
     });
-    const codec = new InstanceCodec('/bench-sync');
+    // discovery-etcd's layout: `<prefix>/<service>/<id>` → the JSON of the instance.
+    const etcdKey = (service: string, id: string) => `/bench-sync/${service}/${id}`;
     const writes: Promise<unknown>[] = [];
     for (const [s, service] of services.entries()) {
       for (let i = 0; i < PER_SERVICE; i++) {
         const inst = instanceOf(service, s, i);
         writes.push(ctx.run(PUT, service, [inst.id, ctx.uid(), encodeInstance(inst), 600_000]));
-        writes.push(etcdRaw.put(codec.key(service, inst.id)).value(codec.encode(inst)).exec());
+        writes.push(etcdRaw.put(etcdKey(service, inst.id)).value(JSON.stringify(inst)).exec());
         if (writes.length >= 1000) await Promise.all(writes.splice(0));
       }
     }
