@@ -267,19 +267,19 @@ describe('discovery client: gap and staleness detection', () => {
         [Symbol.asyncIterator]: () => {
           let sent = false;
           return {
-            next: () =>
-              sent
-                ? new Promise<IteratorResult<DiscoveryEvent>>(() => {})
-                : ((sent = true),
-                  Promise.resolve({
-                    value: {
-                      snapshot: { ...snap, revision },
-                      diff: { added: snap.instances, removed: [], updated: [] },
-                      reason: 'initial',
-                      stale: false,
-                    },
-                    done: false,
-                  })),
+            next: (): Promise<IteratorResult<DiscoveryEvent>> => {
+              if (sent) return new Promise(() => {});
+              sent = true;
+              return Promise.resolve({
+                value: {
+                  snapshot: { ...snap, revision },
+                  diff: { added: snap.instances, removed: [], updated: [] },
+                  reason: 'initial',
+                  stale: false,
+                },
+                done: false,
+              });
+            },
           };
         },
       }),

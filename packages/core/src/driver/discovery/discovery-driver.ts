@@ -15,6 +15,11 @@ export interface ServiceListing {
   readonly epoch?: string;
   /** For backends without a push watch: when to read again, ms (DNS: the smallest record TTL). */
   readonly refreshAfter?: number;
+  /**
+   * An opaque resume token at `revision` (a Redis stream id, a resourceVersion), for backends whose
+   * feed position is not the revision itself; the kit hands it back in `WatchPosition.cursor`.
+   */
+  readonly cursor?: string;
 }
 
 export type WatchChange =
@@ -38,12 +43,16 @@ export interface WatchBatch {
    */
   readonly backendRevision?: number;
   readonly epoch?: string;
+  /** Opaque resume token after the batch (see `ServiceListing.cursor`); omitted: unchanged. */
+  readonly cursor?: string;
 }
 
 /** Where a watch resumes: every change after `revision` must be delivered. */
 export interface WatchPosition {
   readonly revision: number;
   readonly epoch?: string | undefined;
+  /** The token of the listing or batch that brought the feed to `revision`, if the driver gave one. */
+  readonly cursor?: string | undefined;
 }
 
 /**

@@ -54,7 +54,7 @@ export class ServiceFeed {
   #synced = false;
   #stale = false;
   /** The backend's position (may go backwards after data loss). */
-  #cursor = { revision: 0, epoch: undefined as string | undefined };
+  #cursor = { revision: 0, epoch: undefined as string | undefined, token: undefined as string | undefined };
   /** The revision subscribers see: never decreases. */
   #revision = 0;
   #stats = { watchesOpened: 0, relists: 0, resets: 0, regressions: 0, failures: 0 };
@@ -147,7 +147,11 @@ export class ServiceFeed {
       this.#all = next;
       this.#sorted = undefined;
     }
-    this.#cursor = { revision: listing.revision ?? 0, epoch: listing.epoch ?? this.#cursor.epoch };
+    this.#cursor = {
+      revision: listing.revision ?? 0,
+      epoch: listing.epoch ?? this.#cursor.epoch,
+      token: listing.cursor,
+    };
     this.#advance(regressed ? undefined : listing.revision, changed);
     if (regressed) {
       publishDiagnostic('discovery:regression', { service: this.service, backend: this.#s.driver.name });
@@ -184,6 +188,7 @@ export class ServiceFeed {
     this.#cursor = {
       revision: Math.max(this.#cursor.revision, batch.revision),
       epoch: batch.epoch ?? this.#cursor.epoch,
+      token: batch.cursor ?? this.#cursor.token,
     };
     this.#advance(batch.revision, changed);
     const wasStale = this.#stale;
@@ -309,7 +314,7 @@ export class ServiceFeed {
         { unref: true },
       );
     };
-    const from = { revision: this.#cursor.revision, epoch: this.#cursor.epoch };
+    const from = { revision: this.#cursor.revision, epoch: this.#cursor.epoch, cursor: this.#cursor.token };
     const iterator = driver.watch!(this.service, from, attempt.signal)[Symbol.asyncIterator]();
     try {
       arm();
