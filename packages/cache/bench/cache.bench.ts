@@ -279,7 +279,12 @@ stampedeRows.push([
     await stampede('lru', () => {
       let load: () => Promise<unknown> = async () => undefined;
       const l = new LRUCache<string, object>({ max: 100, fetchMethod: async () => (await load()) as object });
-      return { get: (key, f) => ((load = f), l.fetch(key)) };
+      return {
+        get: (key, f) => {
+          load = f;
+          return l.fetch(key);
+        },
+      };
     }),
   ),
 ]);
