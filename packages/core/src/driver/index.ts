@@ -30,7 +30,7 @@ export { clampedRandom } from '../primitives/backoff.js';
 export { type DeadlineOutcome, raceDeadline } from '../primitives/deadline-race.js';
 export { TRACING_CHANNELS, traced } from '../primitives/tracing.js';
 // Calls and options
-export { type BackendCallOptions, callBackend } from './backend-call.js';
+export { type BackendCallOptions, callBackend, raceBackend } from './backend-call.js';
 // Cache stores
 export {
   type CacheEntry,
@@ -54,6 +54,7 @@ export {
   watchResetError,
 } from './discovery/discovery-driver.js';
 export type { FeedStats } from './discovery/service-feed.js';
+export { type CallPolicy, type HostBreakerOptions, hostBreaker, retryPolicy } from './host-breaker.js';
 // Locks
 export { defineLock, type KitLock, type LockKitOptions, lockOptions } from './lock/define-lock.js';
 export type {

@@ -2,7 +2,7 @@ import type { LockLease, LockLeaseEvents } from '../contracts/lock.js';
 import { abortedError, invalidArgument, isSwitchyardError, SwitchyardError } from '../errors.js';
 import { type Clock, systemClock, type TimerHandle } from '../primitives/clock.js';
 import { publishDiagnostic } from '../primitives/diagnostics.js';
-import { Emitter, type Unsubscribe } from '../primitives/emitter.js';
+import { Emitter, type ListenerErrorHandler, type Unsubscribe } from '../primitives/emitter.js';
 import { assertDuration, assertNumberInRange } from '../validation.js';
 
 /** The backend half of a lease: the two remote operations. Everything else lives here. */
@@ -35,6 +35,8 @@ export interface ManagedLeaseOptions {
    * that are not lock holds (an etcd session) pass false, so one acquire is one `lease:acquired`.
    */
   diagnostics?: boolean;
+  /** Where a throwing `lease:lost` listener's error goes (default: a process warning). */
+  onListenerError?: ListenerErrorHandler | undefined;
 }
 
 /**
@@ -78,7 +80,10 @@ export class ManagedLease implements LockLease {
     if (options.drift !== undefined)
       assertDuration(pkg, 'drift', options.drift, { allowZero: true, max: options.ttl });
     this.#diagnostics = options.diagnostics ?? true;
-    this.#events = new Emitter<LockLeaseEvents>({ diagnostics: this.#diagnostics });
+    this.#events = new Emitter<LockLeaseEvents>({
+      diagnostics: this.#diagnostics,
+      ...(options.onListenerError ? { onListenerError: options.onListenerError } : {}),
+    });
     this.#pkg = options.pkg;
     this.key = options.key;
     this.owner = options.owner;

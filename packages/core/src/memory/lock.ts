@@ -210,16 +210,19 @@ export interface MemoryLockOptions {
   wait?: number;
   reentrant?: boolean;
   drift?: number;
+  /** Where a throwing `lease:lost` listener's error goes (default: a process warning). */
+  onListenerError?: (error: unknown, event: string) => void;
 }
 
 /** The embedded default lock: FIFO-fair with hand-off, fencing tokens, TTL expiry, watchdog renewal. */
 export function createMemoryLock(options: MemoryLockOptions = {}): KitLock {
-  const { ttl, wait, drift, reentrant } = lockOptions();
+  const { ttl, wait, drift, reentrant, onListenerError } = lockOptions();
   const o = parseOptions(PKG, options, {
     ttl,
     wait,
     drift,
     reentrant,
+    onListenerError,
     clock: opt.clock(),
     store: opt.instance<MemoryLockStore>((v) => v instanceof MemoryLockStore, 'a MemoryLockStore'),
   });
@@ -280,5 +283,6 @@ export function createMemoryLock(options: MemoryLockOptions = {}): KitLock {
     unavailableAfter: 10_000,
     drift: o.drift ?? 0,
     reentrant: o.reentrant,
+    onListenerError: o.onListenerError,
   });
 }

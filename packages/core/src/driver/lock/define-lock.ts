@@ -25,6 +25,7 @@ import { type Backoff, fullJitterBackoff, jitter } from '../../primitives/backof
 import type { Clock } from '../../primitives/clock.js';
 import { systemClock } from '../../primitives/clock.js';
 import { raceDeadline } from '../../primitives/deadline-race.js';
+import type { ListenerErrorHandler } from '../../primitives/emitter.js';
 import { traced } from '../../primitives/tracing.js';
 import { assertKey } from '../../validation.js';
 import { callBackend } from '../backend-call.js';
@@ -48,6 +49,8 @@ export function lockOptions(defaults: { pollInterval?: number; requestTimeout?: 
     /** The same owner may re-acquire a held key in this client; release counts down. */
     reentrant: opt.boolean().default(false),
     clock: opt.clock().default(systemClock),
+    /** Where a throwing `lease:lost` listener's error goes (default: a process warning). */
+    onListenerError: opt.func<ListenerErrorHandler>(),
   };
 }
 
@@ -63,6 +66,7 @@ export interface LockKitOptions {
   reentrant: boolean;
   /** Retry delays while the backend is unreachable during a wait (default 50 ms → 1 s, full jitter). */
   backoff?: Backoff;
+  onListenerError?: ListenerErrorHandler | undefined;
 }
 
 /** A lock built by the layer: the contract plus the operator API. */
@@ -506,6 +510,7 @@ class LockLayer {
       autoRenew,
       clock,
       drift,
+      onListenerError: this.#k.onListenerError,
       driver: new LeaseDriverOf(this.#calls, req, grant.token),
       onEnd: this.#calls.ended,
     });
