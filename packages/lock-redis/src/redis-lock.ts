@@ -1,4 +1,4 @@
-import type { Clock, KitLock } from '@switchyard/core';
+import type { Clock, KitLock, ListenerErrorHandler } from '@switchyard/core';
 import {
   defineLock,
   KEY_PREFIX,
@@ -41,6 +41,8 @@ export interface RedisLockCommonOptions {
   /** A waiter's queue place (and a hand-off to it) lapses this long after its last refresh, ms (default 5 000). */
   queueLease?: number;
   clock?: Clock;
+  /** Where a throwing `lease:lost` listener's error goes (default: a process warning). */
+  onListenerError?: ListenerErrorHandler;
 }
 
 export interface RedisLockOptions extends RedisLockCommonOptions {
@@ -78,6 +80,7 @@ export function kitOptions(
     unavailableAfter: o.unavailableAfter,
     drift: o.drift,
     reentrant: o.reentrant,
+    onListenerError: o.onListenerError,
   };
 }
 

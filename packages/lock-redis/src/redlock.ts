@@ -314,6 +314,7 @@ export function createRedlock(options: RedlockOptions): Redlock {
     unavailableAfter: o.unavailableAfter,
     drift: o.drift,
     reentrant: o.reentrant,
+    onListenerError: o.onListenerError,
   });
   return { ...lock, clients, quorum, prefix: layout.prefix };
 }

@@ -42,8 +42,8 @@ const never = <T>(v: unknown) => v as T;
 
 describe('factories', () => {
   it('connections: client or url, exactly one, checked at construction', async () => {
-    expect(await field(() => createRedisLock(never({})))).toBe('client');
-    expect(await field(() => createRedisLock(never(undefined)))).toBe('client');
+    expect(await field(() => createRedisLock(never({})))).toBe('url');
+    expect(await field(() => createRedisLock(never(undefined)))).toBe('url');
     expect(await field(() => createRedisLock({ client, url: server.url }))).toBe('url');
     expect(await field(() => createRedisLock({ url: 'not a url' }))).toBe('url');
     expect(await field(() => createRedisLock({ url: 'http://127.0.0.1:1' }))).toBe('url');
@@ -80,7 +80,7 @@ describe('factories', () => {
     for (const permits of [undefined, 0, -1, 1.5, '2', Number.NaN]) {
       expect(await field(() => createRedisSemaphore({ client, permits: never(permits) }))).toBe('permits');
     }
-    expect(await field(() => createRedlock(never({})))).toBe('clients');
+    expect(await field(() => createRedlock(never({})))).toBe('urls');
     expect(await field(() => createRedlock({ clients: [] }))).toBe('clients');
     expect(await field(() => createRedlock({ clients: never([1, 2]) }))).toBe('clients[0]');
     expect(await field(() => createRedlock({ clients: [client, client] }))).toBe('clients');
@@ -102,6 +102,38 @@ describe('factories', () => {
       await lease.release();
     } finally {
       await Promise.all([lock.close(), sem.close()]);
+    }
+  });
+
+  it('onListenerError reaches every kind: a throwing lease:lost listener is redirected, no process warning', async () => {
+    const seen: string[] = [];
+    const warnings: unknown[] = [];
+    const onWarning = (w: unknown) => warnings.push(w);
+    process.on('warning', onWarning);
+    const onListenerError = (_e: unknown, event: string) => seen.push(event);
+    const rw = createRedisReadWriteLock({ client, prefix: 'ole-rw:', onListenerError });
+    const kinds = [
+      createRedisLock({ client, prefix: 'ole-m:', onListenerError }),
+      createRedisSemaphore({ client, prefix: 'ole-s:', permits: 2, onListenerError }),
+      rw.write,
+      createRedlock({ clients: [client], prefix: 'ole-r:', onListenerError }),
+    ];
+    try {
+      expect(await field(() => createRedisLock({ client, onListenerError: never('x') }))).toBe(
+        'onListenerError',
+      );
+      const leases = await Promise.all(kinds.map((k) => k.acquire('k', { ttl: 100, autoRenew: false })));
+      for (const lease of leases) {
+        lease.on('lease:lost', () => {
+          throw new Error('listener bug');
+        });
+      }
+      await new Promise((r) => setTimeout(r, 250));
+      expect(seen).toEqual(['lease:lost', 'lease:lost', 'lease:lost', 'lease:lost']);
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+      await Promise.all([...kinds.map((k) => k.close()), rw.close()]);
     }
   });
 
