@@ -4,7 +4,9 @@ import { markdownTable, median, percentile } from './stats.js';
 /**
  * The shared lock benchmark: the same scenarios, with the same method, for every lock backend and
  * the peer libraries a user would pick instead, so lock-redis and lock-etcd numbers compare.
- * Peers run interleaved round by round in one process and each figure is the median over rounds.
+ * Uncontended pairs of every peer alternate block by block in one loop (with the floor after each
+ * block); the contended and hand-off runs go peer after peer; rounds repeat all of it and each figure
+ * is the median over rounds, so a burst of load from elsewhere does not land on one peer only.
  */
 
 /** One lock implementation under test. */
@@ -42,7 +44,10 @@ export interface LockBenchOptions {
   commands?: () => number;
   /** Rounds over all peers (default 3). */
   rounds?: number;
-  /** Sequential acquire+release pairs per round (default 3 000), in blocks of `block` (default 50). */
+  /**
+   * Sequential acquire+release pairs per peer and round (default 3 000), in blocks of `block`
+   * (default 50); the peers' blocks and the floor's alternate in one loop.
+   */
   uncontendedOps?: number;
   block?: number;
   /** Untimed pairs before each uncontended run (default 200). */
@@ -89,14 +94,14 @@ export async function runLockBench(o: LockBenchOptions): Promise<LockBenchResult
   const counter = o.commands ?? (() => Number.NaN);
   const byPeer = new Map<string, Round[]>(o.peers.map((p) => [p.name, []]));
   for (let r = 0; r < rounds; r++) {
-    for (const peer of o.peers) {
-      const uncontended = await runUncontended(peer, o, counter);
-      o.onProgress?.(`round ${r + 1}: ${peer.name} uncontended`);
+    const uncontended = await runUncontended(o.peers, o, counter);
+    o.onProgress?.(`round ${r + 1}: uncontended (every peer, interleaved)`);
+    for (const [i, peer] of o.peers.entries()) {
       const contended = await runContended(peer, o, counter);
       o.onProgress?.(`round ${r + 1}: ${peer.name} contended`);
       const handOff = await runHandOff(peer, o);
       o.onProgress?.(`round ${r + 1}: ${peer.name} hand-off`);
-      byPeer.get(peer.name)!.push({ uncontended, contended, handOff });
+      byPeer.get(peer.name)!.push({ uncontended: uncontended[i]!, contended, handOff });
     }
   }
   return o.peers.map((peer) => {
@@ -125,45 +130,54 @@ export async function runLockBench(o: LockBenchOptions): Promise<LockBenchResult
 }
 
 /**
- * Sequential acquire+release pairs interleaved block by block with the floor op (50 pairs, then
- * 50 floor ops, …) so both see the same state of a noisy machine.
+ * Sequential acquire+release pairs, every peer in the same loop: a block of 50 pairs of one peer,
+ * then 50 floor ops, then the next peer's block, … so every peer and its floor see the same state
+ * of a noisy machine (a load burst lands on all of them, not on one), and each peer's ratio is taken
+ * against the floor blocks that ran right after its own.
  */
-async function runUncontended(peer: LockBenchPeer, o: LockBenchOptions, commands: () => number) {
+async function runUncontended(
+  peers: readonly LockBenchPeer[],
+  o: LockBenchOptions,
+  commands: () => number,
+): Promise<Round['uncontended'][]> {
   const ops = o.uncontendedOps ?? 3000;
   const block = o.block ?? 50;
-  const key = `bench-u-${peer.name}`;
-  for (let i = 0; i < (o.warmup ?? 200); i++) await (await peer.lock(key))();
-  const lat: number[] = [];
-  const floor: number[] = [];
-  let total = 0;
-  const sent0 = commands();
+  const key = (p: LockBenchPeer) => `bench-u-${p.name}`;
+  for (const peer of peers) for (let i = 0; i < (o.warmup ?? 200); i++) await (await peer.lock(key(peer)))();
+  const runs = peers.map(() => ({ lat: [] as number[], floor: [] as number[], total: 0, sent: 0 }));
   for (let done = 0; done < ops; done += block) {
-    const t0 = performance.now();
-    for (let i = 0; i < block; i++) {
-      const s = performance.now();
-      await (await peer.lock(key))();
-      lat.push(performance.now() - s);
-    }
-    total += performance.now() - t0;
-    for (let i = 0; i < block; i++) {
-      const s = performance.now();
-      await o.floor.run();
-      floor.push(performance.now() - s);
+    for (const [i, peer] of peers.entries()) {
+      const run = runs[i]!;
+      const sent0 = commands();
+      const t0 = performance.now();
+      for (let j = 0; j < block; j++) {
+        const s = performance.now();
+        await (await peer.lock(key(peer)))();
+        run.lat.push(performance.now() - s);
+      }
+      run.total += performance.now() - t0;
+      run.sent += commands() - sent0;
+      for (let j = 0; j < block; j++) {
+        const s = performance.now();
+        await o.floor.run();
+        run.floor.push(performance.now() - s);
+      }
     }
   }
-  const calls = (commands() - sent0) / lat.length;
-  lat.sort((a, b) => a - b);
-  floor.sort((a, b) => a - b);
-  const p50 = percentile(lat, 50);
-  const floorP50 = percentile(floor, 50);
-  return {
-    opsPerSec: (lat.length / total) * 1000,
-    p50,
-    p99: percentile(lat, 99),
-    floorP50,
-    ratio: p50 / floorP50,
-    calls,
-  };
+  return runs.map(({ lat, floor, total, sent }) => {
+    lat.sort((a, b) => a - b);
+    floor.sort((a, b) => a - b);
+    const p50 = percentile(lat, 50);
+    const floorP50 = percentile(floor, 50);
+    return {
+      opsPerSec: (lat.length / total) * 1000,
+      p50,
+      p99: percentile(lat, 99),
+      floorP50,
+      ratio: p50 / floorP50,
+      calls: sent / lat.length,
+    };
+  });
 }
 
 /** `workers` async workers loop acquire → a token of work (setImmediate) → release on one key. */
