@@ -6,7 +6,8 @@
  *
  * Env: BENCH_ROUNDS (3), BENCH_OPS (3000), BENCH_CONTENDED_MS (3000), BENCH_HANDOFFS (300);
  * BENCH_BEFORE=<path to another checkout's packages/lock-redis/src/index.ts> adds that version's
- * mutex and fair lock as peers in the same interleaved rounds (before/after comparisons).
+ * mutex and fair lock as peers in the same interleaved rounds (before/after comparisons);
+ * BENCH_PEERS=<regexp> runs only the peers whose name matches (e.g. "mutex|fair").
  */
 import {
   distributedLockPeer,
@@ -95,7 +96,11 @@ const ours = [
   ),
 ];
 const before = await beforePeers(process.env.BENCH_BEFORE);
-const peers = [...ours.slice(0, 2), ...before, ...ours.slice(2), redlockPeer(), semaphorePeer()];
+const only = process.env.BENCH_PEERS ? new RegExp(process.env.BENCH_PEERS) : undefined;
+const theirs = [redlockPeer(), semaphorePeer()];
+const peers = [...ours.slice(0, 2), ...before, ...ours.slice(2), ...theirs].filter(
+  (p) => !only || only.test(p.name),
+);
 
 const ping = new Redis(server.url); // the floor's own connection, not counted
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -118,11 +123,9 @@ const results = await runLockBench({
 console.log(
   `\nRedis ${server.url}, node ${process.version}, ${rounds} interleaved rounds (medians); uncontended: sequential acquire+release interleaved in blocks of 50 with 2×PING on another connection; contended: 32 workers on one key; hand-off: release to one waiter\n`,
 );
-console.log(
-  lockBenchTable(results, { floorName: '2×PING', versus: [peers.at(-2)!.name, peers.at(-1)!.name] }),
-);
+console.log(lockBenchTable(results, { floorName: '2×PING', versus: theirs.map((p) => p.name) }));
 
-for (const p of peers) await p.close?.();
+for (const p of [...ours, ...before, ...theirs]) await p.close?.();
 for (const c of clients) c.disconnect();
 ping.disconnect();
 await server.stop();
