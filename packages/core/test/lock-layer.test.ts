@@ -115,3 +115,42 @@ describe('lock layer: the uncontended path', () => {
     await lock.close();
   });
 });
+
+describe('lock layer: release after an ambiguous failure', () => {
+  it('retries once with retry = true, so a driver with a release latch answers like the first call', async () => {
+    const seen: boolean[] = [];
+    const driver: LockDriver = {
+      name: 'fake',
+      capabilities: { fair: false, reentrant: false, ttlGranularity: 'milliseconds', notifications: true },
+      attempt: async () => ({ acquired: true, token: 1n }),
+      waiter: async () => {
+        throw new Error('unused');
+      },
+      extend: async () => true,
+      async release(_req, _token, _signal, retry) {
+        seen.push(retry);
+        // The first call's reply is lost (the release may have happened on the server).
+        if (!retry) throw new Error('connection reset');
+        return true;
+      },
+      abandon: async () => {},
+      inspect: async () => undefined,
+      list: async () => [],
+      forceRelease: async () => false,
+    };
+    const lock = defineLock(driver, {
+      pkg: 'test',
+      clock: systemClock,
+      ttl: 10_000,
+      wait: 0,
+      requestTimeout: 1_000,
+      pollInterval: 500,
+      unavailableAfter: 5_000,
+      reentrant: false,
+    });
+    const lease = await lock.acquire('k');
+    expect(await lease.release()).toBe(true);
+    expect(seen).toEqual([false, true]);
+    await lock.close();
+  });
+});

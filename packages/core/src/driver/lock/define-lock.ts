@@ -492,7 +492,7 @@ class LockLayer {
     const drift = this.#k.drift ?? Math.floor(req.ttl * 0.01) + 2;
     if (grantedAt + validFor - drift <= clock.monotonic()) {
       const p = this.#call('release', this.#k.requestTimeout, [], () =>
-        this.#d.release(req, grant.token, NEVER),
+        this.#d.release(req, grant.token, NEVER, false),
       ).catch(() => false);
       this.#background.add(p);
       void p.finally(() => this.#background.delete(p));
@@ -528,17 +528,22 @@ class LockLayer {
 
   async #releaseRetried(req: LockRequest, token: bigint, signal: AbortSignal | undefined): Promise<boolean> {
     try {
-      return await this.#releaseOnce(req, token, signal);
+      return await this.#releaseOnce(req, token, signal, false);
     } catch (error) {
       if (signal?.aborted || !isSwitchyardError(error, 'BACKEND_UNAVAILABLE')) throw error;
-      return this.#releaseOnce(req, token, signal); // drivers make a retried release answer like the first one
+      return this.#releaseOnce(req, token, signal, true); // the driver answers like the first call
     }
   }
 
-  #releaseOnce(req: LockRequest, token: bigint, signal: AbortSignal | undefined): Promise<boolean> {
+  #releaseOnce(
+    req: LockRequest,
+    token: bigint,
+    signal: AbortSignal | undefined,
+    retry: boolean,
+  ): Promise<boolean> {
     let call: Promise<boolean>;
     try {
-      call = this.#d.release(req, token, signal ?? NEVER);
+      call = this.#d.release(req, token, signal ?? NEVER, retry);
     } catch (error) {
       call = Promise.reject(error);
     }

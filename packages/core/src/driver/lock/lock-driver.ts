@@ -77,8 +77,13 @@ export interface LockDriver {
   waiter(request: LockRequest, bound: number): Promise<LockWaiter>;
   /** Resets the TTL of the held lock; `false` when this request no longer holds it. */
   extend(request: LockRequest, token: bigint, ttl: number, signal: AbortSignal): Promise<boolean>;
-  /** Releases; `false` when this request no longer held it (a no-op). Must be safe to retry. */
-  release(request: LockRequest, token: bigint, signal: AbortSignal): Promise<boolean>;
+  /**
+   * Releases; `false` when this request no longer held it (a no-op). Must be safe to retry: the
+   * layer calls once more, with `retry` true, after a call that failed without a clear answer
+   * (no reply, connection error), and a driver that keeps a release latch answers from it like the
+   * first call would have.
+   */
+  release(request: LockRequest, token: bigint, signal: AbortSignal, retry: boolean): Promise<boolean>;
   /**
    * Undoes what an abandoned acquire may have left: a queue place, or a lock it won in an attempt
    * whose reply never arrived. Called after that attempt settled. Best effort, may throw.
