@@ -72,7 +72,6 @@ export function redisLockDriver(o: RedisDriverOptions): LockDriver {
     clock,
     pkg: o.pkg,
   });
-  const releasing = new Set<string>();
   const latchTtl = Math.ceil(o.requestTimeout * 4 + 1000);
   return {
     name: o.name,
@@ -100,16 +99,8 @@ export function redisLockDriver(o: RedisDriverOptions): LockDriver {
     async extend(req, _token, ttl) {
       return (await scripts.extend(client, req, Math.ceil(ttl))) === 1;
     },
-    async release(req) {
-      const retry = releasing.has(req.id);
-      releasing.add(req.id);
-      try {
-        const done = (await scripts.release(client, req, latchTtl, retry)) === 1;
-        releasing.delete(req.id);
-        return done;
-      } finally {
-        if (retry) releasing.delete(req.id);
-      }
+    async release(req, _token, _signal, retry) {
+      return (await scripts.release(client, req, latchTtl, retry)) === 1;
     },
     async abandon(req) {
       table.drop(req.id);

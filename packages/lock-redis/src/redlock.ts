@@ -122,7 +122,6 @@ export function createRedlock(options: RedlockOptions): Redlock {
     background.add(q);
     void q.finally(() => background.delete(q));
   };
-  const releasing = new Set<string>();
   const latchTtl = Math.ceil(requestTimeout * 4 + 1000);
   const q = (grace: boolean) => ({ timeout: requestTimeout, clock, grace, quorum });
   const undo = (req: Parameters<LockDriver['abandon']>[0]) =>
@@ -195,30 +194,21 @@ export function createRedlock(options: RedlockOptions): Redlock {
         },
       );
     },
-    async release(req) {
-      const retry = releasing.has(req.id);
-      releasing.add(req.id);
-      try {
-        const done = await quorumCall(
-          clients,
-          q(true),
-          (c) => nodes.release(c, req, latchTtl, retry),
-          (rs, final) => {
-            const t = tally(rs, (v) => v === 1);
-            if (t.yes >= quorum) return true;
-            if (t.no > n - quorum) return false;
-            if (!final) return undefined;
-            if (t.yes > 0) return true;
-            if (t.failed > n - quorum) throw unavailable('release', t.failed, n, t.firstError);
-            return false;
-          },
-        );
-        releasing.delete(req.id);
-        return done;
-      } finally {
-        if (retry) releasing.delete(req.id);
-      }
-    },
+    release: (req, _token, _signal, retry) =>
+      quorumCall(
+        clients,
+        q(true),
+        (c) => nodes.release(c, req, latchTtl, retry),
+        (rs, final) => {
+          const t = tally(rs, (v) => v === 1);
+          if (t.yes >= quorum) return true;
+          if (t.no > n - quorum) return false;
+          if (!final) return undefined;
+          if (t.yes > 0) return true;
+          if (t.failed > n - quorum) throw unavailable('release', t.failed, n, t.firstError);
+          return false;
+        },
+      ),
     async abandon(req) {
       table.drop(req.id);
       await quorumCall(

@@ -166,6 +166,22 @@ describe('mutex', () => {
     await client.del(`${l.prefix}{same}:lock`);
   });
 
+  it('a release whose reply was lost is retried and answers like the first call (release latch)', async () => {
+    const l = lock({ requestTimeout: 600 });
+    const a = await l.acquire('latch', { ttl: 10_000 });
+    server.process.pause();
+    let released: Promise<boolean>;
+    try {
+      released = a.release(); // the first call times out at 600 ms; the retry goes out then
+      await new Promise((r) => setTimeout(r, 900));
+    } finally {
+      server.process.resume();
+    }
+    // Both calls run once the server resumes: the first releases, the retry finds the latch.
+    expect(await released).toBe(true);
+    expect(await l.inspect('latch')).toBeUndefined();
+  });
+
   it('bad input is INVALID_ARGUMENT naming the field', async () => {
     const l = lock();
     expect(await code(l.acquire(''))).toBe('INVALID_ARGUMENT:key');
