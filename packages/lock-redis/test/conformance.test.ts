@@ -1,22 +1,17 @@
 import { runLockConformance } from '@switchyard/testkit/conformance';
-import { type RedisServer, startRedis, startRedisServers } from '@switchyard/testkit/servers';
+import { type RedisServer, startRedis } from '@switchyard/testkit/servers';
 import { afterAll, beforeAll } from 'vitest';
-import {
-  createRedisLock,
-  createRedisReadWriteLock,
-  createRedisSemaphore,
-  createRedlock,
-} from '../src/index.js';
+import { createRedisLock, createRedisReadWriteLock } from '../src/index.js';
 
-// Every lock kind runs the shared suite; the fallback poll is long, so only notifications can pass
-// the wake-up bound.
+// Every lock kind runs the shared suite (this file: the mutex kinds and the writer side; the
+// semaphore and Redlock are in conformance-semaphore-redlock.test.ts, so the two files run in
+// parallel). The fallback poll is long, so only notifications can pass the wake-up bound.
 let redis: RedisServer;
-let nodes: RedisServer[];
 beforeAll(async () => {
-  [redis, nodes] = await Promise.all([startRedis(), startRedisServers(3)]);
+  redis = await startRedis();
 });
 afterAll(async () => {
-  await Promise.all([redis?.stop(), ...(nodes ?? []).map((n) => n.stop())]);
+  await redis?.stop();
 });
 
 const pair = <T extends { close(): Promise<void> }>(make: () => T) => {
@@ -36,14 +31,6 @@ for (const [name, extra] of [
   });
 }
 
-for (const permits of [1, 3]) {
-  runLockConformance({
-    name: `redis semaphore (${permits} permit${permits > 1 ? 's' : ''})`,
-    permits,
-    create: async () => pair(() => createRedisSemaphore({ url: redis.url, permits, pollInterval: 5000 })),
-  });
-}
-
 runLockConformance({
   name: 'redis read-write lock (write side)',
   create: async () => {
@@ -51,9 +38,4 @@ runLockConformance({
     const b = createRedisReadWriteLock({ url: redis.url, pollInterval: 5000 });
     return { a: a.write, b: b.write, cleanup: async () => void (await Promise.all([a.close(), b.close()])) };
   },
-});
-
-runLockConformance({
-  name: 'redlock (3 nodes)',
-  create: async () => pair(() => createRedlock({ urls: nodes.map((n) => n.url), pollInterval: 5000 })),
 });

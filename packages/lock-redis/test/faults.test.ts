@@ -140,10 +140,11 @@ describe('faults across OS processes', () => {
     }
   }, 30_000);
 
-  it('Redis down: wait 1000 → LOCK_TIMEOUT at the wait bound with the outage as cause; default options → BACKEND_UNAVAILABLE within unavailableAfter; releasing a lost lease answers at once', async () => {
+  it('Redis down: wait 1000 → LOCK_TIMEOUT at the wait bound with the outage as cause; the default wait (Infinity) → BACKEND_UNAVAILABLE after unavailableAfter; releasing a lost lease answers at once', async () => {
     const c = new Redis(server.url, { maxRetriesPerRequest: 1 });
     c.on('error', () => {});
     const lock = createRedisLock({ client: c, prefix: 'down:' });
+    // Default options but a shorter unavailableAfter (the default, 10 000 ms, would cost the suite 10 s).
     const fast = createRedisLock({ client: c, prefix: 'down:', unavailableAfter: 1500 });
     try {
       const lost = await lock.acquire('lost', { ttl: 300, autoRenew: false });
@@ -157,11 +158,10 @@ describe('faults across OS processes', () => {
         );
         return { error: error as { code?: string; cause?: unknown }, ms: performance.now() - t0 };
       };
-      const [release, bounded, shortOutage, defaults] = await Promise.all([
+      const [release, bounded, shortOutage] = await Promise.all([
         timed(lost.release().then((held) => expect(held).toBe(false))),
         timed(lock.acquire('k', { wait: 1000 })),
         timed(fast.acquire('k')),
-        timed(lock.acquire('k2')),
       ]);
       expect(release.error).toBeUndefined();
       expect(release.ms).toBeLessThan(100);
@@ -170,12 +170,9 @@ describe('faults across OS processes', () => {
       expect(bounded.ms).toBeGreaterThan(950);
       expect(bounded.ms).toBeLessThan(1600);
       expect(shortOutage.error.code).toBe('BACKEND_UNAVAILABLE');
+      expect(isSwitchyardError(shortOutage.error)).toBe(true);
       expect(shortOutage.ms).toBeGreaterThan(1400);
       expect(shortOutage.ms).toBeLessThan(3000);
-      // Defaults: wait Infinity, unavailableAfter 10 000 ms.
-      expect(defaults.error.code).toBe('BACKEND_UNAVAILABLE');
-      expect(defaults.ms).toBeGreaterThan(9900);
-      expect(defaults.ms).toBeLessThan(12_500);
     } finally {
       await server.process.start();
       await Promise.all([lock.close(), fast.close()]);
