@@ -47,23 +47,26 @@ export function decodeEntries(
   prefix: boolean,
 ): ServiceInstance[] {
   const decoded: { instance: ServiceInstance; node: string }[] = [];
-  const nodesById = new Map<string, Set<string>>();
+  const firstNode = new Map<string, string>();
+  let shared: Set<string> | undefined;
   for (const entry of entries) {
     const instance = fromHealthEntry(entry, keys, prefix);
     if (!instance) continue;
     const node = entry.Node?.Node ?? '';
+    const seen = firstNode.get(instance.id);
+    if (seen === node) continue; // one node cannot hold an ID twice
+    if (seen === undefined) firstNode.set(instance.id, node);
+    else {
+      shared ??= new Set();
+      shared.add(instance.id);
+    }
     decoded.push({ instance, node });
-    const nodes = nodesById.get(instance.id) ?? new Set<string>();
-    nodes.add(node);
-    nodesById.set(instance.id, nodes);
   }
-  const out = new Map<string, ServiceInstance>();
-  for (const { instance, node } of decoded) {
-    const shared = (nodesById.get(instance.id)?.size ?? 0) > 1;
-    const id = shared ? `${instance.id}@${node}` : instance.id;
-    out.set(id, shared ? Object.freeze({ ...instance, id }) : instance);
-  }
-  return [...out.values()];
+  if (!shared) return decoded.map((d) => d.instance);
+  const ids = shared;
+  return decoded.map(({ instance, node }) =>
+    ids.has(instance.id) ? Object.freeze({ ...instance, id: `${instance.id}@${node}` }) : instance,
+  );
 }
 
 /** A health entry as a Switchyard instance: zone/region/weight come out of Meta, Meta keys we own are hidden. */

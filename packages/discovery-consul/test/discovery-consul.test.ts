@@ -231,7 +231,7 @@ describe('watch', () => {
     const z2Ev = await until(z2, (e) => e.snapshot.instances.length === 1);
     expect(z2Ev.snapshot.instances.map((i) => i.id)).toEqual(['b']);
     await until(any, (e) => e.snapshot.instances.length === 2);
-    // The cache behind the shared watch serves resolve() with the same answer as a query.
+    // resolve() (one query, filtered locally) agrees with the watch.
     const cached = await discovery.resolve(service, { filter: { tags: ['green'] } });
     expect(cached.instances.map((i) => i.id)).toEqual(['b']);
     await b.setHealth('warning');
