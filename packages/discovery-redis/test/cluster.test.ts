@@ -1,5 +1,5 @@
 import { eventually, runDiscoveryConformance } from '@switchyard/testkit/conformance';
-import { type RedisServer, startRedis } from '@switchyard/testkit/servers';
+import { type RedisClusterServers, type RedisServer, startRedisCluster } from '@switchyard/testkit/servers';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisDiscovery } from '../src/index.js';
@@ -7,46 +7,26 @@ import { collect } from './helpers.js';
 
 // A real 3-master Redis Cluster (no replicas). Each service's keys share one hash tag (one slot);
 // different services land on different masters; watchers are woken by a pub/sub doorbell.
+let servers: RedisClusterServers;
 let nodes: RedisServer[];
 let cluster: Cluster;
 let run = 0;
 
-async function until(probe: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await probe().catch(() => false)) return;
+beforeAll(async () => {
+  servers = await startRedisCluster();
+  nodes = [...servers.nodes];
+  cluster = new Cluster([...servers.startupNodes]);
+  cluster.on('error', () => {});
+  const end = Date.now() + 20_000;
+  while ((await cluster.ping().catch(() => '')) !== 'PONG') {
+    if (Date.now() > end) throw new Error('cluster client did not connect');
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error('cluster did not converge');
-}
-
-beforeAll(async () => {
-  nodes = await Promise.all(
-    [0, 1, 2].map(() =>
-      startRedis({ args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf'] }),
-    ),
-  );
-  const ranges = [
-    [0, 5460],
-    [5461, 10922],
-    [10923, 16383],
-  ];
-  await Promise.all(
-    nodes.map((n, i) => n.command(`CLUSTER ADDSLOTSRANGE ${ranges[i]![0]} ${ranges[i]![1]}`)),
-  );
-  for (const n of nodes.slice(1)) await nodes[0]!.command(`CLUSTER MEET 127.0.0.1 ${n.port}`);
-  await until(async () =>
-    (await Promise.all(nodes.map((n) => n.command('CLUSTER INFO')))).every((r) =>
-      r.includes('cluster_state:ok'),
-    ),
-  );
-  cluster = new Cluster(nodes.map((n) => ({ host: n.host, port: n.port })));
-  await until(async () => (await cluster.ping()) === 'PONG');
 });
 
 afterAll(async () => {
   cluster?.disconnect();
-  await Promise.all((nodes ?? []).map((n) => n.stop()));
+  await servers?.stop();
 });
 
 runDiscoveryConformance({

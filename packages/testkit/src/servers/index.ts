@@ -16,3 +16,4 @@ export {
   startRedis,
   startRedisServers,
 } from './redis.js';
+export { type RedisClusterServers, startRedisCluster } from './redis-cluster.js';
