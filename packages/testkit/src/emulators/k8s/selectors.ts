@@ -55,7 +55,13 @@ function requirement(raw: string, source: string): Matcher {
   if (set) {
     const m = set;
     const key = checkKey(m[1]!, source);
-    const values = new Set(m[3]!.split(',').map((v) => checkValue(v.trim(), source)));
+    const values = new Set(
+      m[3]!
+        .split(',')
+        .map((v) => v.trim())
+        .filter((v) => v !== '')
+        .map((v) => checkValue(v, source)),
+    );
     if (values.size === 0)
       throw badRequest(
         `unable to parse requirement: for 'in', 'notin' operators, values set can't be empty (in selector "${source}")`,

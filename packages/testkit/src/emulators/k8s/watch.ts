@@ -65,6 +65,7 @@ export class WatchStream {
       !this.#ctx.faults.stalled
     ) {
       // Let the event reach the socket first, then cut the connection without a FIN.
+      this.#ending = true;
       this.#res.write('', () => this.drop());
     }
   }
