@@ -1,4 +1,9 @@
-import { DiscoveryV1Api, type KubeConfig, type V1EndpointConditions, type V1EndpointSlice } from '@kubernetes/client-node';
+import {
+  DiscoveryV1Api,
+  type KubeConfig,
+  type V1EndpointConditions,
+  type V1EndpointSlice,
+} from '@kubernetes/client-node';
 import type { InstanceHealth, InstanceInput, Registration } from '@switchyard/core';
 
 /** Endpoint conditions that map back to `health` (with the default `draining: 'exclude'`). */
@@ -61,7 +66,13 @@ export function sliceRegistrar(kc: KubeConfig, namespace: string) {
     live.add(name);
     let closed = false;
     const handle: Registration = {
-      instance: { ...input, tags: input.tags ?? [], metadata: input.metadata ?? {}, weight: input.weight ?? 1, health } as never,
+      instance: {
+        ...input,
+        tags: input.tags ?? [],
+        metadata: input.metadata ?? {},
+        weight: input.weight ?? 1,
+        health,
+      } as never,
       async setHealth(next) {
         health = next;
         const current = await api.readNamespacedEndpointSlice({ name, namespace });
@@ -84,7 +95,9 @@ export function sliceRegistrar(kc: KubeConfig, namespace: string) {
   };
   /** Deletes what is left (a test that did not close its registrations). */
   const cleanup = async () => {
-    await Promise.all([...live].map((name) => api.deleteNamespacedEndpointSlice({ name, namespace }).catch(() => {})));
+    await Promise.all(
+      [...live].map((name) => api.deleteNamespacedEndpointSlice({ name, namespace }).catch(() => {})),
+    );
     live.clear();
   };
   return { register, cleanup };

@@ -1,5 +1,9 @@
 import { KubeConfig } from '@kubernetes/client-node';
-import { type K8sEmulator, type K8sEmulatorOptions, startK8sEmulator } from '@switchyard/testkit/emulators/k8s';
+import {
+  type K8sEmulator,
+  type K8sEmulatorOptions,
+  startK8sEmulator,
+} from '@switchyard/testkit/emulators/k8s';
 
 /**
  * Where the tests talk to: a real cluster when KUBECONFIG is set (namespace from
@@ -29,7 +33,12 @@ export async function startTarget(options: K8sEmulatorOptions = {}): Promise<K8s
       close: async () => {},
     };
   }
-  const emulator = await startK8sEmulator({ tls: true, token: 'conformance-token', tooLargeWait: 200, ...options });
+  const emulator = await startK8sEmulator({
+    tls: true,
+    token: 'conformance-token',
+    tooLargeWait: 200,
+    ...options,
+  });
   return {
     kubeConfig: () => {
       const kc = new KubeConfig();
@@ -54,7 +63,11 @@ export async function startEmulator(options: K8sEmulatorOptions = {}) {
 }
 
 /** Polls `fn` until it returns a truthy value or `timeout` ms pass. */
-export async function waitFor<T>(fn: () => T | Promise<T>, timeout = 5000, what = 'condition'): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  fn: () => T | Promise<T>,
+  timeout = 5000,
+  what = 'condition',
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeout;
   let last: unknown;
   for (;;) {
@@ -64,7 +77,8 @@ export async function waitFor<T>(fn: () => T | Promise<T>, timeout = 5000, what 
     } catch (error) {
       last = error;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
