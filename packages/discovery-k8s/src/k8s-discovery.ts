@@ -37,6 +37,7 @@ export function createK8sDiscovery(options: K8sDiscoveryOptions = {}): K8sDiscov
     backoff: o.backoff,
     pageSize: o.pageSize,
     quietTimeout: o.quietTimeout,
+    resyncInterval: o.resyncInterval,
     requestTimeout: o.requestTimeout,
     watchTimeout: o.watchTimeout,
     idleTimeout: o.idleTimeout,

@@ -38,6 +38,12 @@ export interface K8sDiscoveryOptions {
   watchTimeout?: number;
   /** Relist when a watch delivers no event and no bookmark for this long, ms (0: never). Default 150 000. */
   quietTimeout?: number;
+  /**
+   * Relist this long after the last list even when the watch looks healthy, ms (0: never). Anti-entropy:
+   * catches what no watch can report (an apiserver restored onto an older history); what it finds is
+   * counted as `missedChanges`. Default 600 000.
+   */
+  resyncInterval?: number;
   /** Delays between list+watch rounds after failures, ms. Default `{ base: 800, max: 30_000, factor: 2 }` (client-go). */
   backoff?: { base?: number; max?: number; factor?: number; random?: () => number };
   /** How long a namespace's watch keeps running after its last reader when nobody watches, ms. Default 30 000. */
@@ -91,6 +97,7 @@ export function parseK8sOptions(options: K8sDiscoveryOptions) {
     pageSize: opt.integer(0, 100_000).default(500),
     watchTimeout: opt.duration({ min: 1_000 }).default(300_000),
     quietTimeout: opt.duration({ allowZero: true }).default(150_000),
+    resyncInterval: opt.duration({ allowZero: true }).default(600_000),
     backoff: opt.backoff({ base: 800, max: 30_000, factor: 2 }),
     idleTimeout: opt.duration({ allowZero: true }).default(30_000),
     clock: opt.clock().default(systemClock),

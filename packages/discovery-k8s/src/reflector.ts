@@ -36,6 +36,8 @@ export interface ReflectorStats {
   /** Watches that ended (server timeout, dropped stream) and were resumed from the last version. */
   readonly watchResumes: number;
   readonly watchdogFires: number;
+  /** Anti-entropy relists (`resyncInterval`). */
+  readonly resyncs: number;
   readonly bookmarks: number;
   readonly events: number;
   readonly failures: number;
@@ -53,6 +55,8 @@ export interface ReflectorOptions {
   pageSize: number;
   /** No event and no bookmark for this long → relist, ms (0: never). */
   quietTimeout: number;
+  /** Relist this long after the last list even when all looks well (anti-entropy), ms (0: never). */
+  resyncInterval: number;
   /** Deadline of a list page and of a watch's response headers, ms. */
   requestTimeout: number;
   /** Server-side watch timeout is random in [min, 2 × min), ms (client-go: 5 minutes). */
@@ -60,7 +64,7 @@ export interface ReflectorOptions {
   random: () => number;
 }
 
-type Outcome = 'resume' | 'short' | 'expired' | 'too-large' | 'watchdog' | { error: unknown };
+type Outcome = 'resume' | 'short' | 'expired' | 'too-large' | 'watchdog' | 'resync' | { error: unknown };
 
 /** client-go's backoff manager forgets failures after this long without one. */
 const BACKOFF_RESET_MS = 120_000;
@@ -86,6 +90,7 @@ export class Reflector {
   #down = false;
   #retryAfter: number | undefined;
   #relistReason = 'initial';
+  #listedAt = 0;
   readonly #syncWaiters = new Set<() => void>();
   #stats = {
     lists: 0,
@@ -95,6 +100,7 @@ export class Reflector {
     watchesOpened: 0,
     watchResumes: 0,
     watchdogFires: 0,
+    resyncs: 0,
     bookmarks: 0,
     events: 0,
     failures: 0,
@@ -205,6 +211,7 @@ export class Reflector {
       result = await this.#pagedList('');
     }
     this.#unavailable = false;
+    this.#listedAt = this.#o.clock.monotonic();
     this.#lastSyncRV = result.resourceVersion;
     this.#stats.lists++;
     const initial = !this.#synced;
@@ -336,6 +343,11 @@ export class Reflector {
         this.#diag('k8s:watchdog', { quietTimeout: this.#o.quietTimeout });
         return 'now';
       }
+      if (outcome === 'resync') {
+        this.#stats.resyncs++;
+        this.#relistReason = 'resync';
+        return 'now';
+      }
       if (outcome === 'short') {
         throw new SwitchyardError(
           'BACKEND_UNAVAILABLE',
@@ -348,7 +360,8 @@ export class Reflector {
 
   /** One watch request, from the last seen version, until it ends. Throws when it cannot start. */
   async #watchOnce(): Promise<Outcome> {
-    const { client, clock, quietTimeout, requestTimeout, minWatchTimeout, random, sink } = this.#o;
+    const { client, clock, quietTimeout, resyncInterval, requestTimeout, minWatchTimeout, random, sink } =
+      this.#o;
     const stop = this.#stop.signal;
     const attempt = new AbortController();
     const onStop = () => attempt.abort(stop.reason);
@@ -405,6 +418,12 @@ export class Reflector {
       }
     };
     const started = clock.monotonic();
+    const resync =
+      resyncInterval > 0
+        ? clock.setTimeout(() => conclude('resync'), Math.max(0, this.#listedAt + resyncInterval - started), {
+            unref: true,
+          })
+        : undefined;
     try {
       const conn = await client.watch({ resourceVersion: this.#lastSyncRV, timeoutSeconds }, onEvent, {
         signal: attempt.signal,
@@ -426,6 +445,7 @@ export class Reflector {
       return 'resume';
     } finally {
       clock.clearTimeout(quiet);
+      clock.clearTimeout(resync);
       stop.removeEventListener('abort', onStop);
       attempt.abort();
     }

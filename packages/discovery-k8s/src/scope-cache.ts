@@ -1,4 +1,4 @@
-import { publishDiagnostic, type ServiceInstance } from '@switchyard/core';
+import { instancesEqual, publishDiagnostic, type ServiceInstance } from '@switchyard/core';
 import {
   type EndpointSliceLike,
   type MappingOptions,
@@ -10,7 +10,6 @@ import {
 interface SliceEntry {
   /** `namespace/name` of the Service it belongs to (undefined: no service-name label). */
   readonly service: string | undefined;
-  readonly rv: string;
   readonly instances: readonly ServiceInstance[];
 }
 
@@ -65,7 +64,7 @@ export class ScopeCache {
   #entry(slice: EndpointSliceLike & Meta): SliceEntry {
     const namespace = slice.metadata?.namespace ?? '';
     const svc = slice.metadata?.labels?.[SERVICE_NAME_LABEL];
-    if (!svc) return { service: undefined, rv: slice.metadata?.resourceVersion ?? '', instances: [] };
+    if (!svc) return { service: undefined, instances: [] };
     const service = this.#nameOf(namespace, svc);
     const mapped = sliceInstances(service, slice, this.#mapping);
     if (mapped.problem) {
@@ -73,7 +72,6 @@ export class ScopeCache {
     }
     return {
       service: `${namespace}/${svc}`,
-      rv: slice.metadata?.resourceVersion ?? '',
       instances: mapped.instances,
     };
   }
@@ -118,9 +116,12 @@ export class ScopeCache {
       const key = keyOf(item);
       seen.add(key);
       const old = this.#slices.get(key);
-      if (old && old.rv === item.metadata?.resourceVersion && old.rv !== '') continue;
+      // Compare what the slice means, not its resourceVersion: after a restore onto a new history
+      // the same version can name different content.
+      const entry = this.#entry(item);
+      if (old && sameEntry(old, entry)) continue;
       differing++;
-      this.#put(key, this.#entry(item), changed);
+      this.#put(key, entry, changed);
     }
     for (const key of [...this.#slices.keys()]) {
       if (seen.has(key)) continue;
@@ -176,4 +177,11 @@ export class ScopeCache {
   serviceKeys(): string[] {
     return [...this.#byService.keys()].filter((k) => this.instances(k).length > 0);
   }
+}
+
+function sameEntry(a: SliceEntry, b: SliceEntry): boolean {
+  if (a.service !== b.service || a.instances.length !== b.instances.length) return false;
+  for (let i = 0; i < a.instances.length; i++)
+    if (!instancesEqual(a.instances[i]!, b.instances[i]!)) return false;
+  return true;
 }

@@ -25,6 +25,7 @@ export interface ScopeSettings {
   backoff: Backoff;
   pageSize: number;
   quietTimeout: number;
+  resyncInterval: number;
   requestTimeout: number;
   watchTimeout: number;
   idleTimeout: number;
@@ -108,6 +109,7 @@ export class ScopeWatch {
         backoff: settings.backoff,
         pageSize: settings.pageSize,
         quietTimeout: settings.quietTimeout,
+        resyncInterval: settings.resyncInterval,
         requestTimeout: settings.requestTimeout,
         minWatchTimeout: settings.watchTimeout,
         random: Math.random,

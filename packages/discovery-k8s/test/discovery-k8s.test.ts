@@ -35,7 +35,8 @@ describe('discovery-k8s', () => {
     await using d = createK8sDiscovery({ client: kubeConfig(), namespace: n, ...fast });
     const before = watchRequests.filter((p) => p.includes(`/namespaces/${n}/`)).length;
     const watches = [0, 1, 2, 3, 4].map((s) => collect(d, `svc${s}`));
-    for (const [s, w] of watches.entries()) await waitFor(() => w.ids().join() === `pod-${s}`, 3000, `svc${s}`);
+    for (const [s, w] of watches.entries())
+      await waitFor(() => w.ids().join() === `pod-${s}`, 3000, `svc${s}`);
     k8s.apply(slice(n, 'svc3', 'svc3-b', ['pod-33']));
     await waitFor(() => watches[3]!.ids().join() === 'pod-3,pod-33', 3000, 'svc3 change');
     expect(watchRequests.filter((p) => p.includes(`/namespaces/${n}/`)).length - before).toBe(1);
@@ -58,8 +59,16 @@ describe('discovery-k8s', () => {
     expect(d.namespace).toBe(a);
     expect((await d.resolve('web')).instances.map((i) => i.id)).toEqual(['pod-1']);
     expect((await d.resolve(`web.${b}`)).instances.map((i) => i.id)).toEqual(['pod-2']);
-    await using all = createK8sDiscovery({ client: kubeConfig(), namespace: a, allNamespaces: true, ...fast, idleTimeout: 5000 });
-    expect((await all.resolve(`web.${b}`)).instances.map((i) => [i.id, i.metadata['k8s.namespace']])).toEqual([['pod-2', b]]);
+    await using all = createK8sDiscovery({
+      client: kubeConfig(),
+      namespace: a,
+      allNamespaces: true,
+      ...fast,
+      idleTimeout: 5000,
+    });
+    expect((await all.resolve(`web.${b}`)).instances.map((i) => [i.id, i.metadata['k8s.namespace']])).toEqual(
+      [['pod-2', b]],
+    );
     expect((await all.resolve('web')).instances.map((i) => i.id)).toEqual(['pod-1']);
     expect(all.cacheStats().map((s) => s.scope)).toEqual(['*']);
     const names = await all.services();
@@ -71,16 +80,48 @@ describe('discovery-k8s', () => {
   it('register rejects with UNSUPPORTED: Kubernetes registers Pods itself', async () => {
     await using d = createK8sDiscovery({ client: kubeConfig(), ...fast });
     expect(d.capabilities).toMatchObject({ register: false, watch: true });
-    await expectSwitchyardError(() => d.register({ id: 'x', service: 'web', address: '127.0.0.1', port: 1 }), 'UNSUPPORTED');
+    await expectSwitchyardError(
+      () => d.register({ id: 'x', service: 'web', address: '127.0.0.1', port: 1 }),
+      'UNSUPPORTED',
+    );
   });
 
   it('label and field selectors narrow the slices watched', async () => {
     const n = ns();
-    k8s.apply(slice(n, 'web', 'web-ctrl', ['pod-1'], { metadata: { name: 'web-ctrl', namespace: n, labels: { 'kubernetes.io/service-name': 'web', 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' } } }));
-    k8s.apply(slice(n, 'web', 'web-mesh', ['pod-2'], { metadata: { name: 'web-mesh', namespace: n, labels: { 'kubernetes.io/service-name': 'web', 'endpointslice.kubernetes.io/managed-by': 'mesh' } } }));
-    await using d = createK8sDiscovery({ client: kubeConfig(), namespace: n, labelSelector: 'endpointslice.kubernetes.io/managed-by=endpointslice-controller.k8s.io', ...fast });
+    k8s.apply(
+      slice(n, 'web', 'web-ctrl', ['pod-1'], {
+        metadata: {
+          name: 'web-ctrl',
+          namespace: n,
+          labels: {
+            'kubernetes.io/service-name': 'web',
+            'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io',
+          },
+        },
+      }),
+    );
+    k8s.apply(
+      slice(n, 'web', 'web-mesh', ['pod-2'], {
+        metadata: {
+          name: 'web-mesh',
+          namespace: n,
+          labels: { 'kubernetes.io/service-name': 'web', 'endpointslice.kubernetes.io/managed-by': 'mesh' },
+        },
+      }),
+    );
+    await using d = createK8sDiscovery({
+      client: kubeConfig(),
+      namespace: n,
+      labelSelector: 'endpointslice.kubernetes.io/managed-by=endpointslice-controller.k8s.io',
+      ...fast,
+    });
     expect((await d.resolve('web')).instances.map((i) => i.id)).toEqual(['pod-1']);
-    await using f = createK8sDiscovery({ client: kubeConfig(), namespace: n, fieldSelector: 'metadata.name=web-mesh', ...fast });
+    await using f = createK8sDiscovery({
+      client: kubeConfig(),
+      namespace: n,
+      fieldSelector: 'metadata.name=web-mesh',
+      ...fast,
+    });
     expect((await f.resolve('web')).instances.map((i) => i.id)).toEqual(['pod-2']);
   });
 
@@ -89,7 +130,11 @@ describe('discovery-k8s', () => {
     k8s.apply(slice(n, 'api', 'api-1', ['pod-1']));
     k8s.apply(slice(n, 'db', 'db-1', ['pod-2']));
     const svc = (name: string, labels: Record<string, string>, annotations: Record<string, string> = {}) =>
-      k8s.apply({ kind: 'Service', metadata: { name, namespace: n, labels, annotations }, spec: { ports: [{ port: 80 }] } });
+      k8s.apply({
+        kind: 'Service',
+        metadata: { name, namespace: n, labels, annotations },
+        spec: { ports: [{ port: 80 }] },
+      });
     svc('api', { expose: 'yes' }, { 'switchyard.io/discover': 'true' });
     svc('db', { expose: 'yes' });
     await using d = createK8sDiscovery({
@@ -112,9 +157,22 @@ describe('discovery-k8s', () => {
   it('portName picks the port; draining and health filters follow the endpoint conditions', async () => {
     const n = ns();
     k8s.apply(
-      slice(n, 'web', 'web-1', ['pod-1', { pod: 'pod-2', terminating: true, serving: true, ready: false }, { pod: 'pod-3', ready: false }], {
-        ports: [{ name: 'http', port: 8080 }, { name: 'metrics', port: 9100 }],
-      }),
+      slice(
+        n,
+        'web',
+        'web-1',
+        [
+          'pod-1',
+          { pod: 'pod-2', terminating: true, serving: true, ready: false },
+          { pod: 'pod-3', ready: false },
+        ],
+        {
+          ports: [
+            { name: 'http', port: 8080 },
+            { name: 'metrics', port: 9100 },
+          ],
+        },
+      ),
     );
     await using d = createK8sDiscovery({ client: kubeConfig(), namespace: n, portName: 'metrics', ...fast });
     const all = await d.resolve('web', { filter: { health: ['passing', 'maintenance', 'critical'] } });
@@ -124,7 +182,13 @@ describe('discovery-k8s', () => {
       ['pod-3', 9100, 'critical'],
     ]);
     expect((await d.resolve('web')).instances.map((i) => i.id)).toEqual(['pod-1']);
-    await using serve = createK8sDiscovery({ client: kubeConfig(), namespace: n, portName: 'http', draining: 'serve', ...fast });
+    await using serve = createK8sDiscovery({
+      client: kubeConfig(),
+      namespace: n,
+      portName: 'http',
+      draining: 'serve',
+      ...fast,
+    });
     expect((await serve.resolve('web')).instances.map((i) => [i.id, i.port])).toEqual([
       ['pod-1', 8080],
       ['pod-2', 8080],
@@ -136,7 +200,13 @@ describe('discovery-k8s', () => {
     try {
       await using guess = createK8sDiscovery({ client: kubeConfig(), namespace: n, ...fast });
       expect((await guess.resolve('web')).instances).toEqual([]);
-      expect(problems).toEqual([expect.objectContaining({ service: 'web', slice: 'web-1', problem: expect.stringMatching(/set portName/) })]);
+      expect(problems).toEqual([
+        expect.objectContaining({
+          service: 'web',
+          slice: 'web-1',
+          problem: expect.stringMatching(/set portName/),
+        }),
+      ]);
     } finally {
       unsubscribe('switchyard:k8s:unmapped', onUnmapped);
     }
@@ -149,13 +219,18 @@ describe('discovery-k8s', () => {
     const w = collect(d, 'web', { filter: { health: ['passing', 'critical'] } });
     await waitFor(() => w.ids().join() === 'pod-1,pod-2', 3000, 'initial');
     k8s.apply(slice(n, 'web', 'web-a', ['pod-1', { pod: 'pod-2', ready: false }]));
-    await waitFor(() => w.last()?.diff.updated.some((i) => i.id === 'pod-2' && i.health === 'critical'), 3000, 'update');
+    await waitFor(
+      () => w.last()?.diff.updated.some((i) => i.id === 'pod-2' && i.health === 'critical'),
+      3000,
+      'update',
+    );
     k8s.apply(slice(n, 'web', 'web-b', ['pod-3']));
     k8s.remove('EndpointSlice', n, 'web-a');
     await waitFor(() => w.ids().join() === 'pod-3', 3000, 'slice deleted');
     await w.stop();
     expect(w.replayed()).toEqual(['pod-3']);
-    for (let i = 1; i < w.events.length; i++) expect(w.events[i]!.snapshot.revision).toBeGreaterThan(w.events[i - 1]!.snapshot.revision);
+    for (let i = 1; i < w.events.length; i++)
+      expect(w.events[i]!.snapshot.revision).toBeGreaterThan(w.events[i - 1]!.snapshot.revision);
     expect(w.events.every((e) => !e.stale)).toBe(true);
   });
 
@@ -170,13 +245,41 @@ describe('discovery-k8s', () => {
   });
 
   it('options: strict keys with suggestions, client xor kubeconfig, a kubeconfig file, the context namespace', async () => {
-    await expectSwitchyardError(() => createK8sDiscovery({ client: kubeConfig(), namespce: 'x' } as never), 'INVALID_ARGUMENT', 'namespce');
-    await expectSwitchyardError(() => createK8sDiscovery({ client: {} as never }), 'INVALID_ARGUMENT', 'client');
-    await expectSwitchyardError(() => createK8sDiscovery({ client: kubeConfig(), kubeconfig: '/x' }), 'INVALID_ARGUMENT', 'kubeconfig');
-    await expectSwitchyardError(() => createK8sDiscovery({ client: kubeConfig(), draining: 'maybe' as never }), 'INVALID_ARGUMENT', 'draining');
-    await expectSwitchyardError(() => createK8sDiscovery({ client: kubeConfig(), namespace: 'Bad_NS' }), 'INVALID_ARGUMENT', 'namespace');
-    await expectSwitchyardError(() => createK8sDiscovery({ client: kubeConfig(), addressTypes: ['IPv5' as never] }), 'INVALID_ARGUMENT', 'addressTypes[0]');
-    await expectSwitchyardError(() => createK8sDiscovery({ client: kubeConfig(), backoff: { base: 10, max: 1 } }), 'INVALID_ARGUMENT', 'backoff.max');
+    await expectSwitchyardError(
+      () => createK8sDiscovery({ client: kubeConfig(), namespce: 'x' } as never),
+      'INVALID_ARGUMENT',
+      'namespce',
+    );
+    await expectSwitchyardError(
+      () => createK8sDiscovery({ client: {} as never }),
+      'INVALID_ARGUMENT',
+      'client',
+    );
+    await expectSwitchyardError(
+      () => createK8sDiscovery({ client: kubeConfig(), kubeconfig: '/x' }),
+      'INVALID_ARGUMENT',
+      'kubeconfig',
+    );
+    await expectSwitchyardError(
+      () => createK8sDiscovery({ client: kubeConfig(), draining: 'maybe' as never }),
+      'INVALID_ARGUMENT',
+      'draining',
+    );
+    await expectSwitchyardError(
+      () => createK8sDiscovery({ client: kubeConfig(), namespace: 'Bad_NS' }),
+      'INVALID_ARGUMENT',
+      'namespace',
+    );
+    await expectSwitchyardError(
+      () => createK8sDiscovery({ client: kubeConfig(), addressTypes: ['IPv5' as never] }),
+      'INVALID_ARGUMENT',
+      'addressTypes[0]',
+    );
+    await expectSwitchyardError(
+      () => createK8sDiscovery({ client: kubeConfig(), backoff: { base: 10, max: 1 } }),
+      'INVALID_ARGUMENT',
+      'backoff.max',
+    );
     const n = ns();
     k8s.apply(slice(n, 'web', 'web-a', ['pod-7']));
     const dir = mkdtempSync(join(tmpdir(), 'k8s-'));

@@ -6,7 +6,10 @@ export function slice(
   namespace: string,
   service: string,
   name: string,
-  pods: readonly (string | { pod: string; ready?: boolean; terminating?: boolean; serving?: boolean; zone?: string })[],
+  pods: readonly (
+    | string
+    | { pod: string; ready?: boolean; terminating?: boolean; serving?: boolean; zone?: string }
+  )[],
   extra: Partial<KubeObject> = {},
 ): KubeObject {
   return {
@@ -19,7 +22,11 @@ export function slice(
       const n = Number.parseInt(e.pod.replace(/\D/g, '') || '0', 10);
       return {
         addresses: [`10.0.${(n >> 8) & 255}.${n & 255}`],
-        conditions: { ready: e.ready ?? !e.terminating, serving: e.serving ?? e.ready ?? true, terminating: e.terminating ?? false },
+        conditions: {
+          ready: e.ready ?? !e.terminating,
+          serving: e.serving ?? e.ready ?? true,
+          terminating: e.terminating ?? false,
+        },
         targetRef: { kind: 'Pod', name: e.pod, namespace },
         ...(e.zone ? { zone: e.zone } : {}),
       };
@@ -29,7 +36,11 @@ export function slice(
 }
 
 /** Collects a watch's events in the background. */
-export function collect(backend: DiscoveryBackend, service: string, filter?: Parameters<DiscoveryBackend['watch']>[1]) {
+export function collect(
+  backend: DiscoveryBackend,
+  service: string,
+  filter?: Parameters<DiscoveryBackend['watch']>[1],
+) {
   const events: DiscoveryEvent[] = [];
   const ac = new AbortController();
   let error: unknown;
