@@ -9,6 +9,7 @@ import {
   MemoryLockStore,
   systemClock,
 } from '@switchyard/core';
+import { redisDiscoveryFromEnv } from './redis-discovery.js';
 
 /**
  * The "infrastructure" of the demo: one in-memory registry, lock service and config server that
@@ -18,12 +19,13 @@ export function createCluster(clock: Clock = systemClock) {
   const discoveryStore = new MemoryDiscoveryStore({ clock });
   const lockStore = new MemoryLockStore({ clock });
   const configState = new MemoryConfigState({ clock });
+  const redisDiscovery = redisDiscoveryFromEnv();
   const opened: { close(): Promise<void> }[] = [];
   return {
     /** A new set of clients, as one process would open them. */
     connect() {
       const clients = {
-        discovery: createMemoryDiscovery({ store: discoveryStore, ttl: 3000 }),
+        discovery: redisDiscovery?.(3000) ?? createMemoryDiscovery({ store: discoveryStore, ttl: 3000 }),
         locks: createMemoryLock({ store: lockStore, ttl: 2000 }),
         config: createMemoryConfigStore({ state: configState }),
         cache: createMemoryCacheStore({ maxEntries: 1000 }),

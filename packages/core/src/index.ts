@@ -36,20 +36,26 @@ export {
   sortInstances,
   validateFilter,
 } from './discovery/instance.js';
+export type { KitDiscoveryBackend } from './driver/discovery/define-discovery-backend.js';
+export type { KitLock } from './driver/lock/define-lock.js';
 // Errors and validation
 export {
   abortedError,
   backendUnavailable,
+  closedError,
   ERROR_CODES,
   type ErrorCode,
   invalidArgument,
   isSwitchyardError,
+  lockTimeoutError,
   SwitchyardError,
   type SwitchyardErrorOptions,
+  unsupportedError,
 } from './errors.js';
 export { LockStatsRecorder, WAIT_BUCKETS_MS } from './lock/lock-stats-recorder.js';
 // Lock helpers
 export { type LeaseDriver, ManagedLease, type ManagedLeaseOptions } from './lock/managed-lease.js';
+export { currentLockOwner, runWithLockOwner } from './lock/owner-scope.js';
 export { withLock } from './lock/with-lock.js';
 export { createMemoryCacheStore, type MemoryCacheStoreOptions } from './memory/cache-store.js';
 export {
@@ -57,6 +63,7 @@ export {
   MemoryConfigState,
   type MemoryConfigStoreOptions,
 } from './memory/config-store.js';
+export type { MemoryRecord } from './memory/discovery.js';
 // In-memory backends (the embedded default)
 export {
   createMemoryDiscovery,

@@ -59,3 +59,30 @@ describe('diagnostics_channel hooks', () => {
     expect(seen).toHaveLength(0);
   });
 });
+
+describe('onListenerError', () => {
+  it('redirects a throwing listener of a lease and a registration instead of a process warning', async () => {
+    const { createMemoryDiscovery, createMemoryLock } = await import('../src/index.js');
+    const seen: string[] = [];
+    const warnings: unknown[] = [];
+    const onWarning = (w: unknown) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const lock = createMemoryLock({ onListenerError: (_e, event) => seen.push(event) });
+      const lease = await lock.acquire('k', { ttl: 20, autoRenew: false });
+      lease.on('lease:lost', () => {
+        throw new Error('listener bug');
+      });
+      await new Promise((r) => setTimeout(r, 60));
+      expect(seen).toEqual(['lease:lost']);
+      await lock.close();
+      const discovery = createMemoryDiscovery({ onListenerError: (_e, event) => seen.push(event) });
+      expect(() => createMemoryDiscovery({ onListenerError: 'x' as never })).toThrow(/onListenerError/);
+      await discovery.close();
+      await new Promise((r) => setTimeout(r, 10));
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+});

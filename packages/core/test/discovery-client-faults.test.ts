@@ -253,4 +253,98 @@ describe('discovery client: gap and staleness detection', () => {
     expect(ids((await client.resolve('api')).instances)).toEqual(['a1']);
     expect(client.status('api').missedChanges).toBe(1);
   });
+
+  it('takes two lower-revision relists that disagree with the cache as the truth of the backend (data loss)', async () => {
+    const { memory } = env();
+    await memory.register(inst('a1'));
+    const ghost = await memory.register(inst('ghost'));
+    const snap = await memory.resolve('api');
+    let revision = 1000;
+    const backend: DiscoveryBackend = {
+      ...memory,
+      // The watch stays quiet after its first snapshot (a watch waiting on a future revision).
+      watch: () => ({
+        [Symbol.asyncIterator]: () => {
+          let sent = false;
+          return {
+            next: (): Promise<IteratorResult<DiscoveryEvent>> => {
+              if (sent) return new Promise(() => {});
+              sent = true;
+              return Promise.resolve({
+                value: {
+                  snapshot: { ...snap, revision },
+                  diff: { added: snap.instances, removed: [], updated: [] },
+                  reason: 'initial',
+                  stale: false,
+                },
+                done: false,
+              });
+            },
+          };
+        },
+      }),
+      // The store was wiped and restarted: low revisions, the ghost gone.
+      resolve: async (service, options) => ({ ...(await memory.resolve(service, options)), revision: 3 }),
+    };
+    await using client = createDiscoveryClient({ backend, resyncInterval: 0 });
+    expect(ids((await client.resolve('api')).instances)).toEqual(['a1', 'ghost']);
+    revision = 0;
+    await ghost.close();
+    expect(await client.resync('api')).toMatchObject({ removed: [] }); // first lower read: not trusted yet
+    const diff = await client.resync('api');
+    expect(ids(diff.removed)).toEqual(['ghost']);
+    expect(ids((await client.resolve('api')).instances)).toEqual(['a1']);
+    expect(client.status('api').revisionRegressions).toBe(1);
+  });
+
+  it('marks the cache stale as soon as the backend reports its watch stale, and recovers with a resync', async () => {
+    const { memory } = env();
+    await memory.register(inst('a1'));
+    const snap = await memory.resolve('api');
+    const queue: DiscoveryEvent[] = [
+      {
+        snapshot: snap,
+        diff: { added: snap.instances, removed: [], updated: [] },
+        reason: 'initial',
+        stale: false,
+      },
+    ];
+    let wake: () => void = () => {};
+    const backend: DiscoveryBackend = {
+      ...memory,
+      watch: () => ({
+        [Symbol.asyncIterator]: () => ({
+          next: async () => {
+            while (queue.length === 0) await new Promise<void>((r) => (wake = r));
+            return { value: queue.shift()!, done: false };
+          },
+        }),
+      }),
+    };
+    await using client = createDiscoveryClient({ backend });
+    const stale: string[] = [];
+    client.on('discovery:stale', ({ service }) => stale.push(service));
+    client.on('discovery:recovered', ({ service }) => stale.push(`recovered:${service}`));
+    await client.resolve('api');
+    queue.push({
+      snapshot: snap,
+      diff: { added: [], removed: [], updated: [] },
+      reason: 'change',
+      stale: true,
+    });
+    wake();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(stale).toEqual(['api']);
+    expect((await client.resolve('api')).stale).toBe(true);
+    queue.push({
+      snapshot: { ...snap, revision: snap.revision + 1 },
+      diff: { added: [], removed: [], updated: [] },
+      reason: 'change',
+      stale: false,
+    });
+    wake();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(stale).toEqual(['api', 'recovered:api']);
+    expect((await client.resolve('api')).stale).toBe(false);
+  });
 });

@@ -19,7 +19,9 @@ describe('discovery client: options and arguments', () => {
     createDiscoveryClient({ backend, ...extra } as DiscoveryClientOptions);
 
   it('rejects bad options with INVALID_ARGUMENT naming the field', () => {
-    expect(fieldOf(() => createDiscoveryClient(undefined as never))).toBe('options');
+    expect(fieldOf(() => createDiscoveryClient(undefined as never))).toBe('backend');
+    expect(fieldOf(() => createDiscoveryClient(42 as never))).toBe('options');
+    expect(fieldOf(make({ panicTreshold: 0.3 }))).toBe('panicTreshold');
     expect(fieldOf(make({ backend: {} }))).toBe('backend');
     expect(fieldOf(make({ rules: { current: 1 } }))).toBe('rules');
     expect(fieldOf(make({ clock: {} }))).toBe('clock');

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   AsyncChannel,
+  anySignal,
   createManualClock,
   deadlineSignal,
   Emitter,
@@ -11,6 +12,7 @@ import {
   SingleFlight,
   SwitchyardError,
   sleep,
+  throwIfAborted,
 } from '../src/index.js';
 
 describe('errors', () => {
@@ -184,5 +186,25 @@ describe('async channel', () => {
     const all: number[] = [];
     for await (const v of co) all.push(v);
     expect(all).toEqual([2]);
+  });
+});
+
+describe('primitives reject a signal that is not an AbortSignal (no timer left to crash the process)', () => {
+  it('sleep, raceSignal, throwIfAborted, anySignal, deadlineSignal', async () => {
+    const bad = {} as AbortSignal;
+    await expect(sleep(10, { signal: bad })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      field: 'signal',
+    });
+    await expect(raceSignal(Promise.resolve(1), bad)).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      field: 'signal',
+    });
+    expect(() => throwIfAborted('core', bad)).toThrow(/signal must be an AbortSignal/);
+    expect(() => anySignal(bad)).toThrow(/signals\[0\]/);
+    expect(() => deadlineSignal(10, { parent: bad })).toThrow(/parent/);
+    await expect(sleep(-1)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'ms' });
+    // Nothing fires later: give a would-be timer the time to throw.
+    await new Promise((r) => setTimeout(r, 30));
   });
 });

@@ -17,7 +17,8 @@ import { createDiscoveryClient } from '@switchyard/core';
 import { measurePropagation, nsPerOp, percentile } from '@switchyard/testkit/bench';
 import { startEtcd } from '@switchyard/testkit/servers';
 import { Etcd3 } from 'etcd3';
-import { createEtcdDiscovery, InstanceCodec } from '../src/index.js';
+import { createEtcdDiscovery } from '../src/index.js';
+import { InstanceCodec } from '../src/instance-codec.js';
 
 setFlagsFromString('--expose_gc');
 const gc = runInNewContext('gc') as () => void;

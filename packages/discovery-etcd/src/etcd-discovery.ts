@@ -1,35 +1,28 @@
 import {
-  assertDuration,
-  assertNonEmptyString,
-  assertServiceName,
-  type BackoffOptions,
-  backendUnavailable,
   type Clock,
-  type DiscoveryBackend,
   type DiscoveryCapabilities,
-  type DiscoveryEvent,
-  fullJitterBackoff,
-  type InstanceFilter,
   type InstanceInput,
   invalidArgument,
-  matchesFilter,
-  normalizeInstance,
   type RegisterOptions,
-  raceSignal,
-  type ServiceInstance,
-  type ServiceSnapshot,
-  SwitchyardError,
-  sortInstances,
   systemClock,
-  throwIfAborted,
-  validateFilter,
 } from '@switchyard/core';
+import {
+  DEFAULT_REQUEST_TIMEOUT,
+  DEFAULT_TTL,
+  defineDiscoveryBackend,
+  exclusiveOptions,
+  KEY_PREFIX,
+  type KitDiscoveryBackend,
+  type ManagedRegistration,
+  opt,
+  parseOptions,
+} from '@switchyard/core/driver';
 import { Etcd3, type IOptions } from 'etcd3';
-import { deadline, type EtcdDiscoveryContext, PKG } from './context.js';
-import { EtcdRegistration } from './etcd-registration.js';
+import { callDeadline, type EtcdRecord, etcdRegistrationDriver } from './etcd-registration-driver.js';
+import { PKG, watchService } from './etcd-watch.js';
+import { etcdFaultHandling } from './fault-handling.js';
 import { InstanceCodec } from './instance-codec.js';
 import { requireLeaderCallOptions } from './require-leader.js';
-import { ServiceWatch } from './service-watch.js';
 
 export interface EtcdDiscoveryOptions {
   /** An existing client. It is not closed by `close()`. Give it every cluster endpoint. */
@@ -50,13 +43,13 @@ export interface EtcdDiscoveryOptions {
   /** Deadline of one etcd request in ms (default 5 000). */
   requestTimeout?: number;
   /** Backoff between attempts to re-establish a broken watch (default base 100 ms, max 5 s). */
-  backoff?: BackoffOptions;
+  backoff?: { base?: number; max?: number; factor?: number };
   clock?: Clock;
 }
 
-export interface EtcdDiscovery extends DiscoveryBackend {
-  /** Registers on a new lease; the handle exposes its etcd `key` and current `leaseId`. */
-  register(instance: InstanceInput, options?: RegisterOptions): Promise<EtcdRegistration>;
+export interface EtcdDiscovery extends KitDiscoveryBackend<EtcdRecord> {
+  /** Registers on a new lease; `registration.handle` has the etcd `key` and current `leaseId`. */
+  register(instance: InstanceInput, options?: RegisterOptions): Promise<ManagedRegistration<EtcdRecord>>;
   /** The `etcd3` client in use (never hidden). */
   readonly client: Etcd3;
   /** The normalised key prefix (no trailing `/`). */
@@ -70,165 +63,120 @@ const CAPABILITIES: DiscoveryCapabilities = Object.freeze({
   register: true,
 });
 
+const HOST = /^(https?:\/\/)?[A-Za-z0-9.[\]:_-]+:\d{1,5}$/;
+
+const SCHEMA = {
+  client: opt.instance<Etcd3>((v) => v instanceof Etcd3, 'an Etcd3 client'),
+  hosts: opt.custom((v, at) => {
+    const list = typeof v === 'string' ? [v] : v;
+    if (!Array.isArray(list) || list.length === 0) {
+      throw invalidArgument(at.pkg, at.field, 'must be an endpoint string or a non-empty array of them');
+    }
+    return list.map((h, i) => {
+      if (typeof h !== 'string' || !HOST.test(h)) {
+        throw invalidArgument(
+          at.pkg,
+          `${at.field}[${i}]`,
+          `must be an endpoint like http://127.0.0.1:2379, got ${JSON.stringify(h)}`,
+        );
+      }
+      return h;
+    });
+  }),
+  clientOptions: opt.bag<Omit<IOptions, 'hosts'>>(),
+  requireLeader: opt.boolean().default(true),
+  prefix: opt
+    .custom((v, at) => {
+      if (typeof v !== 'string' || v.length > 512 || v.includes('\u0000')) {
+        throw invalidArgument(at.pkg, at.field, 'must be a key prefix of at most 512 characters without NUL');
+      }
+      const trimmed = v.replace(/\/+$/, '');
+      if (trimmed === '')
+        throw invalidArgument(at.pkg, at.field, `must not be empty or only "/", got ${JSON.stringify(v)}`);
+      return trimmed;
+    })
+    .default(KEY_PREFIX.etcd.services),
+  ttl: opt.duration({ min: 1000 }).default(DEFAULT_TTL.registration),
+  requestTimeout: opt.duration().default(DEFAULT_REQUEST_TIMEOUT),
+  backoff: opt.backoff({ base: 100, max: 5_000 }),
+  clock: opt.clock().default(systemClock),
+};
+
 /**
- * Service discovery on etcd v3: registrations on leases with keep-alive, `resolve` as one range
- * read, and watches that resume from the last seen revision and relist (reason `resync`) when
- * etcd cancels them, e.g. after a compaction.
+ * Service discovery on etcd v3, on core's driver kit: registrations on leases with keep-alive,
+ * `resolve` as one range read, and watches that resume from the last seen revision, relist
+ * (reason `resync`) when etcd cancels them (compaction), and replace their view when the store's
+ * revision goes backwards (a wiped or restored member).
  */
 export function createEtcdDiscovery(options: EtcdDiscoveryOptions): EtcdDiscovery {
-  if (typeof options !== 'object' || options === null)
-    throw invalidArgument(PKG, 'options', 'must be an object');
-  const { client: given, hosts } = options;
-  if (given !== undefined && hosts !== undefined)
-    throw invalidArgument(PKG, 'hosts', 'must not be set together with client');
-  if (given !== undefined && !(given instanceof Etcd3))
-    throw invalidArgument(PKG, 'client', 'must be an Etcd3 instance');
-  if (given === undefined) {
-    if (hosts === undefined) throw invalidArgument(PKG, 'hosts', 'or client is required');
-    const list = typeof hosts === 'string' ? [hosts] : hosts;
-    if (!Array.isArray(list) || list.length === 0)
-      throw invalidArgument(PKG, 'hosts', 'must be a non-empty string or array of strings');
-    list.forEach((h, i) => assertNonEmptyString(PKG, `hosts[${i}]`, h));
+  const o = parseOptions(PKG, options, SCHEMA);
+  exclusiveOptions(PKG, o, ['client', 'hosts'], { required: true });
+  if (o.client && (o.clientOptions || options.requireLeader !== undefined)) {
+    throw invalidArgument(
+      PKG,
+      o.clientOptions ? 'clientOptions' : 'requireLeader',
+      'applies only to the client created from hosts',
+    );
   }
-  const prefix = normalizePrefix(options.prefix ?? '/switchyard/services');
-  const defaultTtl = assertTtl('ttl', options.ttl ?? 10_000);
-  const requestTimeout = assertDuration(PKG, 'requestTimeout', options.requestTimeout ?? 5_000);
-  const clock = options.clock ?? systemClock;
-  const backoff = fullJitterBackoff({ base: 100, max: 5_000, ...options.backoff });
-  const owned = given === undefined;
+  const { clock, requestTimeout, prefix } = o;
+  const owned = o.client === undefined;
   const client =
-    given ??
+    o.client ??
     new Etcd3({
-      ...options.clientOptions,
-      hosts: hosts as string | string[],
+      ...o.clientOptions,
+      hosts: o.hosts as string[],
+      faultHandling: {
+        ...etcdFaultHandling(clock, PKG),
+        ...o.clientOptions?.faultHandling,
+      } as IOptions['faultHandling'],
       // HTTP/2 pings find a frozen or unreachable member whose TCP connection stays open, so its
       // streams fail over instead of hanging (etcd accepts pings every 5 s by default).
       grpcOptions: {
         'grpc.keepalive_time_ms': 10_000,
         'grpc.keepalive_timeout_ms': 5_000,
         'grpc.keepalive_permit_without_calls': 0,
-        ...options.clientOptions?.grpcOptions,
+        ...o.clientOptions?.grpcOptions,
       },
-      defaultCallOptions:
-        options.requireLeader === false
-          ? options.clientOptions?.defaultCallOptions
-          : requireLeaderCallOptions(options.clientOptions?.defaultCallOptions),
+      defaultCallOptions: o.requireLeader
+        ? requireLeaderCallOptions(o.clientOptions?.defaultCallOptions)
+        : o.clientOptions?.defaultCallOptions,
     });
+  const codec = new InstanceCodec(prefix);
+  const detaching = new Set<Promise<void>>();
 
-  const ctx: EtcdDiscoveryContext = {
-    client,
-    codec: new InstanceCodec(prefix),
-    clock,
-    requestTimeout,
-    backoff,
-  };
-  const registrations = new Set<EtcdRegistration>();
-  const watches = new Set<ServiceWatch>();
-  let closed = false;
-
-  function assertOpen(): void {
-    if (closed) throw new SwitchyardError('CLOSED', `[${PKG}] client is closed`);
-  }
-
-  async function rangeRead<T>(what: string, signal: AbortSignal | undefined, run: () => Promise<T>) {
-    throwIfAborted(PKG, signal, what);
-    try {
-      return await raceSignal(run(), signal, PKG, what);
-    } catch (error) {
-      throw backendUnavailable(PKG, what, error);
-    }
-  }
-
-  const backend: EtcdDiscovery = {
-    name: 'etcd',
-    capabilities: CAPABILITIES,
-    client,
-    prefix,
-
-    async register(input: InstanceInput, opts: RegisterOptions = {}) {
-      assertOpen();
-      const instance = normalizeInstance(PKG, input);
-      const ttl = opts.ttl === undefined ? defaultTtl : assertTtl('ttl', opts.ttl);
-      throwIfAborted(PKG, opts.signal, 'register');
-      const reg = await EtcdRegistration.create(ctx, instance, ttl, opts.signal, (r) =>
-        registrations.delete(r),
-      );
-      registrations.add(reg);
-      if (closed) await reg.close();
-      return reg;
+  const backend = defineDiscoveryBackend(
+    {
+      name: 'etcd',
+      capabilities: CAPABILITIES,
+      registration: etcdRegistrationDriver(client, codec, clock, requestTimeout),
+      async list(service) {
+        const res = await client
+          .getAll()
+          .prefix(codec.servicePrefix(service))
+          .options(callDeadline(clock, requestTimeout))
+          .exec();
+        const instances = res.kvs.flatMap((kv) => codec.decode(kv.key.toString(), kv.value.toString()) ?? []);
+        return {
+          instances: instances.filter((i) => i.service === service),
+          revision: Number(res.header.revision),
+        };
+      },
+      watch: (service, from, signal) =>
+        watchService(detaching, client, codec, clock, requestTimeout, service, from, signal),
+      async services() {
+        const keys = await client
+          .getAll()
+          .prefix(codec.rootPrefix)
+          .options(callDeadline(clock, requestTimeout))
+          .keys();
+        return keys.flatMap((key) => codec.parseKey(key)?.service ?? []);
+      },
+      async close() {
+        await Promise.all([...detaching]);
+        if (owned) client.close();
+      },
     },
-
-    async resolve(service, opts = {}): Promise<ServiceSnapshot> {
-      assertOpen();
-      assertServiceName(PKG, 'service', service);
-      validateFilter(PKG, opts.filter);
-      const res = await rangeRead(`resolve(${service})`, opts.signal, () =>
-        client.getAll().prefix(ctx.codec.servicePrefix(service)).options(deadline(requestTimeout)).exec(),
-      );
-      const instances: ServiceInstance[] = [];
-      for (const kv of res.kvs) {
-        const inst = ctx.codec.decode(kv.key.toString(), kv.value.toString());
-        if (inst && inst.service === service && matchesFilter(inst, opts.filter)) instances.push(inst);
-      }
-      return { service, instances: sortInstances(instances), revision: Number(res.header.revision) };
-    },
-
-    watch(service, opts: { filter?: InstanceFilter; signal?: AbortSignal } = {}) {
-      assertOpen();
-      assertServiceName(PKG, 'service', service);
-      validateFilter(PKG, opts.filter);
-      const signal = opts.signal;
-      const onAbort = () => void watch.stop();
-      const watch = new ServiceWatch(ctx, service, opts.filter, (w) => {
-        watches.delete(w);
-        signal?.removeEventListener('abort', onAbort);
-      });
-      watches.add(watch);
-      if (signal?.aborted) {
-        void watch.stop();
-        return watch.channel as AsyncIterable<DiscoveryEvent>;
-      }
-      signal?.addEventListener('abort', onAbort, { once: true });
-      watch.start();
-      return watch.channel as AsyncIterable<DiscoveryEvent>;
-    },
-
-    async services(opts = {}) {
-      assertOpen();
-      const keys = await rangeRead('services', opts.signal, () =>
-        client.getAll().prefix(ctx.codec.rootPrefix).options(deadline(requestTimeout)).keys(),
-      );
-      const names = new Set<string>();
-      for (const key of keys) {
-        const parsed = ctx.codec.parseKey(key);
-        if (parsed) names.add(parsed.service);
-      }
-      return [...names].sort();
-    },
-
-    async close() {
-      if (closed) return;
-      closed = true;
-      await Promise.all([...watches].map((w) => w.stop()));
-      await Promise.all([...registrations].map((r) => r.close()));
-      if (owned) client.close();
-    },
-
-    async [Symbol.asyncDispose]() {
-      await backend.close();
-    },
-  };
-  return backend;
-}
-
-function assertTtl(field: string, value: unknown): number {
-  return assertDuration(PKG, field, value, { min: 1000 });
-}
-
-function normalizePrefix(value: unknown): string {
-  const s = assertNonEmptyString(PKG, 'prefix', value);
-  if (s.includes('\u0000')) throw invalidArgument(PKG, 'prefix', 'must not contain NUL characters');
-  const trimmed = s.replace(/\/+$/, '');
-  if (trimmed.length === 0) throw invalidArgument(PKG, 'prefix', 'must not be only "/"');
-  return trimmed;
+    { pkg: PKG, clock, backoff: o.backoff, requestTimeout, ttl: o.ttl, minTtl: 1000 },
+  );
+  return Object.assign(backend, { client, prefix }) as EtcdDiscovery;
 }

@@ -1,5 +1,6 @@
 import { runDiscoveryConformance } from '@switchyard/testkit/conformance';
 import { type EtcdCluster, startEtcd } from '@switchyard/testkit/servers';
+import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll } from 'vitest';
 import { createEtcdDiscovery } from '../src/index.js';
 
@@ -26,6 +27,16 @@ runDiscoveryConformance({
       b,
       cleanup: async () => {
         await Promise.all([a.close(), b.close()]);
+      },
+      // The server forgets every registration: all leases revoked.
+      forget: async () => {
+        const raw = new Etcd3({ hosts: etcd.endpoints });
+        try {
+          const { leases } = await raw.leaseClient.leaseLeases();
+          await Promise.all(leases.map((l) => raw.leaseClient.leaseRevoke({ ID: l.ID })));
+        } finally {
+          raw.close();
+        }
       },
       interrupt: async () => {
         const member = etcd.members[0]!;

@@ -38,7 +38,7 @@ describe('storage layout', () => {
       zone: 'z1',
     });
     const key = `/t/layout/${service}/i-1`;
-    expect(reg.key).toBe(key);
+    expect(reg.handle!.key).toBe(key);
     const value = JSON.parse((await raw.get(key).string()) ?? 'null');
     expect(value).toEqual({
       id: 'i-1',
@@ -52,8 +52,8 @@ describe('storage layout', () => {
       health: 'passing',
     });
     const res = await raw.get(key).exec();
-    expect(res.kvs[0]!.lease).toBe(reg.leaseId);
-    const ttl = await raw.leaseClient.leaseTimeToLive({ ID: reg.leaseId });
+    expect(res.kvs[0]!.lease).toBe(reg.handle!.leaseId);
+    const ttl = await raw.leaseClient.leaseTimeToLive({ ID: reg.handle!.leaseId });
     expect(Number(ttl.grantedTTL)).toBe(3);
   });
 
@@ -99,10 +99,10 @@ describe('registration', () => {
       address: '127.0.0.1',
       port: 80,
     });
-    const lease = reg.leaseId;
-    const created = (await raw.get(reg.key).exec()).kvs[0]!.create_revision;
+    const lease = reg.handle!.leaseId;
+    const created = (await raw.get(reg.handle!.key).exec()).kvs[0]!.create_revision;
     await reg.setHealth('maintenance');
-    const kv = (await raw.get(reg.key).exec()).kvs[0]!;
+    const kv = (await raw.get(reg.handle!.key).exec()).kvs[0]!;
     expect(JSON.parse(kv.value.toString()).health).toBe('maintenance');
     expect(kv.lease).toBe(lease);
     expect(kv.create_revision).toBe(created);
@@ -116,9 +116,9 @@ describe('registration', () => {
     const d = discovery();
     const service = svc();
     const reg = await d.register({ id: 'c', service, address: '127.0.0.1', port: 80 });
-    const lease = reg.leaseId;
+    const lease = reg.handle!.leaseId;
     await reg.close();
-    expect(await raw.get(reg.key).string()).toBeNull();
+    expect(await raw.get(reg.handle!.key).string()).toBeNull();
     const ttl = await raw.leaseClient.leaseTimeToLive({ ID: lease });
     expect(Number(ttl.TTL)).toBe(-1);
     await expectSwitchyardError(() => reg.setHealth('passing'), 'CLOSED');

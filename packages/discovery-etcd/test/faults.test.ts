@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { DiscoveryEvent, Registration } from '@switchyard/core';
+import { createDiscoveryClient, type DiscoveryEvent, type Registration } from '@switchyard/core';
 import { eventually } from '@switchyard/testkit/conformance';
 import { type EtcdCluster, startEtcd } from '@switchyard/testkit/servers';
 import { Etcd3 } from 'etcd3';
@@ -157,6 +157,51 @@ describe('fault: single etcd member', () => {
     expect(w.events.at(-1)!.reason).toBe('change');
     await w.stop();
     await proxy.close();
+  });
+
+  it('a wiped store (data dir deleted, revisions restart): watchers drop the ghosts, registrations come back', async () => {
+    const prefix = `/f/wipe-${randomUUID().slice(0, 6)}`;
+    await using a = discovery(prefix);
+    await using b = discovery(prefix);
+    const c = createDiscoveryClient({ backend: b, resyncInterval: 1000, staleAfter: 5000 });
+    const service = 'api';
+    // Drive the revision well past what the new store will reach, so resuming from it would wait forever.
+    for (let i = 0; i < 40; i++) await raw.put(`/f/bump-${i}`).value('x').exec();
+    await using reg = await a.register({ id: 'keep', service, address: '127.0.0.1', port: 1 });
+    // A record no registrant will re-create after the wipe (a process that died meanwhile).
+    await raw
+      .put(`${prefix}/${service}/ghost`)
+      .value(
+        JSON.stringify({
+          address: '127.0.0.1',
+          port: 2,
+          tags: [],
+          metadata: {},
+          weight: 1,
+          health: 'passing',
+        }),
+      )
+      .exec();
+    const log = track(reg);
+    const w2 = collect(b, service);
+    await eventually(() => w2.ids() === 'ghost:passing,keep:passing', 3000, 'watcher synced');
+    await eventually(async () => (await c.resolve(service)).instances.length === 2, 3000, 'client synced');
+
+    raw.close();
+    await etcd.wipe();
+    raw = new Etcd3({ hosts: etcd.endpoints });
+    await eventually(() => log.includes('restored'), TTL * 3, 'registration re-created on the new store');
+    await eventually(() => w2.ids() === 'keep:passing', TTL * 3, 'watcher dropped the ghost');
+    expect(w2.events.some((e) => e.reason === 'resync' && e.diff.removed.some((i) => i.id === 'ghost'))).toBe(
+      true,
+    );
+    await eventually(
+      async () => (await c.resolve(service)).instances.map((i) => i.id).join() === 'keep',
+      TTL * 3,
+      'the discovery client converged too',
+    );
+    await w2.stop();
+    await c.close();
   });
 
   it('a disconnected watch resumes from the last seen revision without a relist', async () => {

@@ -492,7 +492,7 @@ describe('k8s emulator: API surface', () => {
       const discovery = kc.makeApiClient(DiscoveryV1Api);
       await discovery.createNamespacedEndpointSlice({
         namespace: 'default',
-        body: slice('default', 'web-1') as V1EndpointSlice,
+        body: slice('default', 'web-1') as unknown as V1EndpointSlice,
       });
       const list = await discovery.listNamespacedEndpointSlice({ namespace: 'default' });
       expect(list.items.map((i) => i.metadata?.name)).toEqual(['web-1']);
@@ -511,7 +511,7 @@ describe('k8s emulator: API surface', () => {
       await informer.start();
       await discovery.createNamespacedEndpointSlice({
         namespace: 'default',
-        body: slice('default', 'web-2') as V1EndpointSlice,
+        body: slice('default', 'web-2') as unknown as V1EndpointSlice,
       });
       for (let i = 0; i < 100 && added.length < 2; i++) await sleep(20);
       await informer.stop();

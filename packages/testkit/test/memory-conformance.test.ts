@@ -24,13 +24,28 @@ runLockConformance({
   },
 });
 
+runLockConformance({
+  name: 'memory (reentrant)',
+  async create() {
+    const store = new MemoryLockStore();
+    const a = createMemoryLock({ store, reentrant: true });
+    const b = createMemoryLock({ store, reentrant: true });
+    return { a, b, cleanup: async () => void (await Promise.all([a.close(), b.close()])) };
+  },
+});
+
 runDiscoveryConformance({
   name: 'memory',
   async create() {
     const store = new MemoryDiscoveryStore();
     const a = createMemoryDiscovery({ store });
     const b = createMemoryDiscovery({ store });
-    return { a, b, cleanup: async () => void (await Promise.all([a.close(), b.close()])) };
+    return {
+      a,
+      b,
+      forget: async () => store.reset(),
+      cleanup: async () => void (await Promise.all([a.close(), b.close()])),
+    };
   },
 });
 

@@ -109,3 +109,16 @@ export interface LockAdmin {
   forceRelease(key: string, options?: { signal?: AbortSignal }): Promise<boolean>;
   stats(): LockStats;
 }
+
+/**
+ * The outcome of a write guarded by a fencing token (`fencedWrite` on Redis, `fencedPut` on etcd,
+ * the SQL fence): the same shape on every backend.
+ */
+export interface FencedResult<Reply = unknown> {
+  /** `false`: a newer token has already written; this write was not applied. */
+  readonly applied: boolean;
+  /** The token the resource now records: ours when applied, the newer one that blocked us otherwise. */
+  readonly fence: bigint;
+  /** The guarded command's reply, when applied and the backend returns one. */
+  readonly reply?: Reply;
+}

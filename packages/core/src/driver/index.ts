@@ -11,6 +11,9 @@ export {
   type WatchLoopOptions,
   type WatchSource,
 } from '../discovery/watch-loop.js';
+export { LockStatsRecorder } from '../lock/lock-stats-recorder.js';
+export { type LeaseDriver, ManagedLease, type ManagedLeaseOptions } from '../lock/managed-lease.js';
+export { ReentrantLease } from '../lock/reentrant-lease.js';
 export { DEFAULT_REQUEST_TIMEOUT, DEFAULT_TTL, DEFAULT_UNAVAILABLE_AFTER, KEY_PREFIX } from '../naming.js';
 export { editDistance, nearestName } from '../options/nearest-name.js';
 export {
@@ -22,6 +25,10 @@ export {
   type ParsedOptions,
   parseOptions,
 } from '../options/option-schema.js';
+export { clampedRandom } from '../primitives/backoff.js';
+// Primitives for drivers
+export { type DeadlineOutcome, raceDeadline } from '../primitives/deadline-race.js';
+export { TRACING_CHANNELS, traced } from '../primitives/tracing.js';
 // Calls and options
 export { type BackendCallOptions, callBackend } from './backend-call.js';
 // Cache stores
@@ -47,5 +54,15 @@ export {
   watchResetError,
 } from './discovery/discovery-driver.js';
 export type { FeedStats } from './discovery/service-feed.js';
+export { type CallPolicy, type HostBreakerOptions, hostBreaker, retryPolicy } from './host-breaker.js';
+// Locks
+export { defineLock, type KitLock, type LockKitOptions, lockOptions } from './lock/define-lock.js';
+export type {
+  LockAttempt,
+  LockAttemptOptions,
+  LockDriver,
+  LockRequest,
+  LockWaiter,
+} from './lock/lock-driver.js';
 export { ManagedRegistration, type ManagedRegistrationOptions } from './registration/managed-registration.js';
 export type { RegistrationDriver } from './registration/registration-driver.js';

@@ -1,9 +1,9 @@
 import type { LockLease, LockLeaseEvents } from '../contracts/lock.js';
-import { abortedError, isSwitchyardError, SwitchyardError } from '../errors.js';
+import { abortedError, invalidArgument, isSwitchyardError, SwitchyardError } from '../errors.js';
 import { type Clock, systemClock, type TimerHandle } from '../primitives/clock.js';
 import { publishDiagnostic } from '../primitives/diagnostics.js';
-import { Emitter, type Unsubscribe } from '../primitives/emitter.js';
-import { assertDuration } from '../validation.js';
+import { Emitter, type ListenerErrorHandler, type Unsubscribe } from '../primitives/emitter.js';
+import { assertDuration, assertNumberInRange } from '../validation.js';
 
 /** The backend half of a lease: the two remote operations. Everything else lives here. */
 export interface LeaseDriver {
@@ -30,6 +30,13 @@ export interface ManagedLeaseOptions {
   renewRatio?: number;
   /** Called once when the lease ends (released or lost), for backend bookkeeping. */
   onEnd?: (lease: ManagedLease, how: 'released' | 'lost') => void;
+  /**
+   * Publish `lease:acquired|released|lost` on diagnostics channels (default true). Internal leases
+   * that are not lock holds (an etcd session) pass false, so one acquire is one `lease:acquired`.
+   */
+  diagnostics?: boolean;
+  /** Where a throwing `lease:lost` listener's error goes (default: a process warning). */
+  onListenerError?: ListenerErrorHandler | undefined;
 }
 
 /**
@@ -48,7 +55,8 @@ export class ManagedLease implements LockLease {
   readonly #driver: LeaseDriver;
   readonly #clock: Clock;
   readonly #controller = new AbortController();
-  readonly #events = new Emitter<LockLeaseEvents>({ diagnostics: true });
+  readonly #events: Emitter<LockLeaseEvents>;
+  readonly #diagnostics: boolean;
   readonly #drift: number;
   readonly #renewRatio: number;
   readonly #onEnd: ManagedLeaseOptions['onEnd'];
@@ -62,6 +70,20 @@ export class ManagedLease implements LockLease {
   readonly #autoRenew: boolean;
 
   constructor(options: ManagedLeaseOptions) {
+    const pkg = options.pkg;
+    assertDuration(pkg, 'ttl', options.ttl);
+    if (typeof options.token !== 'bigint') throw invalidArgument(pkg, 'token', 'must be a bigint');
+    if (typeof options.key !== 'string' || options.key === '')
+      throw invalidArgument(pkg, 'key', 'must be a non-empty string');
+    if (options.renewRatio !== undefined)
+      assertNumberInRange(pkg, 'renewRatio', options.renewRatio, 0.05, 0.9);
+    if (options.drift !== undefined)
+      assertDuration(pkg, 'drift', options.drift, { allowZero: true, max: options.ttl });
+    this.#diagnostics = options.diagnostics ?? true;
+    this.#events = new Emitter<LockLeaseEvents>({
+      diagnostics: this.#diagnostics,
+      ...(options.onListenerError ? { onListenerError: options.onListenerError } : {}),
+    });
     this.#pkg = options.pkg;
     this.key = options.key;
     this.owner = options.owner;
@@ -75,12 +97,13 @@ export class ManagedLease implements LockLease {
     this.#autoRenew = options.autoRenew;
     this.#validUntil = options.acquiredAt + options.ttl - this.#drift;
     this.#schedule();
-    publishDiagnostic('lease:acquired', {
-      key: this.key,
-      owner: this.owner,
-      token: this.token,
-      ttl: this.#ttl,
-    });
+    if (this.#diagnostics)
+      publishDiagnostic('lease:acquired', {
+        key: this.key,
+        owner: this.owner,
+        token: this.token,
+        ttl: this.#ttl,
+      });
   }
 
   get signal(): AbortSignal {
@@ -145,15 +168,18 @@ export class ManagedLease implements LockLease {
     this.#releaseStarted = true;
     await this.#renewing?.catch(() => {});
     if (this.#state === 'lost' || !wasHeld) {
-      // Best effort: if the key is somehow still ours server-side, free it; the answer is still "was not held".
-      await this.#driver.release(signal).catch(() => false);
+      // Best effort, in the background: if the key is somehow still ours server-side, free it. The
+      // answer is "was not held" at once, even while the backend is down (the call is bounded by
+      // the driver's own deadline).
+      this.#driver.release(signal).catch(() => false);
       return false;
     }
     this.#state = 'released';
     try {
       return await this.#driver.release(signal);
     } finally {
-      publishDiagnostic('lease:released', { key: this.key, owner: this.owner, token: this.token });
+      if (this.#diagnostics)
+        publishDiagnostic('lease:released', { key: this.key, owner: this.owner, token: this.token });
       this.#onEnd?.(this, 'released');
     }
   }

@@ -125,6 +125,8 @@ export interface MemoryDiscoveryOptions {
   clock?: Clock;
   /** Default registration TTL in ms (default 10 000). */
   ttl?: number;
+  /** Where a throwing registration-event listener's error goes (default: a process warning). */
+  onListenerError?: (error: unknown, event: string) => void;
 }
 
 const CAPABILITIES: DiscoveryCapabilities = Object.freeze({
@@ -154,6 +156,7 @@ export function createMemoryDiscovery(
     ),
     clock: opt.clock(),
     ttl: opt.duration().default(DEFAULT_TTL.registration),
+    onListenerError: opt.func<(error: unknown, event: string) => void>(),
   });
   const store = o.store ?? new MemoryDiscoveryStore({ clock: o.clock ?? systemClock });
   const clock = o.clock ?? store.clock;
@@ -210,6 +213,7 @@ export function createMemoryDiscovery(
       backoff: fullJitterBackoff({ base: 10, max: 1_000 }),
       requestTimeout: 10_000,
       ttl: o.ttl,
+      onListenerError: o.onListenerError,
     },
   );
 }

@@ -1,19 +1,15 @@
-import { randomUUID } from 'node:crypto';
-import type {
-  AcquireOptions,
-  DistributedLock,
-  LockCapabilities,
-  LockInfo,
-  LockLease,
-} from '../contracts/lock.js';
-import { abortedError, SwitchyardError } from '../errors.js';
-import { ManagedLease } from '../lock/managed-lease.js';
+import type { LockInfo } from '../contracts/lock.js';
+import { defineLock, type KitLock, lockOptions } from '../driver/lock/define-lock.js';
+import type { LockAttempt, LockDriver, LockWaiter } from '../driver/lock/lock-driver.js';
+import { SwitchyardError } from '../errors.js';
+import { opt, parseOptions } from '../options/option-schema.js';
 import { type Clock, systemClock, type TimerHandle } from '../primitives/clock.js';
-import { assertDuration, assertKey, assertNonEmptyString, assertWait } from '../validation.js';
 
-const PKG = 'core/memory-lock';
+const PKG = 'core';
 
 interface Holder {
+  /** The acquire request holding it: release and extend go by this, never by owner alone. */
+  id: string;
   owner: string;
   token: bigint;
   timer: TimerHandle | undefined;
@@ -21,16 +17,21 @@ interface Holder {
   onLost: ((cause: unknown) => void) | undefined;
 }
 
-interface Waiter {
+interface Queued {
+  id: string;
   owner: string;
   ttl: number;
-  grant: (holder: Holder) => void;
+  /** Set when a release handed the lock to this request. */
+  grant: { token: bigint; at: number } | undefined;
+  wake: (() => void) | undefined;
 }
 
 interface KeyState {
   holder: Holder | undefined;
   counter: bigint;
-  waiters: Waiter[];
+  queue: Queued[];
+  /** Requests of any client waiting for a notice on this key. */
+  listeners: Set<() => void>;
 }
 
 /** Shared lock state: several `createMemoryLock` clients on one store behave like several processes. */
@@ -46,47 +47,91 @@ export class MemoryLockStore {
   #state(key: string): KeyState {
     let s = this.#keys.get(key);
     if (!s) {
-      s = { holder: undefined, counter: 0n, waiters: [] };
+      s = { holder: undefined, counter: 0n, queue: [], listeners: new Set() };
       this.#keys.set(key, s);
     }
     return s;
   }
 
-  /** Grants immediately if free and nobody queues ahead (fairness), else undefined. */
-  tryAcquire(key: string, owner: string, ttl: number): Holder | undefined {
+  /**
+   * One attempt of request `id`: a grant handed to it while queued, the lock if free and nobody
+   * queues ahead (FIFO), else a queue place when `queue` (kept until granted or `dequeue`).
+   */
+  attempt(key: string, id: string, owner: string, ttl: number, queue: boolean): LockAttempt {
     const s = this.#state(key);
-    if (s.holder || s.waiters.length > 0) return undefined;
-    return this.#grant(key, s, owner, ttl);
-  }
-
-  enqueue(key: string, waiter: Waiter): () => void {
-    const s = this.#state(key);
-    s.waiters.push(waiter);
-    if (!s.holder) this.#handOff(key, s);
-    return () => {
-      const i = s.waiters.indexOf(waiter);
-      if (i >= 0) s.waiters.splice(i, 1);
+    const mine = s.queue.find((q) => q.id === id);
+    if (mine?.grant) {
+      s.queue.splice(s.queue.indexOf(mine), 1);
+      return { acquired: true, token: mine.grant.token, grantedAt: mine.grant.at };
+    }
+    if (s.holder?.id === id) return { acquired: true, token: s.holder.token };
+    if (!s.holder && s.queue.length === 0) {
+      return { acquired: true, token: this.#grant(key, s, id, owner, ttl).token };
+    }
+    if (queue && !mine) s.queue.push({ id, owner, ttl, grant: undefined, wake: undefined });
+    return {
+      acquired: false,
+      retryIn: s.holder ? Math.max(0, s.holder.expiresAt - this.clock.monotonic()) : -1,
     };
   }
 
-  extend(key: string, owner: string, ttl: number): boolean {
+  /** Resolves on a notice for `key` (a release, a grant to `id`) or after `ms`. */
+  listen(key: string, id: string, ms: number, signal: AbortSignal): Promise<LockAttempt | undefined> {
+    const s = this.#state(key);
+    return new Promise((resolve) => {
+      const mine = () => s.queue.find((q) => q.id === id);
+      const finish = () => {
+        this.clock.clearTimeout(timer);
+        signal.removeEventListener('abort', finish);
+        s.listeners.delete(finish);
+        const q = mine();
+        if (q) q.wake = undefined;
+        if (q?.grant) {
+          s.queue.splice(s.queue.indexOf(q), 1);
+          resolve({ acquired: true, token: q.grant.token, grantedAt: q.grant.at });
+        } else resolve(undefined);
+      };
+      const timer = this.clock.setTimeout(finish, ms, { unref: true });
+      signal.addEventListener('abort', finish, { once: true });
+      const q = mine();
+      if (q) q.wake = finish;
+      else s.listeners.add(finish);
+      if (q?.grant || signal.aborted) finish();
+    });
+  }
+
+  /** Drops request `id`'s queue place; a grant it never picked up is released. */
+  dequeue(key: string, id: string): void {
     const s = this.#keys.get(key);
-    const h = s?.holder;
-    if (!s || !h || h.owner !== owner) return false;
+    if (!s) return;
+    const i = s.queue.findIndex((q) => q.id === id);
+    if (i >= 0) s.queue.splice(i, 1);
+    if (s.holder?.id === id) this.release(key, id);
+  }
+
+  extend(key: string, id: string, ttl: number): boolean {
+    const h = this.#keys.get(key)?.holder;
+    if (!h || h.id !== id) return false;
     this.clock.clearTimeout(h.timer);
     h.expiresAt = this.clock.monotonic() + ttl;
     h.timer = this.clock.setTimeout(() => this.#expire(key, h), ttl, { unref: true });
     return true;
   }
 
-  release(key: string, owner: string): boolean {
+  release(key: string, id: string): boolean {
     const s = this.#keys.get(key);
     const h = s?.holder;
-    if (!s || !h || h.owner !== owner) return false;
+    if (!s || !h || h.id !== id) return false;
     this.clock.clearTimeout(h.timer);
     s.holder = undefined;
     this.#handOff(key, s);
     return true;
+  }
+
+  /** Sets what a holder is told when it loses the lock (expiry, forced release). */
+  follow(key: string, id: string, onLost: ((cause: unknown) => void) | undefined): void {
+    const h = this.#keys.get(key)?.holder;
+    if (h?.id === id) h.onLost = onLost;
   }
 
   /** Operator release: frees the key, tells the holder it lost the lock; the fencing counter is untouched. */
@@ -110,7 +155,7 @@ export class MemoryLockStore {
       owner: h.owner,
       token: h.token,
       ttlLeft: Math.max(0, h.expiresAt - this.clock.monotonic()),
-      waiters: s.waiters.length,
+      waiters: s.queue.filter((q) => !q.grant).length,
     };
   }
 
@@ -121,9 +166,10 @@ export class MemoryLockStore {
       .sort();
   }
 
-  #grant(key: string, s: KeyState, owner: string, ttl: number): Holder {
+  #grant(key: string, s: KeyState, id: string, owner: string, ttl: number): Holder {
     s.counter += 1n;
     const h: Holder = {
+      id,
       owner,
       token: s.counter,
       timer: undefined,
@@ -143,10 +189,15 @@ export class MemoryLockStore {
     this.#handOff(key, s);
   }
 
+  /** Hands the free lock to the oldest queued request (it holds from now), and wakes listeners. */
   #handOff(key: string, s: KeyState): void {
-    const next = s.waiters.shift();
-    if (!next) return;
-    next.grant(this.#grant(key, s, next.owner, next.ttl));
+    const next = s.queue.find((q) => q.grant === undefined);
+    if (next) {
+      const h = this.#grant(key, s, next.id, next.owner, next.ttl);
+      next.grant = { token: h.token, at: this.clock.monotonic() };
+      next.wake?.();
+    }
+    for (const l of [...s.listeners]) l();
   }
 }
 
@@ -155,146 +206,83 @@ export interface MemoryLockOptions {
   clock?: Clock;
   /** Default TTL in ms (default 30 000). */
   ttl?: number;
+  /** Default wait in ms (default Infinity). */
+  wait?: number;
+  reentrant?: boolean;
+  drift?: number;
+  /** Where a throwing `lease:lost` listener's error goes (default: a process warning). */
+  onListenerError?: (error: unknown, event: string) => void;
 }
 
-/** The embedded default lock: FIFO-fair, fencing tokens, TTL expiry, watchdog renewal. */
-export function createMemoryLock(options: MemoryLockOptions = {}): DistributedLock & {
-  forceRelease(key: string): Promise<boolean>;
-  list(): Promise<LockInfo[]>;
-} {
-  const store = options.store ?? new MemoryLockStore({ clock: options.clock ?? systemClock });
-  const clock = options.clock ?? store.clock;
-  const defaultTtl = assertDuration(PKG, 'ttl', options.ttl ?? 30_000);
-  const leases = new Set<ManagedLease>();
-  const pending = new Set<() => void>();
-  let closed = false;
-
-  const capabilities: LockCapabilities = Object.freeze({
-    fair: true,
-    reentrant: false,
-    ttlGranularity: 'milliseconds',
-    notifications: true,
+/** The embedded default lock: FIFO-fair with hand-off, fencing tokens, TTL expiry, watchdog renewal. */
+export function createMemoryLock(options: MemoryLockOptions = {}): KitLock {
+  const { ttl, wait, drift, reentrant, onListenerError } = lockOptions();
+  const o = parseOptions(PKG, options, {
+    ttl,
+    wait,
+    drift,
+    reentrant,
+    onListenerError,
+    clock: opt.clock(),
+    store: opt.instance<MemoryLockStore>((v) => v instanceof MemoryLockStore, 'a MemoryLockStore'),
   });
+  const store = o.store ?? new MemoryLockStore({ clock: o.clock ?? systemClock });
+  const clock = o.clock ?? store.clock;
 
-  function parse(key: string, opts: AcquireOptions) {
-    if (closed) throw new SwitchyardError('CLOSED', `[${PKG}] lock client is closed`);
-    assertKey(PKG, 'key', key);
-    const ttl = assertDuration(PKG, 'ttl', opts.ttl ?? defaultTtl);
-    const wait = assertWait(PKG, 'wait', opts.wait ?? Number.POSITIVE_INFINITY);
-    const owner =
-      opts.owner === undefined ? randomUUID() : assertNonEmptyString(PKG, 'owner', opts.owner, 256);
-    return { ttl, wait, owner, autoRenew: opts.autoRenew ?? true };
-  }
-
-  function lease(
-    key: string,
-    h: Holder,
-    ttl: number,
-    owner: string,
-    autoRenew: boolean,
-    acquiredAt: number,
-  ): LockLease {
-    const l = new ManagedLease({
-      pkg: PKG,
-      key,
-      owner,
-      token: h.token,
-      ttl,
-      acquiredAt,
-      autoRenew,
-      clock,
-      drift: 0,
-      driver: {
-        extend: async (t) => store.extend(key, owner, t),
-        release: async () => store.release(key, owner),
-      },
-      onEnd: (x) => leases.delete(x),
-    });
-    h.onLost = (cause) => l.markLost(cause);
-    leases.add(l);
-    return l;
-  }
-
-  const lock = {
+  const driver: LockDriver = {
     name: 'memory',
-    capabilities,
-    async acquire(key: string, opts: AcquireOptions = {}): Promise<LockLease> {
-      const { ttl, wait, owner, autoRenew } = parse(key, opts);
-      const signal = opts.signal;
-      if (signal?.aborted) throw abortedError(PKG, signal, 'acquire');
-      const start = clock.monotonic();
-      const h = store.tryAcquire(key, owner, ttl);
-      if (h) return lease(key, h, ttl, owner, autoRenew, start);
-      if (wait === 0) throw timeout(key, wait);
-      return new Promise<LockLease>((resolve, reject) => {
-        let timer: TimerHandle | undefined;
-        let dequeue: () => void = () => {};
-        const cleanup = () => {
-          clock.clearTimeout(timer);
-          signal?.removeEventListener('abort', onAbort);
-          pending.delete(onClose);
-          dequeue();
-        };
-        const onAbort = () => {
-          cleanup();
-          reject(abortedError(PKG, signal, 'acquire'));
-        };
-        const onClose = () => {
-          cleanup();
-          reject(new SwitchyardError('CLOSED', `[${PKG}] lock client closed while waiting for "${key}"`));
-        };
-        dequeue = store.enqueue(key, {
-          owner,
-          ttl,
-          grant: (holder) => {
-            cleanup();
-            resolve(lease(key, holder, ttl, owner, autoRenew, clock.monotonic()));
-          },
-        });
-        if (Number.isFinite(wait)) {
-          timer = clock.setTimeout(() => {
-            cleanup();
-            reject(timeout(key, wait));
-          }, wait);
-        }
-        signal?.addEventListener('abort', onAbort, { once: true });
-        pending.add(onClose);
-      });
+    capabilities: Object.freeze({
+      fair: true,
+      reentrant: o.reentrant,
+      ttlGranularity: 'milliseconds',
+      notifications: true,
+    }),
+    async attempt(req, { queueFor }) {
+      return store.attempt(req.key, req.id, req.owner, req.ttl, queueFor > 0);
     },
-    async tryAcquire(key: string, opts: Omit<AcquireOptions, 'wait'> = {}): Promise<LockLease | undefined> {
-      try {
-        return await lock.acquire(key, { ...opts, wait: 0 });
-      } catch (error) {
-        if (SwitchyardError.is(error, 'LOCK_TIMEOUT')) return undefined;
-        throw error;
-      }
+    async waiter(req): Promise<LockWaiter> {
+      return {
+        listening: true,
+        wait: (ms, signal) => store.listen(req.key, req.id, ms, signal),
+        close() {},
+      };
     },
-    async inspect(key: string): Promise<LockInfo | undefined> {
-      assertKey(PKG, 'key', key);
+    async extend(req, _token, ttl) {
+      return store.extend(req.key, req.id, ttl);
+    },
+    async release(req) {
+      return store.release(req.key, req.id);
+    },
+    async abandon(req) {
+      store.dequeue(req.key, req.id);
+    },
+    async inspect(key) {
       return store.info(key);
     },
-    async forceRelease(key: string): Promise<boolean> {
-      assertKey(PKG, 'key', key);
+    async list(limit) {
+      return store
+        .keys()
+        .slice(0, limit)
+        .flatMap((k) => store.info(k) ?? []);
+    },
+    async forceRelease(key) {
       return store.forceRelease(key);
     },
-    async list(): Promise<LockInfo[]> {
-      return store.keys().flatMap((k) => store.info(k) ?? []);
-    },
-    async close(): Promise<void> {
-      if (closed) return;
-      closed = true;
-      for (const p of [...pending]) p();
-      await Promise.all([...leases].map((l) => l.release().catch(() => false)));
-    },
-    async [Symbol.asyncDispose](): Promise<void> {
-      await lock.close();
+    track(req, lease) {
+      store.follow(req.key, req.id, (cause) => lease.markLost(cause));
+      return () => store.follow(req.key, req.id, undefined);
     },
   };
-  return lock;
-}
-
-function timeout(key: string, wait: number): SwitchyardError {
-  return new SwitchyardError('LOCK_TIMEOUT', `[${PKG}] could not acquire "${key}" within ${wait} ms`, {
-    details: { key, wait },
+  return defineLock(driver, {
+    pkg: PKG,
+    clock,
+    ttl: o.ttl,
+    wait: o.wait,
+    requestTimeout: 10_000,
+    pollInterval: 10_000,
+    unavailableAfter: 10_000,
+    drift: o.drift ?? 0,
+    reentrant: o.reentrant,
+    onListenerError: o.onListenerError,
   });
 }

@@ -122,7 +122,9 @@ export function exclusiveOptions(
     throw invalidArgument(pkg, given[1]!, `must not be given together with ${given[0]}`);
   }
   if (required && given.length === 0) {
-    throw invalidArgument(pkg, keys[0]!, `is required (or one of ${keys.slice(1).join(', ')})`);
+    // Named after the last key (the connection string: `url`, `hosts`), the one most users give.
+    const last = keys[keys.length - 1]!;
+    throw invalidArgument(pkg, last, `is required (or ${keys.slice(0, -1).join(' or ')})`);
   }
   return given[0];
 }

@@ -1,8 +1,10 @@
-import { abortedError } from '../errors.js';
+import { abortedError, invalidArgument } from '../errors.js';
+import { assertDuration, assertSignal } from '../validation.js';
 import { type Clock, systemClock } from './clock.js';
 
 /** Throws `ABORTED` (or `TIMEOUT` for a timeout signal) if `signal` has fired. */
 export function throwIfAborted(pkg: string, signal: AbortSignal | undefined, what?: string): void {
+  assertSignal(pkg, 'signal', signal);
   if (signal?.aborted) throw abortedError(pkg, signal, what);
 }
 
@@ -12,6 +14,13 @@ export function sleep(
   options: { signal?: AbortSignal | undefined; clock?: Clock; pkg?: string; unref?: boolean } = {},
 ): Promise<void> {
   const { signal, clock = systemClock, pkg = 'core' } = options;
+  // Checked before any timer exists: a bad argument must never leave a timer that throws later.
+  try {
+    assertSignal(pkg, 'signal', signal);
+    assertDuration(pkg, 'ms', ms, { allowZero: true });
+  } catch (error) {
+    return Promise.reject(error);
+  }
   return new Promise<void>((resolve, reject) => {
     if (signal?.aborted) return reject(abortedError(pkg, signal, 'sleep'));
     const onAbort = () => {
@@ -41,6 +50,10 @@ export function raceSignal<T>(
   what?: string,
 ): Promise<T> {
   if (!signal) return promise;
+  if (!(signal instanceof AbortSignal)) {
+    promise.catch(() => {});
+    return Promise.reject(invalidArgument(pkg, 'signal', 'must be an AbortSignal'));
+  }
   if (signal.aborted) {
     promise.catch(() => {});
     return Promise.reject(abortedError(pkg, signal, what));
@@ -64,6 +77,7 @@ export function raceSignal<T>(
 /** Combines signals (any fires → the result fires). Undefined entries are ignored. */
 export function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal | undefined {
   const present = signals.filter((s): s is AbortSignal => s !== undefined);
+  present.forEach((s, i) => assertSignal('core', `signals[${i}]`, s));
   if (present.length === 0) return undefined;
   if (present.length === 1) return present[0];
   return AbortSignal.any(present);
@@ -75,6 +89,7 @@ export function deadlineSignal(
   options: { parent?: AbortSignal | undefined; clock?: Clock; what?: string } = {},
 ): { signal: AbortSignal; dispose(): void } {
   const { parent, clock = systemClock } = options;
+  assertSignal('core', 'parent', parent);
   const controller = new AbortController();
   let handle: ReturnType<Clock['setTimeout']> | undefined;
   const onParent = () => {

@@ -6,6 +6,9 @@ import { publishDiagnostic } from './diagnostics.js';
  */
 export type Unsubscribe = () => void;
 
+/** Where a throwing event listener's error goes (default: a process warning `SWITCHYARD_LISTENER_ERROR`). */
+export type ListenerErrorHandler = (error: unknown, event: string) => void;
+
 export class Emitter<Events extends { [K in keyof Events]: unknown }> {
   readonly #listeners = new Map<keyof Events, Set<(payload: never) => void>>();
   readonly #onListenerError: (error: unknown, event: keyof Events) => void;

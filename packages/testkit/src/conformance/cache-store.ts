@@ -86,6 +86,60 @@ export function runCacheStoreConformance(options: CacheStoreConformanceOptions):
       expect(await s.getMany([k('p:1'), k('p:2'), k('q:1')])).toEqual([undefined, undefined, '3']);
     });
 
+    it('clear() without a prefix removes every key of the store', async () => {
+      await s.setMany([
+        { key: k('x'), value: '1' },
+        { key: k('y:z'), value: '2', ttl: 60_000 },
+      ]);
+      await s.clear();
+      expect(await s.getMany([k('x'), k('y:z')])).toEqual([undefined, undefined]);
+    });
+
+    it('a clear prefix is literal: glob characters are not patterns', async () => {
+      await s.setMany([
+        { key: k('a*1'), value: '1' },
+        { key: k('ab'), value: '2' },
+        { key: k('a?'), value: '3' },
+        { key: k('[a]'), value: '4' },
+      ]);
+      await s.clear(k('a*'));
+      expect(await s.getMany([k('a*1'), k('ab'), k('a?'), k('[a]')])).toEqual([undefined, '2', '3', '4']);
+      await s.clear(k('['));
+      expect(await s.get(k('[a]'))).toBeUndefined();
+    });
+
+    it('a key repeated in one setMany keeps the last value', async () => {
+      await s.setMany([
+        { key: k('dup'), value: 'first' },
+        { key: k('other'), value: 'o' },
+        { key: k('dup'), value: 'last', ttl: 60_000 },
+      ]);
+      expect(await s.get(k('dup'))).toBe('last');
+      expect(await s.deleteMany([k('dup'), k('dup'), k('other')])).toBe(2);
+    });
+
+    it('large batches (1 000 keys, mixed TTLs) round-trip in order', async () => {
+      const entries = Array.from({ length: 1000 }, (_, i) => ({
+        key: k(`big:${i}`),
+        value: `v${i}`,
+        ...(i % 2 ? { ttl: 60_000 } : {}),
+      }));
+      await s.setMany(entries);
+      const keys = entries.map((e) => e.key).reverse();
+      expect(await s.getMany(keys)).toEqual(entries.map((e) => e.value).reverse());
+      await s.clear(k('big:'));
+      expect((await s.getMany(keys)).every((v) => v === undefined)).toBe(true);
+    });
+
+    it('batch entries expire after their own TTL', async () => {
+      await s.setMany([
+        { key: k('bs'), value: 's', ttl: shortTtl },
+        { key: k('bl'), value: 'l', ttl: 600_000 },
+      ]);
+      await eventually(async () => (await s.get(k('bs'))) === undefined, shortTtl * 4 + 1000, 'expired');
+      expect(await s.get(k('bl'))).toBe('l');
+    });
+
     it('a shared store is visible from a second client', async () => {
       if (!t.peer) {
         expect(s.capabilities.shared).toBe(false);

@@ -28,6 +28,12 @@ export interface DiscoveryConformanceTarget {
    */
   interrupt?: () => Promise<void>;
   /**
+   * Optional fault hook: make the backend forget every registration (wipe its data, restart the
+   * agent). When given, the suite checks that a registration reports the loss, re-creates itself
+   * and reports the restore.
+   */
+  forget?: () => Promise<void>;
+  /**
    * For a read-only backend (`readOnly`): registers an instance through the backend's own API (a
    * test hook, e.g. writing an EndpointSlice), so the read side can be checked. The returned handle's
    * `setHealth` and `close` change and remove it the same way.
@@ -46,7 +52,8 @@ export interface DiscoveryConformanceOptions {
   checkTimers?: boolean;
   /**
    * The backend cannot register (`capabilities.register` false): instances come from the target's
-   * `register` hook, `register` itself must reject with `UNSUPPORTED`, and the heartbeat test is skipped.
+   * `register` hook, `register` itself must reject with `UNSUPPORTED`, and the tests of the
+   * registration handle (heartbeats, loss, duplicate ids) are skipped.
    */
   readOnly?: boolean;
   /** Health states the backend (or its hook) can express (default all four). */
@@ -67,6 +74,7 @@ export function runDiscoveryConformance(options: DiscoveryConformanceOptions): v
     : (states.find((h) => h !== 'passing' && h !== 'critical') ?? 'critical');
   const own = (metadata: Readonly<Record<string, string>>) =>
     Object.fromEntries(Object.entries(metadata).filter(([k]) => !options.ownMetadata?.test(k)));
+  const readOnlySkip = "read-only backend: registration is the platform's job";
 
   describe(`discovery conformance: ${options.name}`, () => {
     let t: DiscoveryConformanceTarget;
@@ -247,27 +255,109 @@ export function runDiscoveryConformance(options: DiscoveryConformanceOptions): v
       await Promise.all([w1.stop(), w2.stop(), w3.stop()]);
     });
 
-    it.skipIf(readOnly)(
-      'heartbeats keep a registration alive past its TTL (skipped: read-only backend)',
-      async () => {
-        await using _reg = await reg(t, inst('i1'), { ttl: shortTtl });
-        await delay(shortTtl * 2.5);
-        expect((await b.resolve(service)).instances.map((i) => i.id)).toEqual(['i1']);
-      },
-    );
+    it('heartbeats keep a registration alive past its TTL', async (ctx) => {
+      if (readOnly) ctx.skip(readOnlySkip);
+      await using _reg = await a.register(inst('i1'), { ttl: shortTtl });
+      await delay(shortTtl * 2.5);
+      expect((await b.resolve(service)).instances.map((i) => i.id)).toEqual(['i1']);
+    });
 
-    it('a watch loses no change across a backend interruption', async () => {
-      if (!t.interrupt) {
-        expect(t.interrupt).toBeUndefined();
-        return;
-      }
+    it('a watch loses no change across a backend interruption', async (ctx) => {
+      if (!t.interrupt) ctx.skip('the target has no interrupt() hook');
       await using _r1 = await reg(t, inst('i1'));
       const w = collect(b);
       await eventually(() => w.ids().join() === 'i1', bound, 'initial');
-      await t.interrupt();
+      await t.interrupt!();
       await using _r2 = await reg(t, inst('i2'));
       await eventually(() => w.ids().join() === 'i1,i2', bound * 5, 'change after interruption delivered');
       await w.stop();
+    });
+
+    it('a registration the backend forgot reports the loss, re-registers itself and reports the restore', async (ctx) => {
+      if (readOnly) ctx.skip(readOnlySkip);
+      if (!t.forget) ctx.skip('the target has no forget() hook');
+      const handle = await a.register(inst('i1'), { ttl: shortTtl });
+      const log: string[] = [];
+      handle.on('registration:lost', () => log.push('lost'));
+      handle.on('registration:restored', () => log.push('restored'));
+      await eventually(async () => (await b.resolve(service)).instances.length === 1, bound, 'registered');
+      await t.forget!();
+      await eventually(
+        () => log.join() === 'lost,restored',
+        shortTtl * 4 + bound,
+        () => `events: ${log.join()}`,
+      );
+      await eventually(
+        async () => (await b.resolve(service)).instances.length === 1,
+        bound,
+        'registered again',
+      );
+      await handle.close();
+    });
+
+    it('a second registration of the same instance id on one client is refused with CONFLICT', async (ctx) => {
+      if (readOnly) ctx.skip(readOnlySkip);
+      const handle = await a.register(inst('i1'));
+      await expectSwitchyardError(() => a.register(inst('i1', { port: 9999 })), 'CONFLICT');
+      await handle.close();
+      const again = await a.register(inst('i1'));
+      await again.close();
+    });
+
+    it('rejects unknown option keys, non-AbortSignal signals and malformed filters', async () => {
+      if (!readOnly) {
+        await expectSwitchyardError(
+          () => a.register(inst('i1'), { tll: 5000 } as never),
+          'INVALID_ARGUMENT',
+          'tll',
+        );
+      }
+      await expectSwitchyardError(
+        () => a.resolve(service, { signal: {} as AbortSignal }),
+        'INVALID_ARGUMENT',
+        'signal',
+      );
+      await expectSwitchyardError(
+        () => a.watch(service, { signal: {} as AbortSignal }),
+        'INVALID_ARGUMENT',
+        'signal',
+      );
+      await expectSwitchyardError(
+        () => a.resolve(service, { filter: { zonee: 'z1' } as never }),
+        'INVALID_ARGUMENT',
+        'filter.zonee',
+      );
+      await expectSwitchyardError(
+        () => a.resolve(service, { filter: { tags: 'a' as never } }),
+        'INVALID_ARGUMENT',
+        'filter.tags',
+      );
+      if (readOnly) {
+        expect((await b.resolve(service)).instances).toEqual([]);
+        return;
+      }
+      await expectSwitchyardError(
+        () => a.register(inst('i1', { address: '999.1.1.1' })),
+        'INVALID_ARGUMENT',
+        'instance.address',
+      );
+      await expectSwitchyardError(
+        () => a.register(inst('i1', { address: '0.0.0.0' })),
+        'INVALID_ARGUMENT',
+        'instance.address',
+      );
+      await expectSwitchyardError(
+        () => a.register(inst('i1', { metadata: { big: 'x'.repeat(2 * 1024 * 1024) } })),
+        'INVALID_ARGUMENT',
+        'instance.metadata.big',
+      );
+      // The client is still healthy after all of that.
+      await using _reg = await a.register(inst('i2'));
+      await eventually(
+        async () => (await b.resolve(service)).instances.length === 1,
+        bound,
+        'valid call works',
+      );
     });
 
     it('rejects bad input with INVALID_ARGUMENT naming the field', async () => {
@@ -333,8 +423,8 @@ export function runDiscoveryConformance(options: DiscoveryConformanceOptions): v
       expect((await b.resolve(service)).instances).toEqual([]);
     });
 
-    it('close() ends watches, stops heartbeats and leaves no timers or sockets behind', async () => {
-      if (options.checkTimers === false) return;
+    it('close() ends watches, stops heartbeats and leaves no timers or sockets behind', async (ctx) => {
+      if (options.checkTimers === false) ctx.skip('checkTimers: false for this target');
       await t.cleanup?.();
       t = { a, b };
       await delay(50);

@@ -19,6 +19,11 @@ export interface EtcdCluster extends AsyncDisposable {
   readonly endpoints: string[];
   /** Waits until a quorum of members reports healthy. */
   waitHealthy(timeoutMs?: number): Promise<void>;
+  /**
+   * Single-member clusters: kills the member, deletes its data dir and starts it as a new cluster
+   * (every key gone, revisions restart from 1): a data loss or a restore from nothing.
+   */
+  wipe(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -109,6 +114,19 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdClu
       } finally {
         clearTimeout(t);
       }
+    },
+    async wipe() {
+      if (n !== 1) throw new Error('[testkit] wipe() is for single-member clusters');
+      const { rmSync } = await import('node:fs');
+      await members[0]!.process.kill();
+      rmSync(join(dir, names[0]!), { recursive: true, force: true });
+      first = true;
+      try {
+        await members[0]!.process.start();
+      } finally {
+        first = false;
+      }
+      await cluster.waitHealthy();
     },
     async stop() {
       await Promise.all(members.map((m) => m.process.stop()));

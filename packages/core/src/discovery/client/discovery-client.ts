@@ -39,7 +39,10 @@ const RESOLVE_SCHEMA = {
 export function createDiscoveryClient(options: DiscoveryClientOptions): DiscoveryClient {
   const opts = resolveClientOptions(options);
   const { backend, clock } = opts;
-  const events = new Emitter<DiscoveryClientEvents>({ diagnostics: true });
+  const events = new Emitter<DiscoveryClientEvents>({
+    diagnostics: true,
+    ...(opts.onListenerError ? { onListenerError: opts.onListenerError } : {}),
+  });
   const caches = new Map<string, ServiceCache>();
   const registrations = new Set<ClientRegistration>();
   let traffic = new TrafficFilter(opts.rules?.current());

@@ -61,6 +61,8 @@ export class ServiceCache implements CacheState {
   #lastHeardMono = 0;
   #lastError: unknown;
   #panic = false;
+  /** Consecutive relists answered at a lower revision than the cache's, disagreeing with it. */
+  #lowerReads = 0;
   #resyncTimer: TimerHandle | undefined;
   #watchdogTimer: TimerHandle | undefined;
   #closed = false;
@@ -233,6 +235,22 @@ export class ServiceCache implements CacheState {
       this.#publish('resync', 'resync');
       return;
     }
+    if (event.stale) {
+      // The backend reports its own outage in-band (the kit's feeds do): serve stale now.
+      this.#lastError = new SwitchyardError(
+        'BACKEND_UNAVAILABLE',
+        `[${PKG}] the backend reports its watch of ${this.service} as stale`,
+      );
+      this.#markStale(this.#lastError);
+      return;
+    }
+    if (this.#stale) {
+      const diff = this.#apply(instances, revision);
+      this.#countResync(diff, true);
+      this.#recover(diff);
+      this.#publish('resync', 'resync');
+      return;
+    }
     if (revision < this.#backendRevision) {
       // Revisions are not trustworthy any more: relist and take the backend's word for it.
       this.#counters.revisionRegressions++;
@@ -358,10 +376,18 @@ export class ServiceCache implements CacheState {
     if (this.#closed) return EMPTY_DIFF;
     this.#markHeard();
     if (snapshot.revision < this.#backendRevision && !force) {
-      // The watch is already past this read: nothing it could have missed.
-      this.#counters.resyncs++;
-      return EMPTY_DIFF;
+      const differs = !isEmptyDiff(diffInstances(this.#raw, sortInstances([...snapshot.instances])));
+      // Usually the watch is already past this read: nothing it could have missed. But a backend
+      // whose revisions went backwards (data loss, a restore) answers lower revisions for good: two
+      // lower reads in a row that disagree with the cache are taken as the backend's truth.
+      if (!differs || ++this.#lowerReads < 2) {
+        if (!differs) this.#lowerReads = 0;
+        this.#counters.resyncs++;
+        return EMPTY_DIFF;
+      }
+      this.#counters.revisionRegressions++;
     }
+    this.#lowerReads = 0;
     const diff = this.#apply(sortInstances([...snapshot.instances]), snapshot.revision);
     this.#countResync(diff, false);
     this.#publish('resync', 'resync');

@@ -120,11 +120,12 @@ export interface DiscoveryClientOptions {
    * protect threshold). 0 disables it.
    */
   panicThreshold?: number;
-  /** Anti-entropy relist period in ms (default 60 000; 0 disables). Jittered by ±10 %. */
+  /** Anti-entropy relist period in ms (default 15 000; 0 disables). Jittered by ±10 %. */
   resyncInterval?: number;
   /**
    * Mark a cache stale when the backend was not heard from (watch event or relist) for this long,
-   * in ms (default 3 × resyncInterval; 0 disables). Must exceed `resyncInterval`.
+   * in ms (default 3 × resyncInterval = 45 s; 0 disables). Must exceed `resyncInterval`. A backend
+   * that reports its own outage (every kit backend marks its events `stale`) is marked at once.
    */
   staleAfter?: number;
   /** How long `resolve()` waits for the first snapshot of a service, in ms (default 10 000). */
@@ -134,6 +135,8 @@ export interface DiscoveryClientOptions {
   /** Backoff between watch restarts (core's full-jitter backoff; default base 100 ms, max 30 s). */
   backoff?: BackoffOptions;
   clock?: Clock;
+  /** Where a throwing event listener's error goes (default: a process warning `SWITCHYARD_LISTENER_ERROR`). */
+  onListenerError?: (error: unknown, event: string) => void;
 }
 
 export interface ClientRegisterOptions extends RegisterOptions {

@@ -16,6 +16,7 @@ import { closedError, SwitchyardError, unsupportedError } from '../../errors.js'
 import { opt, parseOptions } from '../../options/option-schema.js';
 import type { Backoff } from '../../primitives/backoff.js';
 import type { Clock } from '../../primitives/clock.js';
+import type { ListenerErrorHandler } from '../../primitives/emitter.js';
 import { assertServiceName } from '../../validation.js';
 import { callBackend } from '../backend-call.js';
 import { ManagedRegistration } from '../registration/managed-registration.js';
@@ -39,6 +40,8 @@ export interface DiscoveryKitOptions {
   pollInterval?: number;
   /** Reconnect a watch silent for this long, ms (default 0: never). */
   quietTimeout?: number;
+  /** Where a throwing registration-event listener's error goes (default: a process warning). */
+  onListenerError?: ListenerErrorHandler | undefined;
 }
 
 /** A discovery backend built on the kit: registrations are `ManagedRegistration`s. */
@@ -155,6 +158,7 @@ export function defineDiscoveryBackend<Handle, Extra>(
             backoff: kit.backoff,
             extra: extra as Extra,
             onClose: release,
+            onListenerError: kit.onListenerError,
           },
           signal,
         );

@@ -15,6 +15,11 @@ export interface ServiceListing {
   readonly epoch?: string;
   /** For backends without a push watch: when to read again, ms (DNS: the smallest record TTL). */
   readonly refreshAfter?: number;
+  /**
+   * An opaque resume token at `revision` (a Redis stream id, a resourceVersion), for backends whose
+   * feed position is not the revision itself; the kit hands it back in `WatchPosition.cursor`.
+   */
+  readonly cursor?: string;
 }
 
 export type WatchChange =
@@ -26,15 +31,28 @@ export interface WatchBatch {
   readonly changes?: readonly WatchChange[];
   /** The full current state (a Consul blocking-query answer, a merged set of EndpointSlices). */
   readonly instances?: readonly ServiceInstance[];
-  /** Backend revision after the batch. A batch with neither field is a progress notification or bookmark. */
+  /**
+   * The resume position after the batch: every change up to it was delivered (a batch with neither
+   * field is a progress notification or bookmark). It must never run ahead of changes still to come.
+   */
   readonly revision: number;
+  /**
+   * The backend's current revision as the server reported it (a watch-created or response header),
+   * for data-loss detection only: lower than a revision already applied means the history
+   * restarted. Does not move the resume position.
+   */
+  readonly backendRevision?: number;
   readonly epoch?: string;
+  /** Opaque resume token after the batch (see `ServiceListing.cursor`); omitted: unchanged. */
+  readonly cursor?: string;
 }
 
 /** Where a watch resumes: every change after `revision` must be delivered. */
 export interface WatchPosition {
   readonly revision: number;
   readonly epoch?: string | undefined;
+  /** The token of the listing or batch that brought the feed to `revision`, if the driver gave one. */
+  readonly cursor?: string | undefined;
 }
 
 /**

@@ -54,7 +54,7 @@ export class ServiceFeed {
   #synced = false;
   #stale = false;
   /** The backend's position (may go backwards after data loss). */
-  #cursor = { revision: 0, epoch: undefined as string | undefined };
+  #cursor = { revision: 0, epoch: undefined as string | undefined, token: undefined as string | undefined };
   /** The revision subscribers see: never decreases. */
   #revision = 0;
   #stats = { watchesOpened: 0, relists: 0, resets: 0, regressions: 0, failures: 0 };
@@ -147,7 +147,11 @@ export class ServiceFeed {
       this.#all = next;
       this.#sorted = undefined;
     }
-    this.#cursor = { revision: listing.revision ?? 0, epoch: listing.epoch ?? this.#cursor.epoch };
+    this.#cursor = {
+      revision: listing.revision ?? 0,
+      epoch: listing.epoch ?? this.#cursor.epoch,
+      token: listing.cursor,
+    };
     this.#advance(regressed ? undefined : listing.revision, changed);
     if (regressed) {
       publishDiagnostic('discovery:regression', { service: this.service, backend: this.#s.driver.name });
@@ -160,7 +164,7 @@ export class ServiceFeed {
 
   /** Applies one watch batch; returns false when it reveals data loss (the caller relists). */
   #applyBatch(batch: WatchBatch): boolean {
-    if (this.#regressed(batch.revision, batch.epoch)) {
+    if (this.#regressed(batch.backendRevision ?? batch.revision, batch.epoch)) {
       this.#stats.regressions++;
       return false;
     }
@@ -184,11 +188,13 @@ export class ServiceFeed {
     this.#cursor = {
       revision: Math.max(this.#cursor.revision, batch.revision),
       epoch: batch.epoch ?? this.#cursor.epoch,
+      token: batch.cursor ?? this.#cursor.token,
     };
     this.#advance(batch.revision, changed);
     const wasStale = this.#stale;
     this.#stale = false;
-    if (changed || wasStale) this.#publish(wasStale ? 'resync' : 'change');
+    // A resumed watch is not a relist: what it replays are ordinary changes.
+    if (changed || wasStale) this.#publish('change');
     return true;
   }
 
@@ -268,7 +274,9 @@ export class ServiceFeed {
           this.#stats.resets++;
           needList = true;
         } else {
-          this.#markStale();
+          // One broken stream that resumes at once is a blip; a second failure in a row without a
+          // healthy watch in between means the backend is really unreachable: serve stale.
+          if (failures > 0 || !delivered) this.#markStale();
           if (!resumable) needList = true;
         }
         publishDiagnostic('discovery:watch-error', { service: this.service, backend: driver.name, error });
@@ -306,7 +314,7 @@ export class ServiceFeed {
         { unref: true },
       );
     };
-    const from = { revision: this.#cursor.revision, epoch: this.#cursor.epoch };
+    const from = { revision: this.#cursor.revision, epoch: this.#cursor.epoch, cursor: this.#cursor.token };
     const iterator = driver.watch!(this.service, from, attempt.signal)[Symbol.asyncIterator]();
     try {
       arm();

@@ -5,11 +5,11 @@ import type {
   ServiceInstance,
 } from '../../contracts/discovery.js';
 import { INSTANCE_HEALTH } from '../../discovery/instance.js';
-import { closedError, SwitchyardError } from '../../errors.js';
+import { closedError, isSwitchyardError, SwitchyardError } from '../../errors.js';
 import { throwIfAborted } from '../../primitives/abort.js';
 import type { Backoff } from '../../primitives/backoff.js';
 import type { Clock, TimerHandle } from '../../primitives/clock.js';
-import { Emitter, type Unsubscribe } from '../../primitives/emitter.js';
+import { Emitter, type ListenerErrorHandler, type Unsubscribe } from '../../primitives/emitter.js';
 import { assertOneOf, assertSignal } from '../../validation.js';
 import { callBackend } from '../backend-call.js';
 import type { RegistrationDriver } from './registration-driver.js';
@@ -30,6 +30,8 @@ export interface ManagedRegistrationOptions<Handle, Extra> {
   extra: Extra;
   /** Called once, when the registration is closed (for the backend's bookkeeping). */
   onClose?: () => void;
+  /** Where a throwing event listener's error goes (default: a process warning). */
+  onListenerError?: ListenerErrorHandler | undefined;
 }
 
 type State = 'live' | 'lost' | 'closed';
@@ -42,7 +44,7 @@ type State = 'live' | 'lost' | 'closed';
  */
 export class ManagedRegistration<Handle = unknown, Extra = Record<string, unknown>> implements Registration {
   readonly #o: ManagedRegistrationOptions<Handle, Extra>;
-  readonly #events = new Emitter<RegistrationEvents>({ diagnostics: true });
+  readonly #events: Emitter<RegistrationEvents>;
   readonly #interval: number;
   #instance: ServiceInstance;
   #handle: Handle | undefined;
@@ -58,6 +60,10 @@ export class ManagedRegistration<Handle = unknown, Extra = Record<string, unknow
 
   private constructor(options: ManagedRegistrationOptions<Handle, Extra>) {
     this.#o = options;
+    this.#events = new Emitter<RegistrationEvents>({
+      diagnostics: true,
+      ...(options.onListenerError ? { onListenerError: options.onListenerError } : {}),
+    });
     this.#instance = options.instance;
     this.#interval = Math.max(1, Math.min(options.heartbeatInterval ?? options.ttl / 3, options.ttl / 2));
   }
@@ -159,7 +165,14 @@ export class ManagedRegistration<Handle = unknown, Extra = Record<string, unknow
     const handle = this.#handle;
     try {
       if (handle !== undefined) {
-        await this.#call('deregister', signal, (s) => this.#o.driver.remove(handle, this.#instance, s));
+        const remove = () =>
+          this.#call('deregister', signal, (s) => this.#o.driver.remove(handle, this.#instance, s));
+        // One retry: a fresh call may reach another member or a re-established connection. If both
+        // fail, the record expires on its own within its TTL (the rejection says so).
+        await remove().catch((error: unknown) => {
+          if (signal?.aborted || !isSwitchyardError(error, 'BACKEND_UNAVAILABLE')) throw error;
+          return remove();
+        });
       }
     } finally {
       if (handle !== undefined) this.#o.driver.dispose?.(handle);
