@@ -81,6 +81,13 @@ export class ScopeWatch {
   readonly #subs = new Map<string, Set<Subscription>>();
   readonly #changedAt = new Map<string, number>();
   readonly #down = new Set<Reflector>();
+  /**
+   * Services whose subscriptions the outage failed once. The kit treats one failure after a
+   * delivering watch as a blip and renews at once; the renewal fails too while the API is down,
+   * so the kit marks its watchers stale. Later renewals wait quietly for the cache to be fresh.
+   */
+  readonly #failedOnce = new Set<string>();
+  #outage: SwitchyardError | undefined;
   readonly #onStopped: () => void;
   #count = 0;
   #missed = 0;
@@ -213,13 +220,13 @@ export class ScopeWatch {
         const cause = new SwitchyardError(
           'BACKEND_UNAVAILABLE',
           `[${this.#s.pkg}] watch of ${this.scope ?? 'all namespaces'} interrupted`,
-          {
-            cause: error,
-          },
+          { cause: error },
         );
+        this.#outage = cause;
         for (const subs of this.#subs.values()) {
           for (const sub of [...subs]) {
             if (sub.waiting) continue;
+            this.#failedOnce.add(sub.key);
             this.#remove(sub, RESUBSCRIBE_GRACE_MS);
             sub.channel.fail(cause);
           }
@@ -234,6 +241,8 @@ export class ScopeWatch {
 
   #resumeWaiting(): void {
     if (!this.#fresh) return;
+    this.#failedOnce.clear();
+    this.#outage = undefined;
     for (const subs of this.#subs.values()) for (const sub of subs) if (sub.waiting) this.#catchUp(sub);
   }
 
@@ -278,6 +287,12 @@ export class ScopeWatch {
     };
     if (signal.aborted) {
       sub.channel.close();
+      return sub.channel;
+    }
+    if (this.#outage && !this.#fresh && this.#failedOnce.delete(key)) {
+      // The kit's renewal right after the outage failed its watch: still down (see #failedOnce).
+      sub.channel.fail(this.#outage);
+      this.#touch(RESUBSCRIBE_GRACE_MS);
       return sub.channel;
     }
     signal.addEventListener('abort', onAbort, { once: true });

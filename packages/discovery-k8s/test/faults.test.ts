@@ -102,14 +102,30 @@ describe('faults: the view always converges (counted over every round)', () => {
     churn.seed(3, 4);
     const w = collect(d, 'web');
     await waitFor(() => w.ids().length > 0, CONVERGE_MS, 'initial');
+    // First a healthy watch (past client-go's "very short watch", with events) far ahead of the
+    // restored history: its resume hangs and only the watchdog (or the resync) can end it.
+    for (let c = 0; c < 12; c++) churn.step();
+    await waitFor(() => w.ids().join() === churn.expected().join(), CONVERGE_MS, 'before the restore');
+    await new Promise((r) => setTimeout(r, 1100));
+    await k8s.restart({ history: 'new', firstResourceVersion: 1 });
+    churn.step();
+    churn.step();
+    await waitFor(
+      () => w.ids().join() === churn.expected().join() && !w.last()?.stale,
+      CONVERGE_MS,
+      'after the restore',
+    );
+    const first = d.cacheStats()[0]!.endpointSlices;
+    expect(first.watchdogFires + first.resyncs).toBeGreaterThanOrEqual(1);
+    expect(first.fromScratch).toBeGreaterThanOrEqual(1);
+    // Then a restore in every round, whatever state the watch is in (often a very short one).
+    const listsBefore = first.lists;
     expect(await rounds(churn, w, () => k8s.restart({ history: 'new', firstResourceVersion: 1 }))).toBe(
       ROUNDS,
     );
     await w.stop();
     expect(w.replayed()).toEqual(churn.expected());
-    const stats = d.cacheStats()[0]!.endpointSlices;
-    expect(stats.watchdogFires + stats.resyncs).toBeGreaterThanOrEqual(1);
-    expect(stats.fromScratch).toBeGreaterThanOrEqual(1);
+    expect(d.cacheStats()[0]!.endpointSlices.lists - listsBefore).toBeGreaterThanOrEqual(ROUNDS);
     expect(d.cacheStats()[0]!.missedChanges).toBeGreaterThan(0);
   });
 
@@ -193,6 +209,29 @@ describe('faults: the view always converges (counted over every round)', () => {
     // Dropped streams resume from the last version: no relist was needed.
     expect(d.cacheStats()[0]!.endpointSlices.lists).toBe(listsBefore);
     expect(w.events.some((e) => e.stale)).toBe(true);
+  });
+
+  it('the first outage after a healthy stretch marks watchers stale at once (not only a second one)', async () => {
+    const { k8s, d, churn } = await setup();
+    churn.seed(2, 3);
+    const w = collect(d, 'web');
+    await waitFor(() => w.ids().join() === churn.expected().join(), CONVERGE_MS, 'initial');
+    // A change delivered on the live subscription: to the kit the next failure looks like a blip.
+    churn.step();
+    await waitFor(() => w.ids().join() === churn.expected().join(), CONVERGE_MS, 'a change');
+    const down = k8s.restart({ downtime: 1500 });
+    const t0 = Date.now();
+    await waitFor(() => w.last()?.stale === true, 1200, 'stale during the outage');
+    expect(Date.now() - t0).toBeLessThan(1200);
+    await down;
+    churn.step();
+    await waitFor(
+      () => w.ids().join() === churn.expected().join() && !w.last()?.stale,
+      CONVERGE_MS,
+      'fresh after the outage',
+    );
+    await w.stop();
+    expect(w.replayed()).toEqual(churn.expected());
   });
 
   it('the API down for a while: watchers keep the last state marked stale, then converge', async () => {
