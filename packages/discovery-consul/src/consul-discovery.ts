@@ -1,44 +1,33 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import type { DiscoveryCapabilities, InstanceInput, RegisterOptions } from '@switchyard/core';
 import {
-  assertDuration,
-  assertServiceName,
-  type DiscoveryBackend,
-  type DiscoveryCapabilities,
-  type DiscoveryEvent,
-  fullJitterBackoff,
-  type InstanceFilter,
-  type InstanceInput,
-  invalidArgument,
-  isSwitchyardError,
-  matchesFilter,
-  normalizeInstance,
-  type RegisterOptions,
-  type ServiceSnapshot,
-  SingleFlight,
-  SwitchyardError,
-  sortInstances,
-  throwIfAborted,
-  validateFilter,
-} from '@switchyard/core';
+  defineDiscoveryBackend,
+  type KitDiscoveryBackend,
+  type ManagedRegistration,
+} from '@switchyard/core/driver';
 import Consul from 'consul';
-import { type ConsulClient, consulCall, type HttpResponseLike } from './consul-call.js';
-import { ConsulRegistration } from './consul-registration.js';
-import { type CheckSpec, fromHealthEntry, type HealthEntry } from './instance-codec.js';
+import { type CheckSpec, type ConsulRegisterExtra, REGISTER_OPTIONS } from './check-spec.js';
+import { type ConsulClient, consulCall } from './consul-call.js';
+import { type ConsulRecord, consulRegistration } from './consul-registration.js';
+import { HealthQuery } from './health-query.js';
 import { type ConsulDiscoveryOptions, PKG, resolveOptions } from './options.js';
-import { ServiceWatcher } from './service-watcher.js';
 
 export interface ConsulRegisterOptions extends RegisterOptions {
   /** Extra HTTP/TCP checks the agent runs besides the heartbeat TTL check. */
   checks?: readonly CheckSpec[];
-  /** Overrides the backend's `deregisterCriticalServiceAfter` for this instance (ms, 0 = never). */
+  /** Overrides the backend's `deregisterCriticalServiceAfter` for this instance (ms: 0 = never, or ≥ 60 000). */
   deregisterCriticalServiceAfter?: number;
 }
 
-export interface ConsulDiscovery extends DiscoveryBackend {
+export interface ConsulDiscovery extends KitDiscoveryBackend<ConsulRecord, ConsulRegisterExtra> {
   /** The `consul` client in use (yours if you passed one). */
   readonly client: ConsulClient;
-  register(instance: InstanceInput, options?: ConsulRegisterOptions): Promise<ConsulRegistration>;
-  /** Number of blocking-query loops running (one per watched service, however many watchers). */
-  readonly activeWatches: number;
+  /** Registers on the local agent; `registration.handle` has Consul's `serviceId` and `checkId`. */
+  register(
+    instance: InstanceInput,
+    options?: ConsulRegisterOptions,
+  ): Promise<ManagedRegistration<ConsulRecord, ConsulRegisterExtra>>;
 }
 
 const CAPABILITIES: DiscoveryCapabilities = Object.freeze({
@@ -49,191 +38,73 @@ const CAPABILITIES: DiscoveryCapabilities = Object.freeze({
 });
 
 /**
- * Service discovery on Consul: registration on the local agent with a TTL check driven by the
- * returned handle, and watches built on blocking `/v1/health/service` queries, one per service.
+ * Service discovery on Consul, on core's driver kit: registration on the local agent with a TTL
+ * check the kit keeps passing, `resolve` as one health query, and watches built on blocking
+ * `/v1/health/service` queries, one per service however many watchers.
  */
 export function createConsulDiscovery(options: ConsulDiscoveryOptions = {}): ConsulDiscovery {
   const o = resolveOptions(options);
-  const ownClient = options.client === undefined;
-  const client: ConsulClient =
-    options.client ??
-    new Consul({
-      host: options.host,
-      port: options.port,
-      secure: options.secure ?? options.tls !== undefined,
-      ...(options.agent ? { agent: options.agent as never } : {}),
-      ...(options.defaults ? { defaults: options.defaults } : {}),
-      ...options.tls,
-    } as ConstructorParameters<typeof Consul>[0]);
-  const backoff = fullJitterBackoff(o.backoff);
-  const registrations = new Set<ConsulRegistration>();
-  const watchers = new Map<string, ServiceWatcher>();
-  const resolves = new SingleFlight<string, ServiceSnapshot>();
-  let closed = false;
+  const owned = o.client === undefined;
+  const client: ConsulClient = o.client ?? createClient(o);
+  const reads = new HealthQuery(client, o);
 
-  const assertOpen = () => {
-    if (closed) throw new SwitchyardError('CLOSED', `[${PKG}] client is closed`);
-  };
-
-  function validateChecks(checks: unknown): readonly CheckSpec[] {
-    if (checks === undefined) return [];
-    if (!Array.isArray(checks)) throw invalidArgument(PKG, 'checks', 'must be an array');
-    return checks.map((c: CheckSpec, i) => {
-      const f = `checks[${i}]`;
-      if (typeof c !== 'object' || c === null) throw invalidArgument(PKG, f, 'must be an object');
-      if ((c.http === undefined) === (c.tcp === undefined))
-        throw invalidArgument(PKG, f, 'needs exactly one of http or tcp');
-      if (c.http !== undefined && !/^https?:\/\/\S+$/.test(String(c.http)))
-        throw invalidArgument(PKG, `${f}.http`, 'must be an http(s) URL');
-      if (c.tcp !== undefined && !/^\S+:\d{1,5}$/.test(String(c.tcp)))
-        throw invalidArgument(PKG, `${f}.tcp`, 'must be host:port');
-      assertDuration(PKG, `${f}.interval`, c.interval, { min: 1 });
-      if (c.timeout !== undefined) assertDuration(PKG, `${f}.timeout`, c.timeout);
-      if (c.deregisterCriticalServiceAfter !== undefined)
-        assertDuration(PKG, `${f}.deregisterCriticalServiceAfter`, c.deregisterCriticalServiceAfter);
-      return c;
-    });
-  }
-
-  async function query(
-    service: string,
-    filter: InstanceFilter | undefined,
-    signal?: AbortSignal,
-  ): Promise<ServiceSnapshot> {
-    const health = filter?.health ?? ['passing'];
-    const onlyPassing = health.length === 1 && health[0] === 'passing';
-    const [res, body] = await consulCall(
-      'resolve',
-      signal,
-      (ctx) =>
-        client.health.service({
-          service,
-          ...(onlyPassing ? { passing: true } : {}),
-          ...(filter?.tags?.length ? { tag: [...filter.tags] } : {}),
-          ...(o.stale ? { stale: true } : {}),
-          ...(o.datacenter ? { dc: o.datacenter } : {}),
-          token: o.token,
-          ctx,
-          timeout: o.requestTimeout,
-        } as never) as unknown as Promise<[HttpResponseLike, HealthEntry[]]>,
-      { includeResponse: true },
-    );
-    const instances = sortInstances(
-      (body ?? [])
-        .map((e) => fromHealthEntry(e, o.metaKeys, o.prefixServiceId))
-        .filter((i) => i !== undefined && i.service === service && matchesFilter(i, filter)) as never[],
-    );
-    return { service, instances, revision: Math.max(1, Number(res.headers['x-consul-index']) || 1) };
-  }
-
-  function watcherFor(service: string): ServiceWatcher {
-    const existing = watchers.get(service);
-    if (existing && !existing.stopped) return existing;
-    const w: ServiceWatcher = new ServiceWatcher(service, {
-      client,
-      options: o,
-      backoff,
-      onIdle: () => {
-        if (watchers.get(service) === w) watchers.delete(service);
+  const backend = defineDiscoveryBackend<ConsulRecord, ConsulRegisterExtra>(
+    {
+      name: 'consul',
+      capabilities: CAPABILITIES,
+      registration: consulRegistration(client, o),
+      registerOptions: REGISTER_OPTIONS,
+      list: (service, signal) => reads.list(service, signal),
+      watch: (service, from, signal) => reads.watch(service, from, signal),
+      // A broken long poll relists (one non-blocking query) rather than resuming on an index that
+      // may be from before an agent restart: Consul would hold that query for a whole `wait`.
+      resumable: false,
+      async services(signal) {
+        const result = await consulCall('services', signal, (ctx) =>
+          client.catalog.service.list({
+            ...(o.stale ? { stale: true } : {}),
+            ...(o.datacenter ? { dc: o.datacenter } : {}),
+            token: o.token,
+            ctx,
+          } as never),
+        );
+        return Object.keys((result ?? {}) as Record<string, unknown>);
       },
-    });
-    watchers.set(service, w);
-    return w;
-  }
-
-  const backend: ConsulDiscovery = {
-    name: 'consul',
-    capabilities: CAPABILITIES,
-    client,
-    get activeWatches() {
-      return [...watchers.values()].filter((w) => !w.stopped).length;
+      async close() {
+        if (owned) client.destroy();
+      },
     },
-
-    async register(input: InstanceInput, opts: ConsulRegisterOptions = {}): Promise<ConsulRegistration> {
-      assertOpen();
-      const instance = normalizeInstance(PKG, input);
-      const ttl = assertDuration(PKG, 'ttl', opts.ttl ?? o.ttl, { min: 1000 });
-      const checks = validateChecks(opts.checks);
-      const deregisterAfter =
-        opts.deregisterCriticalServiceAfter === undefined
-          ? o.deregisterCriticalServiceAfter
-          : assertDuration(PKG, 'deregisterCriticalServiceAfter', opts.deregisterCriticalServiceAfter, {
-              allowZero: true,
-            });
-      throwIfAborted(PKG, opts.signal, 'register');
-      const reg: ConsulRegistration = new ConsulRegistration({
-        client,
-        options: o,
-        instance,
-        ttl,
-        heartbeatInterval: Math.min(o.heartbeatInterval ?? ttl / 3, ttl / 2),
-        deregisterAfter,
-        checks,
-        backoff,
-        onClose: () => registrations.delete(reg),
-      });
-      try {
-        await reg.start(opts.signal);
-      } catch (error) {
-        // Aborted or timed out mid-flight: the agent may have registered it anyway. Best effort
-        // cleanup so no orphan lingers until DeregisterCriticalServiceAfter.
-        if (isSwitchyardError(error, 'ABORTED', 'TIMEOUT', 'BACKEND_UNAVAILABLE'))
-          reg.close().catch(() => {});
-        throw error;
-      }
-      registrations.add(reg);
-      return reg;
+    {
+      pkg: PKG,
+      clock: o.clock,
+      backoff: o.backoff,
+      requestTimeout: o.requestTimeout,
+      ttl: o.ttl,
+      minTtl: 1000,
+      ...(o.heartbeatInterval === undefined ? {} : { heartbeatInterval: o.heartbeatInterval }),
+      onListenerError: o.onListenerError,
     },
+  );
+  return Object.assign(backend, { client }) as ConsulDiscovery;
+}
 
-    async resolve(service, opts = {}) {
-      assertOpen();
-      assertServiceName(PKG, 'service', service);
-      validateFilter(PKG, opts.filter);
-      throwIfAborted(PKG, opts.signal, 'resolve');
-      // A running watch keeps this service's full instance list in memory: serve from it.
-      const watcher = watchers.get(service);
-      const cached = watcher?.current;
-      if (watcher && cached)
-        return { service, revision: cached.revision, instances: watcher.view(opts.filter) };
-      const key = `${service}\u0000${JSON.stringify(opts.filter ?? null)}`;
-      if (opts.signal) return query(service, opts.filter, opts.signal);
-      return resolves.do(key, () => query(service, opts.filter));
-    },
+/** Connections our client may open besides the blocking queries (lists, registrations, heartbeats). */
+const OTHER_CONNECTIONS = 32;
 
-    watch(service, opts = {}): AsyncIterable<DiscoveryEvent> {
-      assertOpen();
-      assertServiceName(PKG, 'service', service);
-      validateFilter(PKG, opts.filter);
-      return watcherFor(service).subscribe(opts.filter, opts.signal);
-    },
-
-    async services(opts = {}) {
-      assertOpen();
-      const result = await consulCall('services', opts.signal, (ctx) =>
-        client.catalog.service.list({
-          ...(o.stale ? { stale: true } : {}),
-          ...(o.datacenter ? { dc: o.datacenter } : {}),
-          token: o.token,
-          ctx,
-          timeout: o.requestTimeout,
-        } as never),
-      );
-      return Object.keys((result ?? {}) as Record<string, unknown>).sort();
-    },
-
-    async close() {
-      if (closed) return;
-      closed = true;
-      for (const w of watchers.values()) w.stop();
-      watchers.clear();
-      await Promise.allSettled([...registrations].map((r) => r.close()));
-      registrations.clear();
-      if (ownClient) client.destroy();
-    },
-
-    async [Symbol.asyncDispose]() {
-      await backend.close();
-    },
-  };
-  return backend;
+function createClient(o: ReturnType<typeof resolveOptions>): ConsulClient {
+  const base = o.url ? new URL(o.url) : undefined;
+  const secure = base ? base.protocol === 'https:' : (o.secure ?? o.tls !== undefined);
+  // Keep-alive, and a hard cap on sockets: Consul refuses a client IP's connections past
+  // http_max_conns_per_client (200), so a burst (closing 300 registrations) queues instead.
+  const Agent = secure ? HttpsAgent : HttpAgent;
+  const agent =
+    o.agent ?? new Agent({ keepAlive: true, maxSockets: o.maxBlockingQueries + OTHER_CONNECTIONS });
+  return new Consul({
+    ...(base
+      ? { baseUrl: `${base.protocol}//${base.host}${base.pathname.replace(/\/+$/, '')}/v1` }
+      : { host: o.host, port: o.port, secure }),
+    agent: agent as never,
+    ...(o.defaults ? { defaults: o.defaults } : {}),
+    ...o.tls,
+  } as ConstructorParameters<typeof Consul>[0]);
 }

@@ -1,237 +1,124 @@
-import {
-  assertOneOf,
-  type Backoff,
-  type Clock,
-  Emitter,
-  INSTANCE_HEALTH,
-  type InstanceHealth,
-  isSwitchyardError,
-  type Registration,
-  type RegistrationEvents,
-  type ServiceInstance,
-  SwitchyardError,
-  type TimerHandle,
-  throwIfAborted,
-  type Unsubscribe,
-} from '@switchyard/core';
-import { type ConsulClient, consulCall, putServiceRegistration } from './consul-call.js';
-import { type CheckSpec, consulServiceId, registrationBody } from './instance-codec.js';
+import { isSwitchyardError, type ServiceInstance, SwitchyardError } from '@switchyard/core';
+import type { RegistrationDriver } from '@switchyard/core/driver';
+import type { ConsulRegisterExtra } from './check-spec.js';
+import { type ConsulClient, consulCall, isUnknownToAgent, putServiceRegistration } from './consul-call.js';
+import { consulServiceId, registrationBody } from './instance-codec.js';
 import { PKG, type ResolvedOptions } from './options.js';
 
-export interface RegistrationSetup {
-  client: ConsulClient;
-  options: ResolvedOptions;
-  instance: ServiceInstance;
-  ttl: number;
-  heartbeatInterval: number;
-  deregisterAfter: number;
-  checks: readonly CheckSpec[];
-  backoff: Backoff;
-  onClose: () => void;
+/** The driver's handle of a live registration: Consul's IDs of the service and its heartbeat check. */
+export interface ConsulRecord {
+  readonly serviceId: string;
+  readonly checkId: string;
+  /** Whether the agent has the service in maintenance mode (set by us). */
+  maintenance: boolean;
 }
 
+const TTL_METHOD = { passing: 'pass', warning: 'warn', critical: 'fail', maintenance: 'pass' } as const;
+
 /**
- * A service registered on the local agent with a TTL check that this handle keeps passing (or
- * warning/critical, per `setHealth`). If the agent forgets the service (restart, reaper), the next
- * heartbeat sees `404 Unknown check ID`, emits `registration:lost`, registers again and emits
- * `registration:restored`. If the agent is unreachable for longer than the TTL, `registration:lost`
- * fires too, and `registration:restored` once a heartbeat gets through again.
+ * The remote half of a registration on the local agent: put = register the service with its TTL
+ * check (and extra checks), heartbeat = pass/warn/fail the TTL check, update = health and
+ * maintenance mode, remove = deregister. Keep-alive, loss and re-registration are core's.
  */
-export class ConsulRegistration implements Registration {
-  readonly #s: RegistrationSetup;
-  readonly #clock: Clock;
-  readonly #events = new Emitter<RegistrationEvents>({ diagnostics: true });
-  readonly #serviceId: string;
-  readonly #checkId: string;
-  readonly #stop = new AbortController();
-  #instance: ServiceInstance;
-  #timer: TimerHandle | undefined;
-  #closed = false;
-  #lost = false;
-  #failingSince: number | undefined;
-  #attempt = 0;
-  #maintenance = false;
-  #beat: Promise<void> = Promise.resolve();
+export function consulRegistration(
+  client: ConsulClient,
+  o: ResolvedOptions,
+): RegistrationDriver<ConsulRecord, ConsulRegisterExtra> {
+  /** Service IDs whose register request went out without a handle coming back (see `remove`). */
+  const attempted = new Set<string>();
+  const ids = (instance: ServiceInstance) => {
+    const serviceId = consulServiceId(instance, o.prefixServiceId);
+    return { serviceId, checkId: `service:${serviceId}:ttl` };
+  };
 
-  constructor(setup: RegistrationSetup) {
-    this.#s = setup;
-    this.#clock = setup.options.clock;
-    this.#instance = setup.instance;
-    this.#serviceId = consulServiceId(setup.instance, setup.options.prefixServiceId);
-    this.#checkId = `service:${this.#serviceId}:ttl`;
-  }
-
-  get instance(): ServiceInstance {
-    return this.#instance;
-  }
-
-  /** Consul's service ID (`<service>:<id>` by default). */
-  get serviceId(): string {
-    return this.#serviceId;
-  }
-
-  /** The heartbeat TTL check's ID. */
-  get checkId(): string {
-    return this.#checkId;
-  }
-
-  /** Registers on the agent (and enables maintenance mode if the instance starts in it). */
-  async start(signal?: AbortSignal): Promise<void> {
-    await this.#register(signal);
-    this.#schedule(this.#s.heartbeatInterval);
-  }
-
-  on<K extends keyof RegistrationEvents>(
-    event: K,
-    listener: (payload: RegistrationEvents[K]) => void,
-  ): Unsubscribe {
-    return this.#events.on(event, listener);
-  }
-
-  async setHealth(health: InstanceHealth, options: { signal?: AbortSignal } = {}): Promise<void> {
-    assertOneOf(PKG, 'health', health, INSTANCE_HEALTH);
-    throwIfAborted(PKG, options.signal, 'setHealth');
-    if (this.#closed) throw new SwitchyardError('CLOSED', `[${PKG}] registration is closed`);
-    this.#instance = Object.freeze({ ...this.#instance, health });
-    await this.#beat.catch(() => {});
+  /** Sets the TTL check to the instance's health; `false` when the agent does not know the check. */
+  async function ttl(record: ConsulRecord, instance: ServiceInstance, signal: AbortSignal): Promise<boolean> {
+    const method = TTL_METHOD[instance.health];
     try {
-      if ((health === 'maintenance') !== this.#maintenance)
-        await this.#setMaintenance(health === 'maintenance', options.signal);
-      if (health !== 'maintenance') await this.#updateTtl(options.signal);
-    } catch (error) {
-      if (!isSwitchyardError(error, 'NOT_FOUND')) throw error;
-      // The agent forgot us: registering again carries the new health.
-      this.#markLost(error);
-      await this.#register(options.signal);
-      this.#markRestored();
-    }
-  }
-
-  async close(options: { signal?: AbortSignal } = {}): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#clock.clearTimeout(this.#timer);
-    this.#stop.abort();
-    this.#events.removeAll();
-    this.#s.onClose();
-    // A heartbeat may be re-registering right now: let it settle first, or its PUT could land
-    // after our deregister and leave an orphan on the agent.
-    await this.#beat.catch(() => {});
-    const { client, options: o } = this.#s;
-    try {
-      await consulCall('deregister', options.signal, (ctx) =>
-        client.agent.service.deregister({
-          id: this.#serviceId,
+      await consulCall('heartbeat', signal, (ctx) =>
+        client.agent.check[method]({
+          id: record.checkId,
+          note: `${instance.health} (switchyard heartbeat)`,
           token: o.token,
           ctx,
-          timeout: o.requestTimeout,
         } as never),
       );
+      return true;
     } catch (error) {
-      // Already gone (agent restarted or reaped it) is what we wanted.
-      if (!isSwitchyardError(error, 'NOT_FOUND')) throw error;
+      if (isUnknownToAgent(error)) return false;
+      throw error;
     }
   }
 
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
-  }
-
-  async #register(signal?: AbortSignal): Promise<void> {
-    const { client, options: o } = this.#s;
-    const body = registrationBody(this.#instance, {
-      keys: o.metaKeys,
-      prefix: o.prefixServiceId,
-      ttl: this.#s.ttl,
-      deregisterAfter: this.#s.deregisterAfter,
-      checks: this.#s.checks,
-      ttlCheckId: this.#checkId,
-    });
-    await consulCall('register', signal, (ctx) =>
-      putServiceRegistration(client, body, { token: o.token, timeout: o.requestTimeout, ctx }),
-    );
-    this.#maintenance = false;
-    if (this.#instance.health === 'maintenance') await this.#setMaintenance(true, signal);
-  }
-
-  async #setMaintenance(enable: boolean, signal?: AbortSignal): Promise<void> {
-    const { client, options: o } = this.#s;
-    await consulCall('maintenance', signal, (ctx) =>
-      client.agent.service.maintenance({
-        id: this.#serviceId,
-        enable,
-        reason: enable ? 'set by @switchyard/discovery-consul' : undefined,
-        token: o.token,
-        ctx,
-        timeout: o.requestTimeout,
-      } as never),
-    );
-    this.#maintenance = enable;
-  }
-
-  async #updateTtl(signal?: AbortSignal): Promise<void> {
-    const { client, options: o } = this.#s;
-    const health = this.#instance.health;
-    const method = health === 'warning' ? 'warn' : health === 'critical' ? 'fail' : 'pass';
-    await consulCall('heartbeat', signal, (ctx) =>
-      client.agent.check[method]({
-        id: this.#checkId,
-        note: `${health} (switchyard heartbeat)`,
-        token: o.token,
-        ctx,
-        timeout: o.requestTimeout,
-      } as never),
-    );
-  }
-
-  #schedule(ms: number): void {
-    if (this.#closed) return;
-    this.#clock.clearTimeout(this.#timer);
-    this.#timer = this.#clock.setTimeout(
-      () => {
-        this.#beat = this.#heartbeat();
-      },
-      ms,
-      { unref: true },
-    );
-  }
-
-  /** One heartbeat; never throws (a timer callback must not). */
-  async #heartbeat(): Promise<void> {
-    if (this.#closed) return;
-    const signal = this.#stop.signal;
+  async function maintenance(record: ConsulRecord, enable: boolean, signal: AbortSignal): Promise<boolean> {
     try {
-      try {
-        await this.#updateTtl(signal);
-      } catch (error) {
-        if (!isSwitchyardError(error, 'NOT_FOUND')) throw error;
-        // The agent no longer knows our check: it restarted or reaped the service. Register again.
-        this.#markLost(error);
-        await this.#register(signal);
-      }
-      this.#attempt = 0;
-      this.#failingSince = undefined;
-      this.#markRestored();
-      this.#schedule(this.#s.heartbeatInterval);
+      await consulCall('maintenance', signal, (ctx) =>
+        client.agent.service.maintenance({
+          id: record.serviceId,
+          enable,
+          reason: enable ? 'set by @switchyard/discovery-consul' : undefined,
+          token: o.token,
+          ctx,
+        } as never),
+      );
+      record.maintenance = enable;
+      return true;
     } catch (error) {
-      if (this.#closed) return;
-      const now = this.#clock.monotonic();
-      this.#failingSince ??= now;
-      // Past the TTL the agent has marked us critical: that is a loss worth reporting.
-      if (now - this.#failingSince >= this.#s.ttl) this.#markLost(error);
-      this.#schedule(Math.min(this.#s.backoff(this.#attempt++), this.#s.heartbeatInterval));
+      if (isUnknownToAgent(error)) return false;
+      throw error;
     }
   }
 
-  #markRestored(): void {
-    if (!this.#lost || this.#closed) return;
-    this.#lost = false;
-    this.#events.emit('registration:restored', { instance: this.#instance });
-  }
+  return {
+    async put(instance, ttlMs, signal, extra) {
+      const record: ConsulRecord = { ...ids(instance), maintenance: false };
+      const body = registrationBody(instance, {
+        keys: o.metaKeys,
+        prefix: o.prefixServiceId,
+        ttl: ttlMs,
+        deregisterAfter: extra.deregisterCriticalServiceAfter ?? o.deregisterCriticalServiceAfter,
+        checks: extra.checks ?? [],
+        ttlCheckId: record.checkId,
+      });
+      attempted.add(record.serviceId);
+      await consulCall('register', signal, (ctx) => putServiceRegistration(client, body, o.token, ctx));
+      // A re-registered check keeps the status it had (agent.go restores it from a snapshot, whatever
+      // Status we send), so a restarted process would stay critical until its first heartbeat:
+      // send that heartbeat now.
+      const set =
+        (await ttl(record, instance, signal)) &&
+        (instance.health !== 'maintenance' || (await maintenance(record, true, signal)));
+      if (!set) {
+        throw new SwitchyardError(
+          'BACKEND_UNAVAILABLE',
+          `[${PKG}] register of ${instance.service}/${instance.id}: the agent forgot it right after registering it`,
+        );
+      }
+      attempted.delete(record.serviceId);
+      return record;
+    },
 
-  #markLost(cause: unknown): void {
-    if (this.#lost || this.#closed) return;
-    this.#lost = true;
-    this.#events.emit('registration:lost', { instance: this.#instance, cause });
-  }
+    heartbeat: (record, instance, signal) => ttl(record, instance, signal),
+
+    async update(record, instance, signal) {
+      const want = instance.health === 'maintenance';
+      if (want !== record.maintenance && !(await maintenance(record, want, signal))) return false;
+      return ttl(record, instance, signal);
+    },
+
+    async remove(record, instance, signal) {
+      const serviceId = record?.serviceId ?? ids(instance).serviceId;
+      // A put that failed before sending anything left nothing behind.
+      if (!record && !attempted.has(serviceId)) return;
+      try {
+        await consulCall('deregister', signal, (ctx) =>
+          client.agent.service.deregister({ id: serviceId, token: o.token, ctx } as never),
+        );
+      } catch (error) {
+        // Already gone (agent restarted or reaped it) is what we wanted.
+        if (!isSwitchyardError(error, 'NOT_FOUND')) throw error;
+      }
+      attempted.delete(serviceId);
+    },
+  };
 }

@@ -1,5 +1,6 @@
 import { type InstanceHealth, invalidArgument, type ServiceInstance } from '@switchyard/core';
-import { META_KEY, type MetaKeys, PKG } from './options.js';
+import type { CheckSpec } from './check-spec.js';
+import { type MetaKeys, PKG } from './options.js';
 
 /** Consul's health-entry shape as `/v1/health/service/:name` returns it (fields we read). */
 export interface HealthEntry {
@@ -32,6 +33,40 @@ export function aggregateHealth(checks: HealthEntry['Checks']): InstanceHealth {
     worst = Math.max(worst, SEVERITY[c.Status ?? 'critical'] ?? 2);
   }
   return worst === 0 ? 'passing' : worst === 1 ? 'warning' : 'critical';
+}
+
+/**
+ * The instances of a health answer. Consul keys a service instance by node + service ID (the same
+ * ID on two nodes is two instances: IDs are unique per agent only), so an ID found on one node is
+ * the instance id as registered, and an ID found on several nodes becomes `<id>@<node>` for each
+ * of them: every reader of the same answer derives the same ids, and no two instances share one.
+ */
+export function decodeEntries(
+  entries: readonly HealthEntry[],
+  keys: MetaKeys,
+  prefix: boolean,
+): ServiceInstance[] {
+  const decoded: { instance: ServiceInstance; node: string }[] = [];
+  const firstNode = new Map<string, string>();
+  let shared: Set<string> | undefined;
+  for (const entry of entries) {
+    const instance = fromHealthEntry(entry, keys, prefix);
+    if (!instance) continue;
+    const node = entry.Node?.Node ?? '';
+    const seen = firstNode.get(instance.id);
+    if (seen === node) continue; // one node cannot hold an ID twice
+    if (seen === undefined) firstNode.set(instance.id, node);
+    else {
+      shared ??= new Set();
+      shared.add(instance.id);
+    }
+    decoded.push({ instance, node });
+  }
+  if (!shared) return decoded.map((d) => d.instance);
+  const ids = shared;
+  return decoded.map(({ instance, node }) =>
+    ids.has(instance.id) ? Object.freeze({ ...instance, id: `${instance.id}@${node}` }) : instance,
+  );
 }
 
 /** A health entry as a Switchyard instance: zone/region/weight come out of Meta, Meta keys we own are hidden. */
@@ -67,23 +102,6 @@ export function fromHealthEntry(
   });
 }
 
-export interface CheckSpec {
-  /** `http://…` URL probed every `interval` (2xx passing, 429 warning, else critical). */
-  http?: string;
-  /** HTTP method for `http` (default GET). */
-  method?: string;
-  header?: Record<string, string[]>;
-  /** `host:port` probed with a TCP connect every `interval`. */
-  tcp?: string;
-  /** Probe interval, ms (required). */
-  interval: number;
-  /** Probe timeout, ms (default Consul's 10 s). */
-  timeout?: number;
-  /** Reap the instance after this check is critical this long, ms (Consul's minimum is 1 minute). */
-  deregisterCriticalServiceAfter?: number;
-  name?: string;
-}
-
 /** The body of `PUT /v1/agent/service/register` for an instance with its heartbeat (TTL) check. */
 export function registrationBody(
   instance: ServiceInstance,
@@ -97,19 +115,18 @@ export function registrationBody(
   },
 ): Record<string, unknown> {
   const meta: Record<string, string> = { ...instance.metadata };
+  // Core checked the sizes and the key alphabet (INSTANCE_LIMITS); Consul also reserves `consul-`.
   for (const [field, key] of Object.entries(opts.keys)) {
     if (key in instance.metadata)
       throw invalidArgument(PKG, `instance.metadata.${key}`, `is reserved for the instance's ${field}`);
   }
-  for (const [k, v] of Object.entries(instance.metadata)) {
-    if (!META_KEY.test(k) || k.startsWith('consul-'))
+  for (const k of Object.keys(instance.metadata)) {
+    if (k.startsWith('consul-'))
       throw invalidArgument(
         PKG,
         `instance.metadata.${k}`,
-        'key must be 1-128 of [A-Za-z0-9_-] and not start with "consul-"',
+        'must not start with "consul-" (reserved by Consul)',
       );
-    if (v.length > 512)
-      throw invalidArgument(PKG, `instance.metadata.${k}`, 'must be at most 512 characters');
   }
   if (instance.zone !== undefined) meta[opts.keys.zone] = instance.zone;
   if (instance.region !== undefined) meta[opts.keys.region] = instance.region;
@@ -117,8 +134,14 @@ export function registrationBody(
   const integral =
     Number.isInteger(instance.weight) && instance.weight >= 1 && instance.weight <= 2 ** 31 - 1;
   if (!integral) meta[opts.keys.weight] = String(instance.weight);
-  if (Object.keys(meta).length > 64)
-    throw invalidArgument(PKG, 'instance.metadata', 'must have at most 64 keys');
+  const own = Object.keys(meta).length - Object.keys(instance.metadata).length;
+  if (Object.keys(meta).length > 64) {
+    throw invalidArgument(
+      PKG,
+      'instance.metadata',
+      `must have at most ${64 - own} entries: Consul allows 64 Meta pairs and ${own} hold the zone/region/weight`,
+    );
+  }
   const status = instance.health === 'maintenance' ? 'passing' : instance.health;
   const checks: Record<string, unknown>[] = [
     {
@@ -134,6 +157,7 @@ export function registrationBody(
       Name: c.name ?? `${c.http ? 'HTTP' : 'TCP'} check ${i + 1} for ${instance.service}/${instance.id}`,
       ...(c.http ? { HTTP: c.http, Method: c.method ?? 'GET', Header: c.header ?? {} } : { TCP: c.tcp }),
       Interval: `${c.interval}ms`,
+      ...(c.status !== undefined ? { Status: c.status } : {}),
       ...(c.timeout !== undefined ? { Timeout: `${c.timeout}ms` } : {}),
       ...(c.deregisterCriticalServiceAfter !== undefined
         ? { DeregisterCriticalServiceAfter: `${c.deregisterCriticalServiceAfter}ms` }

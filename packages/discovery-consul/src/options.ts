@@ -1,18 +1,21 @@
 import type { ConnectionOptions } from 'node:tls';
+import { assertAddress, type Clock, invalidArgument, systemClock } from '@switchyard/core';
 import {
-  assertDuration,
-  assertInteger,
-  assertNonEmptyString,
-  assertPort,
-  type BackoffOptions,
-  type Clock,
-  describeValue,
-  invalidArgument,
-  systemClock,
-} from '@switchyard/core';
+  DEFAULT_REQUEST_TIMEOUT,
+  DEFAULT_TTL,
+  exclusiveOptions,
+  opt,
+  parseOptions,
+} from '@switchyard/core/driver';
 import type { ConsulClient } from './consul-call.js';
 
 export const PKG = 'discovery-consul';
+
+/** Consul's rule for Meta keys (agent/structs). */
+export const META_KEY = /^[A-Za-z0-9_-]{1,128}$/;
+
+/** Consul's smallest `DeregisterCriticalServiceAfter` (the agent raises anything lower to it). */
+export const MIN_DEREGISTER_AFTER = 60_000;
 
 /** Where the zone, region and a non-integer weight live in a Consul service's `Meta`. */
 export interface MetaKeys {
@@ -24,14 +27,16 @@ export interface MetaKeys {
 export interface ConsulDiscoveryOptions {
   /** An existing `consul` client. It is not destroyed by `close()`. */
   client?: ConsulClient;
-  /** Agent address when no `client` is given (default 127.0.0.1:8500). Environment variables are not read. */
+  /** Agent URL for the client we create (`http://127.0.0.1:8500`, `https://…`); or `host`/`port`. */
+  url?: string;
+  /** Agent host for the client we create (default 127.0.0.1). Environment variables are not read. */
   host?: string;
   port?: number;
-  /** HTTPS to the agent (default false). TLS details go through `agent` (an `https.Agent` with ca/cert/key). */
+  /** HTTPS to the agent (default false; implied by `tls` and an `https:` url). */
   secure?: boolean;
   /** An `http.Agent`/`https.Agent` for the client we create (keep-alive tuning, TLS session reuse). */
   agent?: unknown;
-  /** TLS options for the client we create (`ca`, `cert`, `key`, `servername`, `rejectUnauthorized`…), sent with every request. */
+  /** TLS options for the client we create (`ca`, `cert`, `key`, `servername`, `rejectUnauthorized`…). */
   tls?: Pick<
     ConnectionOptions,
     'ca' | 'cert' | 'key' | 'passphrase' | 'pfx' | 'servername' | 'rejectUnauthorized' | 'ciphers' | 'crl'
@@ -42,116 +47,111 @@ export interface ConsulDiscoveryOptions {
   token?: string;
   /** Datacenter for health and catalog reads (default: the agent's own). */
   datacenter?: string;
-  /** Default TTL of the heartbeat check, ms (default 15 000, at least 1 000: Consul's TTLs are seconds-granular in practice). */
+  /** Default TTL of the heartbeat check, ms (default 10 000, at least 1 000). */
   ttl?: number;
-  /** Heartbeat period, ms (default ttl / 3). */
+  /** Heartbeat period, ms (default ttl / 3, at most ttl / 2). */
   heartbeatInterval?: number;
-  /**
-   * `DeregisterCriticalServiceAfter` for the heartbeat check, ms (default 60 000, Consul's minimum;
-   * `0` disables it). A crashed process's instance is reaped by the agent after this long.
-   */
+  /** `DeregisterCriticalServiceAfter` of the heartbeat check, ms: 0 (never) or ≥ 60 000 (default 60 000). */
   deregisterCriticalServiceAfter?: number;
-  /** Maximum blocking-query wait, ms (default 60 000, at most 600 000 as Consul caps it). */
+  /** Blocking-query `wait`, ms (default 60 000, at most 600 000 as Consul caps it). */
   wait?: number;
-  /** Timeout for non-blocking requests, and the grace added to a blocking one's wait + wait/16 (default 10 000). */
+  /** Deadline of one non-blocking call, ms (default 5 000); a blocking one gets wait + wait/16 + this. */
   requestTimeout?: number;
   /** Allow stale reads from any server (`?stale`): faster, lower server load, may lag the leader. */
   stale?: boolean;
-  /**
-   * Token bucket over each service's blocking-query loop (Consul's docs ask clients for one): `burst`
-   * queries go out back to back, then one per `interval` ms (default burst 10, interval 100).
-   * For large fleets with churny services Consul suggests something like `{ burst: 2, interval: 15_000 }`.
-   */
+  /** Token bucket over each watched service's query loop (default burst 10, then one per 100 ms). */
   rateLimit?: { burst?: number; interval?: number };
-  /** Backoff after failed queries/heartbeats (full jitter; default base 200 ms, max 30 s). */
-  backoff?: BackoffOptions;
+  /**
+   * Blocking queries (and watch relists) in flight at once, each holding one connection to the agent
+   * (default 100; Consul's `http_max_conns_per_client` allows 200 per client IP). Watches past it
+   * take turns with shorter waits.
+   */
+  maxBlockingQueries?: number;
+  /** Delays between watch reconnects and heartbeat retries (full jitter; default base 200 ms, max 5 s). */
+  backoff?: { base?: number; max?: number; factor?: number };
   /** Meta keys used for zone/region/weight (default `zone`, `region`, `weight`). */
   metaKeys?: Partial<MetaKeys>;
-  /** Prefix Consul service IDs with the service name (`<service>:<id>`) so ids need only be unique per service (default true). */
+  /** Consul service ID `<service>:<id>` so ids need only be unique per service (default true). */
   prefixServiceId?: boolean;
   clock?: Clock;
+  /** Where a throwing registration-event listener's error goes (default: a process warning). */
+  onListenerError?: (error: unknown, event: string) => void;
 }
 
-export interface ResolvedOptions {
-  token: string | undefined;
-  datacenter: string | undefined;
-  ttl: number;
-  heartbeatInterval: number | undefined;
-  deregisterCriticalServiceAfter: number;
-  wait: number;
-  requestTimeout: number;
-  stale: boolean;
-  burst: number;
-  interval: number;
-  backoff: BackoffOptions;
-  metaKeys: MetaKeys;
-  prefixServiceId: boolean;
-  clock: Clock;
-}
+const isClient = (v: unknown): boolean =>
+  typeof v === 'object' && v !== null && 'health' in v && 'agent' in v && 'catalog' in v;
 
-export function resolveOptions(o: ConsulDiscoveryOptions): ResolvedOptions {
-  if (typeof o !== 'object' || o === null) throw invalidArgument(PKG, 'options', 'must be an object');
-  if (
-    o.client !== undefined &&
-    (typeof o.client !== 'object' || o.client === null || !('health' in o.client))
-  )
-    throw invalidArgument(PKG, 'client', 'must be a consul client instance');
-  if (o.host !== undefined) assertNonEmptyString(PKG, 'host', o.host, 253);
-  if (o.port !== undefined) assertPort(PKG, 'port', o.port);
-  if (o.secure !== undefined) assertBoolean(PKG, 'secure', o.secure);
-  if (o.tls !== undefined && (typeof o.tls !== 'object' || o.tls === null))
-    throw invalidArgument(PKG, 'tls', 'must be an object of TLS options');
-  if (o.defaults !== undefined && (typeof o.defaults !== 'object' || o.defaults === null))
-    throw invalidArgument(PKG, 'defaults', 'must be an object');
-  if (o.client !== undefined && (o.host !== undefined || o.port !== undefined || o.tls !== undefined))
-    throw invalidArgument(
-      PKG,
-      'client',
-      'cannot be combined with host/port/tls (configure the client instead)',
-    );
-  if (o.token !== undefined) assertNonEmptyString(PKG, 'token', o.token);
-  if (o.datacenter !== undefined) assertNonEmptyString(PKG, 'datacenter', o.datacenter, 253);
-  const ttl = assertDuration(PKG, 'ttl', o.ttl ?? 15_000, { min: 1000 });
-  const deregister = assertDuration(
-    PKG,
-    'deregisterCriticalServiceAfter',
-    o.deregisterCriticalServiceAfter ?? 60_000,
-    {
-      allowZero: true,
-    },
-  );
-  const keys: MetaKeys = { zone: 'zone', region: 'region', weight: 'weight', ...o.metaKeys };
-  for (const [k, v] of Object.entries(keys)) {
-    if (typeof v !== 'string' || !META_KEY.test(v))
-      throw invalidArgument(PKG, `metaKeys.${k}`, `must match ${META_KEY}`);
+const metaKey = () => opt.string({ pattern: META_KEY, hint: '1-128 characters of [A-Za-z0-9_-]' });
+
+/** 0 (never) or at least Consul's minimum. */
+export const deregisterAfterOption = () =>
+  opt.duration({ allowZero: true }).refine((v, at) => {
+    if (v !== 0 && v < MIN_DEREGISTER_AFTER) {
+      throw invalidArgument(
+        at.pkg,
+        at.field,
+        `must be 0 (never) or at least ${MIN_DEREGISTER_AFTER} ms (Consul's minimum), got ${v}`,
+      );
+    }
+  });
+
+const SCHEMA = {
+  client: opt.instance<ConsulClient>(isClient, 'a consul client instance'),
+  url: opt.url(['http:', 'https:']),
+  host: opt.custom((v, at) => assertAddress(at.pkg, at.field, v)),
+  port: opt.integer(1, 65_535),
+  secure: opt.boolean(),
+  agent: opt.instance<object>((v) => typeof v === 'object' && v !== null, 'an http.Agent or https.Agent'),
+  tls: opt.bag<NonNullable<ConsulDiscoveryOptions['tls']>>(),
+  defaults: opt.bag<Record<string, unknown>>(),
+  token: opt.string({ maxLength: 512 }),
+  datacenter: opt.string({ maxLength: 253 }),
+  ttl: opt.duration({ min: 1000 }).default(DEFAULT_TTL.registration),
+  heartbeatInterval: opt.duration({ min: 10 }),
+  deregisterCriticalServiceAfter: deregisterAfterOption().default(MIN_DEREGISTER_AFTER),
+  wait: opt.duration({ min: 1, max: 600_000 }).default(60_000),
+  requestTimeout: opt.duration().default(DEFAULT_REQUEST_TIMEOUT),
+  stale: opt.boolean().default(false),
+  rateLimit: opt
+    .object({
+      burst: opt.integer(1, 1_000).default(10),
+      interval: opt.duration({ allowZero: true }).default(100),
+    })
+    .default({ burst: 10, interval: 100 }),
+  maxBlockingQueries: opt.integer(1, 10_000).default(100),
+  backoff: opt.backoff({ base: 200, max: 5_000 }),
+  metaKeys: opt
+    .object({
+      zone: metaKey().default('zone'),
+      region: metaKey().default('region'),
+      weight: metaKey().default('weight'),
+    })
+    .default({ zone: 'zone', region: 'region', weight: 'weight' }),
+  prefixServiceId: opt.boolean().default(true),
+  clock: opt.clock().default(systemClock),
+  onListenerError: opt.func<(error: unknown, event: string) => void>(),
+};
+
+export type ResolvedOptions = ReturnType<typeof resolveOptions>;
+
+/** Checks every option at construction (unknown keys, types, the connection options' exclusions). */
+export function resolveOptions(options: ConsulDiscoveryOptions) {
+  const o = parseOptions(PKG, options, SCHEMA);
+  exclusiveOptions(PKG, o, ['client', 'url']);
+  const own = ['host', 'port', 'secure', 'agent', 'tls', 'defaults'] as const;
+  if (o.client !== undefined) {
+    const given = own.find((k) => o[k] !== undefined);
+    if (given) {
+      throw invalidArgument(
+        PKG,
+        given,
+        'applies only to the client we create (configure your client instead)',
+      );
+    }
   }
-  return {
-    token: o.token,
-    datacenter: o.datacenter,
-    ttl,
-    heartbeatInterval:
-      o.heartbeatInterval === undefined
-        ? undefined
-        : assertDuration(PKG, 'heartbeatInterval', o.heartbeatInterval),
-    deregisterCriticalServiceAfter: deregister,
-    wait: assertDuration(PKG, 'wait', o.wait ?? 60_000, { min: 1, max: 600_000 }),
-    requestTimeout: assertDuration(PKG, 'requestTimeout', o.requestTimeout ?? 10_000),
-    stale: o.stale === undefined ? false : assertBoolean(PKG, 'stale', o.stale),
-    burst: assertInteger(PKG, 'rateLimit.burst', o.rateLimit?.burst ?? 10, 1, 1_000),
-    interval: assertDuration(PKG, 'rateLimit.interval', o.rateLimit?.interval ?? 100, { allowZero: true }),
-    backoff: { base: 200, max: 30_000, ...o.backoff },
-    metaKeys: keys,
-    prefixServiceId:
-      o.prefixServiceId === undefined ? true : assertBoolean(PKG, 'prefixServiceId', o.prefixServiceId),
-    clock: o.clock ?? systemClock,
-  };
-}
-
-/** Consul's rule for Meta keys. */
-export const META_KEY = /^[A-Za-z0-9_-]{1,128}$/;
-
-function assertBoolean(pkg: string, field: string, value: unknown): boolean {
-  if (typeof value !== 'boolean')
-    throw invalidArgument(pkg, field, `must be a boolean, got ${describeValue(value)}`);
-  return value;
+  if (o.url !== undefined) {
+    const given = (['host', 'port', 'secure'] as const).find((k) => o[k] !== undefined);
+    if (given) throw invalidArgument(PKG, given, 'must not be given together with url');
+  }
+  return o;
 }

@@ -1,7 +1,7 @@
 import { createManualClock } from '@switchyard/core';
 import { describe, expect, it } from 'vitest';
-import { aggregateHealth } from '../src/index.js';
-import { fromHealthEntry, registrationBody } from '../src/instance-codec.js';
+import { aggregateHealth, decodeEntries, fromHealthEntry, registrationBody } from '../src/instance-codec.js';
+import { QuerySlots } from '../src/query-slots.js';
 import { TokenBucket } from '../src/token-bucket.js';
 
 const keys = { zone: 'zone', region: 'region', weight: 'weight' };
@@ -118,6 +118,84 @@ describe('health entry → instance', () => {
         { CheckID: 'service:api:a:1', TCP: '10.0.0.1:80', Interval: '5000ms' },
       ],
     });
+  });
+});
+
+describe('instance identity (node + service ID)', () => {
+  const entry = (node: string, id: string, port: number) => ({
+    Node: { Node: node, Address: '10.0.0.1' },
+    Service: { ID: `api:${id}`, Service: 'api', Port: port },
+    Checks: [],
+  });
+
+  it('keeps the registered id when it is on one node, and qualifies an id found on several nodes', () => {
+    const ids = decodeEntries(
+      [entry('n1', 'a', 1), entry('n2', 'a', 2), entry('n2', 'b', 3)],
+      keys,
+      true,
+    ).map((i) => [i.id, i.port]);
+    expect(ids).toEqual([
+      ['a@n1', 1],
+      ['a@n2', 2],
+      ['b', 3],
+    ]);
+  });
+
+  it('never yields two instances with one id', () => {
+    const out = decodeEntries([entry('n1', 'a', 1), entry('n1', 'a', 2)], keys, true);
+    expect(out.map((i) => i.id)).toEqual(['a']);
+  });
+});
+
+describe('query slots', () => {
+  const never = new AbortController().signal;
+
+  it('queues past the cap in FIFO order and drops an aborted waiter', async () => {
+    const slots = new QuerySlots(1);
+    const first = await slots.acquire(never, false);
+    const order: string[] = [];
+    const ac = new AbortController();
+    const gone = slots.acquire(ac.signal, false);
+    const queued = (name: string) =>
+      slots.acquire(never, false).then((s) => {
+        order.push(name);
+        return s;
+      });
+    const second = queued('second');
+    const third = queued('third');
+    ac.abort();
+    await expect(gone).rejects.toMatchObject({ code: 'ABORTED' });
+    first.release();
+    first.release(); // idempotent
+    (await second).release();
+    (await third).release();
+    expect(order).toEqual(['second', 'third']);
+  });
+
+  it('with more loops than slots, takes long waits back once and reports contention', async () => {
+    const slots = new QuerySlots(2);
+    const leaves = [slots.join(), slots.join()];
+    const long = await slots.acquire(never, true);
+    const short = await slots.acquire(never, false);
+    expect(slots.contended).toBe(false);
+    leaves.push(slots.join());
+    expect(slots.contended).toBe(true);
+    expect([long.preempted, long.signal.aborted]).toEqual([true, true]);
+    expect([short.preempted, short.signal.aborted]).toEqual([false, false]);
+    long.release();
+    short.release();
+    for (const leave of leaves) leave();
+    expect(slots.contended).toBe(false);
+  });
+
+  it("the slot's signal follows the caller's abort, which is not a preemption", async () => {
+    const slots = new QuerySlots(1);
+    const ac = new AbortController();
+    const slot = await slots.acquire(ac.signal, true);
+    ac.abort();
+    expect(slot.signal.aborted).toBe(true);
+    expect(slot.preempted).toBe(false);
+    slot.release();
   });
 });
 

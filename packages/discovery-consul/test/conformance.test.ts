@@ -27,8 +27,10 @@ runDiscoveryConformance({
       cleanup: async () => {
         await Promise.all([a.close(), b.close()]);
       },
-      // Only the emulator can be restarted from a test; against a real agent this check is not run.
+      // Only the emulator can be restarted from a test; against a real agent these checks are skipped.
       interrupt: emulator ? () => emulator.restart() : undefined,
+      // A dev agent's restart forgets every registration (and its index starts again).
+      forget: emulator ? () => emulator.restart() : undefined,
     };
   },
 });

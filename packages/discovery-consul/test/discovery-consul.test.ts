@@ -35,7 +35,7 @@ describe('registration', () => {
       zone: 'z1',
       region: 'r1',
     });
-    expect(reg.serviceId).toBe(`${service}:a1`);
+    expect(reg.handle?.serviceId).toBe(`${service}:a1`);
     const [entry] = await agentHealth(service);
     expect(entry.Service).toMatchObject({
       ID: `${service}:a1`,
@@ -46,7 +46,7 @@ describe('registration', () => {
       Meta: { version: '2.1', zone: 'z1', region: 'r1' },
       Weights: { Passing: 5, Warning: 5 },
     });
-    const ttl = entry.Checks.find((c: any) => c.CheckID === reg.checkId);
+    const ttl = entry.Checks.find((c: any) => c.CheckID === reg.handle?.checkId);
     expect(ttl.Status).toBe('passing');
     const snap = await discovery.resolve(service);
     expect(snap.revision).toBeGreaterThan(0);
@@ -109,7 +109,9 @@ describe('registration', () => {
     expect((await discovery.resolve(service)).instances).toEqual([]);
     await reg.setHealth('maintenance');
     const [entry] = await agentHealth(service);
-    expect(entry.Checks.some((c: any) => c.CheckID === `_service_maintenance:${reg.serviceId}`)).toBe(true);
+    expect(entry.Checks.some((c: any) => c.CheckID === `_service_maintenance:${reg.handle?.serviceId}`)).toBe(
+      true,
+    );
     expect((await discovery.resolve(service, all)).instances[0]?.health).toBe('maintenance');
     await reg.setHealth('critical');
     expect((await discovery.resolve(service, all)).instances[0]?.health).toBe('critical');
@@ -229,7 +231,7 @@ describe('watch', () => {
     const z2Ev = await until(z2, (e) => e.snapshot.instances.length === 1);
     expect(z2Ev.snapshot.instances.map((i) => i.id)).toEqual(['b']);
     await until(any, (e) => e.snapshot.instances.length === 2);
-    // The cache behind the shared watch serves resolve() with the same answer as a query.
+    // resolve() (one query, filtered locally) agrees with the watch.
     const cached = await discovery.resolve(service, { filter: { tags: ['green'] } });
     expect(cached.instances.map((i) => i.id)).toEqual(['b']);
     await b.setHealth('warning');
@@ -284,6 +286,11 @@ describe('bad input and lifecycle', () => {
     ],
     ['check without target', () => discovery.register(inst, { checks: [{ interval: 1000 }] }), 'checks[0]'],
     [
+      'check with both targets',
+      () => discovery.register(inst, { checks: [{ tcp: '127.0.0.1:1', http: 'http://x/', interval: 1000 }] }),
+      'checks[0]',
+    ],
+    [
       'check interval',
       () => discovery.register(inst, { checks: [{ tcp: '127.0.0.1:1', interval: 0 }] }),
       'checks[0].interval',
@@ -306,6 +313,52 @@ describe('bad input and lifecycle', () => {
       'client',
     ],
     ['option tls', () => createConsulDiscovery({ tls: 'yes' as never }), 'tls'],
+    ['option host with a space', () => createConsulDiscovery({ host: 'a b' }), 'host'],
+    ['option url', () => createConsulDiscovery({ url: 'consul:8500' }), 'url'],
+    ['option typo', () => createConsulDiscovery({ tll: 5000 } as never), 'tll'],
+    ['option stale', () => createConsulDiscovery({ stale: 'yes' as never }), 'stale'],
+    ['option clock', () => createConsulDiscovery({ clock: {} as never }), 'clock'],
+    ['option backoff', () => createConsulDiscovery({ backoff: { base: -1 } }), 'backoff.base'],
+    ['option metaKeys', () => createConsulDiscovery({ metaKeys: { zone: 'a b' } }), 'metaKeys.zone'],
+    [
+      'option deregisterCriticalServiceAfter under a minute',
+      () => createConsulDiscovery({ deregisterCriticalServiceAfter: 30_000 }),
+      'deregisterCriticalServiceAfter',
+    ],
+    [
+      'client with url',
+      () => createConsulDiscovery({ client: discovery.client, url: 'http://127.0.0.1:8500' }),
+      'url',
+    ],
+    ['client with port', () => createConsulDiscovery({ client: discovery.client, port: 8500 }), 'port'],
+    ['url with host', () => createConsulDiscovery({ url: 'http://127.0.0.1:8500', host: 'x' }), 'host'],
+    [
+      'check interval under a second',
+      () => discovery.register(inst, { checks: [{ tcp: '127.0.0.1:1', interval: 500 }] }),
+      'checks[0].interval',
+    ],
+    [
+      'check http url',
+      () => discovery.register(inst, { checks: [{ http: 'ftp://x/', interval: 1000 }] }),
+      'checks[0].http',
+    ],
+    [
+      'check typo',
+      () =>
+        discovery.register(inst, { checks: [{ tcp: '127.0.0.1:1', interval: 1000, intreval: 1 } as never] }),
+      'checks[0].intreval',
+    ],
+    [
+      'register deregisterCriticalServiceAfter under a minute',
+      () => discovery.register(inst, { deregisterCriticalServiceAfter: 1000 }),
+      'deregisterCriticalServiceAfter',
+    ],
+    [
+      'consul- meta key',
+      () => discovery.register({ ...inst, metadata: { 'consul-x': 'v' } }),
+      'instance.metadata.consul-x',
+    ],
+    ['any address', () => discovery.register({ ...inst, address: '0.0.0.0' }), 'instance.address'],
   ];
   for (const [name, fn, field] of cases) {
     it(`rejects bad ${name} with INVALID_ARGUMENT naming ${field}`, async () => {

@@ -143,11 +143,13 @@ describe('watch recovery', () => {
       code: 'BACKEND_UNAVAILABLE',
     });
     await expect(d.services()).rejects.toMatchObject({ code: 'BACKEND_UNAVAILABLE' });
-    const it = d.watch('svc')[Symbol.asyncIterator]();
-    const pending = it.next();
-    await new Promise((r) => setTimeout(r, 200));
+    // Nothing to serve yet: the stream fails rather than keep its consumer waiting.
+    const started = Date.now();
+    await expect(d.watch('svc')[Symbol.asyncIterator]().next()).rejects.toMatchObject({
+      code: 'BACKEND_UNAVAILABLE',
+    });
+    expect(Date.now() - started).toBeLessThan(2000);
     await d.close();
-    expect(await pending).toEqual({ value: undefined, done: true });
   });
 });
 
@@ -279,12 +281,15 @@ describe('what goes over the wire (emulator request hook)', () => {
       expect(q.get('wait')).toBe('300ms');
       expect(Number(q.get('index'))).toBeGreaterThanOrEqual(1);
     }
+    // resolve() is one full read whatever the filter (filters apply locally, as for a watch).
     queries.length = 0;
-    await d.resolve(service, { filter: { tags: ['x'] } });
-    expect(queries[0]?.getAll('tag')).toEqual(['x']);
-    expect(queries[0]?.has('passing')).toBe(true);
-    await d.resolve(service, { filter: { health: ['passing', 'warning'] } });
-    expect(queries[1]?.has('passing')).toBe(false);
+    expect((await d.resolve(service, { filter: { tags: ['x'] } })).instances).toHaveLength(1);
+    expect((await d.resolve(service, { filter: { tags: ['y'] } })).instances).toHaveLength(0);
+    expect(queries).toHaveLength(2);
+    for (const q of queries) {
+      expect(q.has('tag') || q.has('passing') || q.has('index')).toBe(false);
+      expect(q.has('stale')).toBe(true);
+    }
     expect([...tokens]).toEqual(['tok']);
   });
 
@@ -307,20 +312,23 @@ describe('what goes over the wire (emulator request hook)', () => {
 
 describe('DeregisterCriticalServiceAfter', () => {
   it('the agent reaps an instance whose heartbeats stop; the handle re-registers it when they resume', async () => {
-    await using d = createConsulDiscovery({ ...fast(), ttl: 1000, deregisterCriticalServiceAfter: 200 });
-    await using observer = createConsulDiscovery({ ...fast(), wait: 300 });
+    // Consul's minimum DeregisterCriticalServiceAfter is a minute: this agent reaps after 200 ms instead.
+    await using agent = await startConsulEmulator({ reapInterval: 100, reapCriticalAfter: 200 });
+    const at = { host: agent.host, port: agent.port };
+    await using d = createConsulDiscovery({ ...fast(), ...at, ttl: 1000 });
+    await using observer = createConsulDiscovery({ ...fast(), ...at, wait: 300 });
     const service = uniqueService('reaped');
     const reg = await d.register({ id: 'z', service, address: '127.0.0.1', port: 12 });
     const seen: string[] = [];
     reg.on('registration:lost', () => seen.push('lost'));
     reg.on('registration:restored', () => seen.push('restored'));
     const agentHas = async () =>
-      ((await (await fetch(`${consul.url}/v1/health/service/${service}`)).json()) as unknown[]).length;
+      ((await (await fetch(`${agent.url}/v1/health/service/${service}`)).json()) as unknown[]).length;
     expect(await agentHas()).toBe(1);
-    consul.failNext(1_000_000, 503, { path: /^\/v1\/agent\/check\// }); // heartbeats stop reaching the check
+    agent.failNext(1_000_000, 503, { path: /^\/v1\/agent\/check\// }); // heartbeats stop reaching the check
     // TTL 1 s → critical, then 200 ms later the agent's reaper deregisters the service.
     await waitFor(async () => (await agentHas()) === 0, 3000, 'reaped by the agent');
-    consul.failNext(0);
+    agent.failNext(0);
     // Reaped while unreachable: the loss is reported, and the first heartbeat that gets through
     // finds the check gone and registers again.
     await waitFor(() => seen.includes('restored'), 3000, 'restored');

@@ -9,6 +9,7 @@ beforeAll(async () => {
     reapInterval: 50,
     minSessionTtl: 100,
     sessionTtlMultiplier: 1,
+    random: () => 0, // first probes at once (the stagger has its own test)
   });
 });
 afterAll(async () => {
@@ -165,24 +166,29 @@ describe('agent services and checks', () => {
         ID: 'web-1',
         Port: port,
         Checks: [
+          // Consul raises an interval below 1 s to 1 s (checks.MinInterval).
           { HTTP: `http://127.0.0.1:${port}/health`, Interval: '100ms' },
-          { TCP: `127.0.0.1:${port}`, Interval: '100ms' },
+          { TCP: `127.0.0.1:${port}`, Interval: '1s' },
         ],
       });
-      await sleep(300);
+      await sleep(200);
       const h = await api('GET', '/health/service/web');
       const checks = h.json[0].Checks.filter((c: any) => c.ServiceID === 'web-1');
       expect(checks.map((c: any) => c.CheckID)).toEqual(['service:web-1:1', 'service:web-1:2']);
       expect(checks.map((c: any) => c.Status)).toEqual(['passing', 'passing']);
     } finally {
+      target.closeAllConnections();
       await new Promise((r) => target.close(r));
     }
-    await sleep(300);
-    const h = await api('GET', '/health/service/web');
-    expect(h.json[0].Checks.filter((c: any) => c.ServiceID === 'web-1').map((c: any) => c.Status)).toEqual([
-      'critical',
-      'critical',
-    ]);
+    const statuses = async () =>
+      (await api('GET', '/health/service/web')).json[0].Checks.filter(
+        (c: any) => c.ServiceID === 'web-1',
+      ).map((c: any) => c.Status);
+    await sleep(700);
+    // Still passing 700 ms later: the next probe is a whole (raised) interval after the first.
+    expect(await statuses()).toEqual(['passing', 'passing']);
+    await sleep(600);
+    expect(await statuses()).toEqual(['critical', 'critical']);
     await api('PUT', '/agent/service/deregister/web-1');
   });
 

@@ -11,7 +11,6 @@ import {
   parseOptions,
 } from '@switchyard/core/driver';
 import { type Etcd3, EtcdLeaseInvalidError, type IOptions, type IRequestOp } from 'etcd3';
-import { withDeadlines } from '../backend-deadline.js';
 import { hostsOption, isEtcdClient, resolveEtcdClient } from './etcd-client.js';
 import { LeasePool } from './lease-pool.js';
 
@@ -163,14 +162,12 @@ export function createEtcdCacheStore(options: EtcdCacheStoreOptions): EtcdCacheS
       if (owned) client.close();
     },
   };
-  const store = defineCacheStore(
-    withDeadlines(raw, { pkg: PKG, clock: o.clock, timeout: o.requestTimeout }),
-    {
-      pkg: PKG,
-      clock: o.clock,
-      maxValueLength: 1_000_000,
-    },
-  );
+  const store = defineCacheStore(raw, {
+    pkg: PKG,
+    clock: o.clock,
+    requestTimeout: o.requestTimeout,
+    maxValueLength: 1_000_000,
+  });
   return Object.defineProperty(store, 'leasesGranted', {
     get: () => leases.granted,
     enumerable: true,

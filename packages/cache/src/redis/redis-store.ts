@@ -10,7 +10,6 @@ import {
   parseOptions,
 } from '@switchyard/core/driver';
 import type { ChainableCommander, Redis, RedisOptions } from 'ioredis';
-import { withDeadlines } from '../backend-deadline.js';
 import { groupBySlot } from './key-slot.js';
 import { isRedisClient, type RedisClient, releaseRedisClient, resolveRedisClient } from './redis-client.js';
 
@@ -151,10 +150,7 @@ export function createRedisCacheStore(options: RedisCacheStoreOptions): CacheSto
     },
   };
   const clock = o.clock ?? systemClock;
-  return defineCacheStore(withDeadlines(raw, { pkg: PKG, clock, timeout: o.requestTimeout }), {
-    pkg: PKG,
-    clock,
-  });
+  return defineCacheStore(raw, { pkg: PKG, clock, requestTimeout: o.requestTimeout });
 }
 
 /** Escapes the glob characters of a `SCAN MATCH` pattern. */

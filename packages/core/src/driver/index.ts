@@ -30,7 +30,7 @@ export { clampedRandom } from '../primitives/backoff.js';
 export { type DeadlineOutcome, raceDeadline } from '../primitives/deadline-race.js';
 export { TRACING_CHANNELS, traced } from '../primitives/tracing.js';
 // Calls and options
-export { type BackendCallOptions, callBackend } from './backend-call.js';
+export { type BackendCallOptions, callBackend, raceBackend } from './backend-call.js';
 // Cache stores
 export {
   type CacheEntry,

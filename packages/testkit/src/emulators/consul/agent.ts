@@ -5,38 +5,66 @@ import {
   type CheckRecord,
   type CheckStatus,
   type ConsulState,
+  type NodeState,
   SERF_CHECK,
   type ServiceRecord,
 } from './state.js';
+import { validateServiceMeta } from './validation.js';
 
 export interface AgentOptions {
   /** Smallest DeregisterCriticalServiceAfter the agent honours (Consul: 1 minute). */
   minDeregisterCriticalServiceAfter: number;
-  /** Called whenever a check turns critical (sessions bound to it are invalidated). */
-  onCritical: (checkId: string) => void;
+  /** Tests: reap a critical service after this long instead of its DeregisterCriticalServiceAfter. */
+  reapCriticalAfter: number | undefined;
+  /**
+   * How a heartbeat for a check the agent does not know is answered: `404` (Consul ≥ 1.11:
+   * `Unknown check ID "…"`) or `500` (older agents: `Unknown check "…"`).
+   */
+  unknownCheckStatus: 404 | 500;
+  /** Random source in [0, 1) for the stagger before an HTTP/TCP check's first probe. */
+  random: () => number;
+  /** Called whenever a check of this node turns critical (sessions bound to it are invalidated). */
+  onCritical: (node: string, checkId: string) => void;
 }
 
 const STATUSES: readonly CheckStatus[] = ['passing', 'warning', 'critical'];
+/** ipaddr.IsAny: addresses a service must not register with. */
+const ANY_ADDRESS = new Set(['0.0.0.0', '::', '[::]']);
+/** checks.MinInterval: Consul raises shorter HTTP/TCP intervals to 1 s. */
+const MIN_INTERVAL_MS = 1000;
 const MAINT_PREFIX = '_service_maintenance:';
 const MAINT_DEFAULT_REASON =
   'Maintenance mode is enabled for this service, but no reason was provided. This is a default message.';
 
 type Json = Record<string, unknown>;
 
-/** Agent endpoints: local services and their checks, TTL timers, active probes, the critical reaper. */
+/**
+ * One node's agent: its local services and their checks, TTL timers, active probes, the critical
+ * reaper. Registrations land in the datacenter's catalog under this node.
+ */
 export class Agent {
   readonly #state: ConsulState;
+  readonly #local: NodeState;
   readonly #opts: AgentOptions;
 
-  constructor(state: ConsulState, opts: AgentOptions) {
+  constructor(state: ConsulState, local: NodeState, opts: AgentOptions) {
     this.#state = state;
+    this.#local = local;
     this.#opts = opts;
+  }
+
+  get node(): string {
+    return this.#local.node.Node;
   }
 
   registerService(body: Json, replaceExistingChecks: boolean): void {
     const name = str(body.Name);
     if (!name) throw new HttpError(400, 'Missing service name');
     const id = str(body.ID) || name;
+    // agent_endpoint.go: an "any" address (0.0.0.0, ::) is refused before anything else.
+    const address = str(body.Address);
+    if (ANY_ADDRESS.has(address)) throw new HttpError(400, 'Invalid service address');
+    validateServiceMeta(body.Meta);
     const port = body.Port === undefined ? 0 : Number(body.Port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new HttpError(400, 'Invalid service port');
     const weights = (body.Weights ?? { Passing: 1, Warning: 1 }) as { Passing?: number; Warning?: number };
@@ -52,13 +80,14 @@ export class Agent {
     );
 
     const s = this.#state;
-    const old = s.services.get(id);
+    const local = this.#local;
+    const old = local.services.get(id);
     const idx = s.nextIndex();
     const record: ServiceRecord = {
       ID: id,
       Service: name,
       Tags: Array.isArray(body.Tags) ? (body.Tags as unknown[]).map(String) : [],
-      Address: str(body.Address),
+      Address: address,
       Port: port,
       Meta: (body.Meta as Record<string, string>) ?? {},
       Weights: { Passing: weights.Passing ?? 1, Warning: weights.Warning ?? 1 },
@@ -66,58 +95,62 @@ export class Agent {
       CreateIndex: old?.CreateIndex ?? idx,
       ModifyIndex: idx,
     };
+    local.services.set(id, record);
     if (old && old.Service !== name) s.touchService(old.Service, idx);
-    s.services.set(id, record);
+    const defined = new Set(parsed.map((c) => c.CheckID));
     if (replaceExistingChecks) {
-      for (const c of [...s.checks.values()])
-        if (c.ServiceID === id && !c.CheckID.startsWith(MAINT_PREFIX)) this.#dropCheck(c);
+      // agent.go addServiceInternal: every check of the service missing from the new definition
+      // goes, the maintenance check included.
+      for (const c of [...local.checks.values()])
+        if (c.ServiceID === id && !defined.has(c.CheckID)) this.#dropCheck(c);
     }
-    parsed.forEach((c, i) => {
-      const prev = s.checks.get(c.CheckID);
+    for (const c of parsed) {
+      const prev = local.checks.get(c.CheckID);
       if (prev) {
-        // Re-registering keeps a check's current status unless a status is given (Consul keeps state).
+        // agent.go addServiceInternal "Restore the fields from the snapshot": a re-registered check
+        // keeps its current status and output, whatever Status the definition gives.
         clearTimeout(prev.timer);
         c.CreateIndex = prev.CreateIndex;
-        if (!checkDefs[i]?.Status) {
-          c.Status = prev.Status;
-          c.Output = prev.Output;
-          c.criticalSince = prev.criticalSince;
-        }
+        c.Status = prev.Status;
+        c.Output = prev.Output;
+        c.criticalSince = prev.criticalSince;
       }
       c.CreateIndex = c.CreateIndex || idx;
       c.ModifyIndex = idx;
       c.ServiceTags = record.Tags;
-      s.checks.set(c.CheckID, c);
+      local.checks.set(c.CheckID, c);
       this.#arm(c);
-    });
-    for (const c of s.checks.values()) if (c.ServiceID === id) c.ServiceTags = record.Tags;
+    }
+    for (const c of local.checks.values()) if (c.ServiceID === id) c.ServiceTags = record.Tags;
     s.touchService(name, idx);
     s.changed();
   }
 
   deregisterService(id: string): void {
     const s = this.#state;
-    const svc = s.services.get(id);
+    const local = this.#local;
+    const svc = local.services.get(id);
     if (!svc || id === 'consul')
       throw new HttpError(
         404,
         `Unknown service ID "${id}". Ensure that the service ID is passed, not the service name.`,
       );
     const idx = s.nextIndex();
-    s.services.delete(id);
-    for (const c of [...s.checks.values()]) if (c.ServiceID === id) this.#dropCheck(c);
+    local.services.delete(id);
+    for (const c of [...local.checks.values()]) if (c.ServiceID === id) this.#dropCheck(c);
     s.touchService(svc.Service, idx);
     s.changed();
   }
 
   maintenance(id: string, enable: boolean, reason: string | undefined): void {
     const s = this.#state;
-    const svc = s.services.get(id);
+    const checks = this.#local.checks;
+    const svc = this.#local.services.get(id);
     if (!svc) throw new HttpError(404, `Unknown service ID "${id}"`);
     const checkId = MAINT_PREFIX + id;
     const idx = s.nextIndex();
     if (enable) {
-      s.checks.set(checkId, {
+      checks.set(checkId, {
         CheckID: checkId,
         Name: 'Service Maintenance Mode',
         Status: 'critical',
@@ -129,10 +162,10 @@ export class Agent {
         Type: 'maintenance',
         Interval: '',
         Timeout: '',
-        CreateIndex: s.checks.get(checkId)?.CreateIndex ?? idx,
+        CreateIndex: checks.get(checkId)?.CreateIndex ?? idx,
         ModifyIndex: idx,
       });
-    } else if (!s.checks.delete(checkId)) {
+    } else if (!checks.delete(checkId)) {
       return;
     }
     s.touchService(svc.Service, idx, false);
@@ -143,12 +176,15 @@ export class Agent {
   updateTtl(checkId: string, status: string, output: string): void {
     if (!STATUSES.includes(status as CheckStatus))
       throw new HttpError(400, `Invalid check status: "${status}"`);
-    const c = this.#state.checks.get(checkId);
-    if (!c)
+    const c = this.#local.checks.get(checkId);
+    if (!c) {
+      // acl.go vetCheckUpdateWithAuthorizer: 404 since Consul 1.11; older agents answered 500.
+      if (this.#opts.unknownCheckStatus === 500) throw new HttpError(500, `Unknown check "${checkId}"`);
       throw new HttpError(
         404,
         `Unknown check ID "${checkId}". Ensure that the check ID is passed, not the check name.`,
       );
+    }
     if (c.ttlMs === undefined) throw new HttpError(500, `CheckID "${checkId}" does not have associated TTL`);
     this.#setStatus(c, status as CheckStatus, output);
     this.#armTtl(c);
@@ -156,7 +192,7 @@ export class Agent {
 
   listServices(): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    for (const svc of this.#state.services.values()) {
+    for (const svc of this.#local.services.values()) {
       if (svc.ID === 'consul') continue;
       out[svc.ID] = agentService(svc, this.#state.datacenter);
     }
@@ -164,26 +200,54 @@ export class Agent {
   }
 
   getService(id: string): unknown {
-    const svc = this.#state.services.get(id);
+    const svc = this.#local.services.get(id);
     if (!svc || id === 'consul') throw new HttpError(404, `unknown service ID: ${id}`);
     return agentService(svc, this.#state.datacenter);
   }
 
   listChecks(): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    for (const c of this.#state.checks.values()) out[c.CheckID] = checkJson(c, this.#state.node.Node);
+    for (const c of this.#local.checks.values()) out[c.CheckID] = checkJson(c, this.node);
     return out;
   }
 
   /** Deregisters services whose check has been critical for longer than DeregisterCriticalServiceAfter. */
   reap(now: number): void {
-    for (const c of [...this.#state.checks.values()]) {
+    for (const c of [...this.#local.checks.values()]) {
       if (c.deregisterAfterMs === undefined || c.Status !== 'critical' || c.criticalSince === undefined)
         continue;
-      if (now - c.criticalSince >= c.deregisterAfterMs && this.#state.services.has(c.ServiceID)) {
+      const after = this.#opts.reapCriticalAfter ?? c.deregisterAfterMs;
+      if (now - c.criticalSince >= after && this.#local.services.has(c.ServiceID)) {
         this.deregisterService(c.ServiceID);
       }
     }
+  }
+
+  /**
+   * A non-dev agent coming back up (agent.go loadServices/loadChecks): the services and checks it
+   * persisted are restored; every check starts critical, except a TTL check whose persisted state
+   * has not expired yet (loadCheckState), which keeps its status.
+   */
+  restore(now: number): void {
+    const s = this.#state;
+    for (const c of this.#local.checks.values()) {
+      clearTimeout(c.timer);
+      const keep = c.Type === 'maintenance' || (c.ttlDeadline !== undefined && c.ttlDeadline > now);
+      if (!keep && c.Status !== 'critical') {
+        const idx = s.nextIndex();
+        c.Status = 'critical';
+        c.criticalSince = now;
+        c.ModifyIndex = idx;
+        s.touchService(c.ServiceName, idx, false);
+      }
+      this.#arm(c);
+    }
+    s.changed();
+  }
+
+  /** Stops this agent's check timers (the agent is going down). */
+  stop(): void {
+    this.#local.stopTimers();
   }
 
   #parseCheck(def: Json, serviceId: string, serviceName: string, ordinal: number): CheckRecord {
@@ -227,7 +291,8 @@ export class Agent {
           }
         : undefined,
       tcp: tcp || undefined,
-      intervalMs: interval,
+      // agent.go addCheck: an interval below checks.MinInterval is raised to it (with a warning).
+      intervalMs: interval === undefined ? undefined : Math.max(interval, MIN_INTERVAL_MS),
       timeoutMs: timeout ?? 10_000,
       deregisterAfterMs:
         dereg === undefined ? undefined : Math.max(dereg, this.#opts.minDeregisterCriticalServiceAfter),
@@ -237,13 +302,15 @@ export class Agent {
 
   #arm(c: CheckRecord): void {
     if (c.ttlMs !== undefined) this.#armTtl(c);
-    else if (c.intervalMs !== undefined) this.#armProbe(c, 0);
+    // checks/check.go: every interval runner waits lib.RandomStagger(Interval) before its first probe.
+    else if (c.intervalMs !== undefined) this.#armProbe(c, this.#opts.random() * c.intervalMs);
   }
 
   #armTtl(c: CheckRecord): void {
     clearTimeout(c.timer);
+    c.ttlDeadline = Date.now() + (c.ttlMs ?? 0);
     c.timer = setTimeout(() => {
-      if (this.#state.checks.get(c.CheckID) === c)
+      if (this.#local.checks.get(c.CheckID) === c)
         this.#setStatus(c, 'critical', `TTL expired (last output before timeout follows): ${c.Output}`);
     }, c.ttlMs);
     c.timer.unref();
@@ -253,7 +320,7 @@ export class Agent {
     clearTimeout(c.timer);
     c.timer = setTimeout(() => {
       void runProbe(c).then(({ status, output }) => {
-        if (this.#state.checks.get(c.CheckID) !== c) return;
+        if (this.#local.checks.get(c.CheckID) !== c) return;
         this.#setStatus(c, status, output);
         this.#armProbe(c, c.intervalMs ?? 10_000);
       });
@@ -277,12 +344,12 @@ export class Agent {
     c.ModifyIndex = idx;
     s.touchService(c.ServiceName, idx, false);
     s.changed();
-    if (status === 'critical') this.#opts.onCritical(c.CheckID);
+    if (status === 'critical') this.#opts.onCritical(this.node, c.CheckID);
   }
 
   #dropCheck(c: CheckRecord): void {
     clearTimeout(c.timer);
-    this.#state.checks.delete(c.CheckID);
+    this.#local.checks.delete(c.CheckID);
   }
 }
 
@@ -292,7 +359,17 @@ export function healthEntries(
   name: string,
 ): { entry: Json; statuses: CheckStatus[]; tags: string[] }[] {
   const out: { entry: Json; statuses: CheckStatus[]; tags: string[] }[] = [];
-  const node = state.node;
+  for (const n of state.nodes) out.push(...nodeEntries(state, n, name));
+  return out;
+}
+
+function nodeEntries(
+  state: ConsulState,
+  local: NodeState,
+  name: string,
+): { entry: Json; statuses: CheckStatus[]; tags: string[] }[] {
+  const out: { entry: Json; statuses: CheckStatus[]; tags: string[] }[] = [];
+  const node = local.node;
   const serf: Json = {
     Node: node.Node,
     CheckID: SERF_CHECK,
@@ -309,11 +386,11 @@ export function healthEntries(
     CreateIndex: node.CreateIndex,
     ModifyIndex: node.CreateIndex,
   };
-  const services = [...state.services.values()]
+  const services = [...local.services.values()]
     .filter((s) => s.Service === name)
     .sort((a, b) => (a.ID < b.ID ? -1 : 1));
   for (const svc of services) {
-    const checks = [...state.checks.values()].filter((c) => c.ServiceID === svc.ID);
+    const checks = [...local.checks.values()].filter((c) => c.ServiceID === svc.ID);
     const checkJsons = [serf, ...checks.map((c) => checkJson(c, node.Node))];
     out.push({
       entry: {

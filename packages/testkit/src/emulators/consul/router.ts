@@ -12,6 +12,8 @@ export interface RouterContext {
   sessions: Sessions;
   /** When set, requests must present this token (X-Consul-Token, Authorization: Bearer, or ?token=). */
   aclToken: string | undefined;
+  /** The agent version `/v1/agent/self` reports. */
+  version: string;
 }
 
 interface Answer {
@@ -111,17 +113,15 @@ const ROUTES: Route[] = [
   {
     method: 'GET',
     path: '/v1/agent/self',
-    handler: ({ state }) => ({
-      body: {
-        Config: {
-          Datacenter: state.datacenter,
-          NodeName: state.node.Node,
-          NodeID: state.node.ID,
-          Version: '1.20.0-emulator',
+    handler: ({ state, agent, version }) => {
+      const node = state.nodes.find((n) => n.node.Node === agent.node)?.node ?? state.node;
+      return {
+        body: {
+          Config: { Datacenter: state.datacenter, NodeName: node.Node, NodeID: node.ID, Version: version },
+          Member: { Name: node.Node, Addr: '127.0.0.1', Status: 1 },
         },
-        Member: { Name: state.node.Node, Addr: '127.0.0.1', Status: 1 },
-      },
-    }),
+      };
+    },
   },
   { method: 'GET', path: '/v1/status/leader', handler: () => ({ body: '127.0.0.1:8300' }) },
   {
@@ -131,7 +131,7 @@ const ROUTES: Route[] = [
       const tags = q.getAll('tag');
       const passing = q.has('passing') && q.get('passing') !== 'false' && q.get('passing') !== '0';
       return blockingQuery(state, q, res, () => ({
-        index: state.serviceIndex.get(name) ?? state.catalogIndex,
+        index: state.indexOfService(name, true),
         body: healthEntries(state, name)
           .filter((e) => tags.every((t) => e.tags.includes(t)))
           .filter((e) => !passing || e.statuses.every((s) => s === 'passing'))
@@ -145,10 +145,12 @@ const ROUTES: Route[] = [
     handler: ({ state }, _p, q, _b, res) =>
       blockingQuery(state, q, res, () => {
         const out: Record<string, string[]> = {};
-        for (const s of state.services.values()) {
-          out[s.Service] ??= [];
-          const tags = out[s.Service] as string[];
-          for (const t of s.Tags) if (!tags.includes(t)) tags.push(t);
+        for (const n of state.nodes) {
+          for (const s of n.services.values()) {
+            out[s.Service] ??= [];
+            const tags = out[s.Service] as string[];
+            for (const t of s.Tags) if (!tags.includes(t)) tags.push(t);
+          }
         }
         return { index: state.catalogIndex, body: out };
       }),
@@ -158,7 +160,7 @@ const ROUTES: Route[] = [
     path: '/v1/catalog/service/',
     handler: ({ state }, name, q, _b, res) =>
       blockingQuery(state, q, res, () => ({
-        index: state.serviceIndex.get(name) ?? state.catalogIndex,
+        index: state.indexOfService(name, false),
         body: healthEntries(state, name).map((e) => catalogEntry(e.entry)),
       })),
   },

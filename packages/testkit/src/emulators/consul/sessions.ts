@@ -94,9 +94,10 @@ export class Sessions {
     return [...this.#state.sessions.values()].map(sessionJson);
   }
 
-  /** Invalidates sessions bound to a check that turned critical. */
-  onCheckCritical(checkId: string): void {
+  /** Invalidates sessions bound to a check of `node` that turned critical. */
+  onCheckCritical(node: string, checkId: string): void {
     for (const rec of [...this.#state.sessions.values()]) {
+      if (rec.Node !== node) continue;
       if (rec.NodeChecks.includes(checkId) || rec.ServiceChecks.some((c) => c.ID === checkId))
         this.invalidate(rec.ID);
     }
