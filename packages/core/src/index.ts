@@ -83,7 +83,7 @@ export {
   type TimerHandle,
 } from './primitives/clock.js';
 export { DIAGNOSTICS_CHANNELS, DIAGNOSTICS_PREFIX, publishDiagnostic } from './primitives/diagnostics.js';
-export { Emitter, type Unsubscribe } from './primitives/emitter.js';
+export { Emitter, type ListenerErrorHandler, type Unsubscribe } from './primitives/emitter.js';
 export { SingleFlight } from './primitives/single-flight.js';
 export {
   createMemoryRulesSource,

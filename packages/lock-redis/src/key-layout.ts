@@ -1,8 +1,11 @@
 import { invalidArgument } from '@switchyard/core';
 
 /**
- * Redis key names of one lock. Every key of a lock shares the hash tag `{key}`, so multi-key scripts
- * work on Redis Cluster. The two notice channels are per prefix (one pub/sub connection per lock client).
+ * Redis key names of one lock kind under a prefix. Every key of a lock shares the hash tag
+ * `{<key>}`, so multi-key scripts work on Redis Cluster. Inside the tag `}` and `%` are
+ * percent-escaped (`%7D`, `%25`): a key starting with `}` would otherwise make an empty tag (each
+ * key hashed whole, CROSSSLOT), and the escape keeps distinct keys distinct. Two notice channels
+ * per prefix: releases and hand-offs, forced-release notices.
  */
 export class KeyLayout {
   readonly prefix: string;
@@ -12,8 +15,8 @@ export class KeyLayout {
   readonly lostChannel: string;
 
   constructor(pkg: string, prefix: string) {
-    if (typeof prefix !== 'string' || prefix.includes('{') || prefix.includes('}')) {
-      throw invalidArgument(pkg, 'prefix', 'must be a string without "{" or "}"');
+    if (prefix.includes('{') || prefix.includes('}')) {
+      throw invalidArgument(pkg, 'prefix', 'must not contain "{" or "}" (the key is the hash tag)');
     }
     this.prefix = prefix;
     this.channel = `${prefix}events`;
@@ -21,9 +24,9 @@ export class KeyLayout {
   }
 
   base(key: string): string {
-    return `${this.prefix}{${key}}`;
+    return `${this.prefix}{${escapeTag(key)}}`;
   }
-  /** Holder value `count|w|token|hid|req|owner` (see holder-value.ts). */
+  /** Holder value `w|token|hid|owner` (see holder-value.ts). */
   lock(key: string): string {
     return `${this.base(key)}:lock`;
   }
@@ -31,38 +34,49 @@ export class KeyLayout {
   fence(key: string): string {
     return `${this.base(key)}:fence`;
   }
-  /** Fair queue (list of handle ids). */
+  /** Wait queue (list of request ids). */
   queue(key: string): string {
     return `${this.base(key)}:queue`;
   }
-  /** Fair queue deadlines (zset handle id → server-time deadline). */
+  /** Wait queue deadlines (zset request id → server-time deadline). */
   queueDeadlines(key: string): string {
     return `${this.base(key)}:qdl`;
   }
-  /** Fair queue metadata (hash handle id → "ttl|owner"). */
+  /** Wait queue metadata (hash request id → "ttl|owner"). */
   queueMeta(key: string): string {
     return `${this.base(key)}:qmeta`;
   }
-  /** Semaphore / reader holders (zset owner → server-time expiry). */
+  /** Semaphore / reader holders (zset request id → server-time expiry). */
   holders(key: string): string {
     return `${this.base(key)}:holders`;
   }
-  /** A writer's intent to write (blocks new readers so writers are not starved). */
-  writeIntent(key: string): string {
-    return `${this.base(key)}:wintent`;
+  /** Semaphore / reader holder metadata (hash request id → "token|owner"). */
+  holderMeta(key: string): string {
+    return `${this.base(key)}:hmeta`;
   }
-  /** Release latch of one handle (makes a retried release idempotent). */
+  /** Release latch of one request (makes a retried release answer like the first). */
   latch(key: string, hid: string): string {
     return `${this.base(key)}:latch:${hid}`;
   }
-  /** Glob pattern matching every holder key under this prefix (for the admin list). */
-  lockPattern(): string {
-    return `${this.prefix.replace(/[*?[\]\\]/g, '\\$&')}{*}:lock`;
+  /** Glob pattern matching every `<suffix>` key under this prefix (for the admin list). */
+  pattern(suffix: string): string {
+    return `${this.prefix.replace(/[*?[\]\\]/g, '\\$&')}{*}:${suffix}`;
   }
-  /** Inverse of `lock(key)`. */
-  keyOfLock(redisKey: string): string | undefined {
+  /** Inverse of `base(key) + ':' + suffix`. */
+  keyOf(redisKey: string, suffix: string): string | undefined {
     const head = `${this.prefix}{`;
-    if (!redisKey.startsWith(head) || !redisKey.endsWith('}:lock')) return undefined;
-    return redisKey.slice(head.length, -'}:lock'.length);
+    const tail = `}:${suffix}`;
+    if (!redisKey.startsWith(head) || !redisKey.endsWith(tail)) return undefined;
+    return unescapeTag(redisKey.slice(head.length, -tail.length));
   }
+}
+
+function escapeTag(key: string): string {
+  return key.includes('}') || key.includes('%')
+    ? key.replace(/[%}]/g, (c) => (c === '%' ? '%25' : '%7D'))
+    : key;
+}
+
+function unescapeTag(tag: string): string {
+  return tag.includes('%') ? tag.replace(/%7D|%25/g, (c) => (c === '%25' ? '%' : '}')) : tag;
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { SwitchyardError } from '@switchyard/core';
 import type { Cluster, Redis } from 'ioredis';
 
 /** Any ioredis connection: a single node or a Cluster client. */
@@ -23,7 +24,10 @@ export class LuaScript {
 
   async run(client: RedisClient, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
     if (keys.length !== this.numberOfKeys) {
-      throw new Error(`LuaScript expects ${this.numberOfKeys} keys, got ${keys.length}`);
+      throw new SwitchyardError(
+        'INTERNAL',
+        `[lock-redis] script expects ${this.numberOfKeys} keys, got ${keys.length}`,
+      );
     }
     try {
       return await client.evalsha(this.sha, this.numberOfKeys, ...keys, ...args);

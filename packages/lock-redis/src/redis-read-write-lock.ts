@@ -1,93 +1,122 @@
-import { assertDuration, type DistributedLock } from '@switchyard/core';
-import { type RedisLockCommonOptions, resolveCommon } from './common-options.js';
+import type { KitLock } from '@switchyard/core';
+import { defineLock, KEY_PREFIX, parseOptions } from '@switchyard/core/driver';
 import { KeyLayout } from './key-layout.js';
-import { LockEngine, PKG } from './lock-engine.js';
-import type { LockStrategy } from './lock-strategy.js';
-import { parseAttempt } from './lock-strategy.js';
 import type { RedisClient } from './lua-script.js';
-import { mutexStrategy } from './mutex-strategy.js';
-import { ACQUIRE_READ, ACQUIRE_WRITE, WITHDRAW_INTENT } from './read-write-scripts.js';
-import { holdersInfo, listHolders, permitOps } from './semaphore-strategy.js';
+import { inspectMutex, withoutHid } from './mutex-kind.js';
+import { EXTEND_MUTEX } from './mutex-scripts.js';
+import { inspectPermits } from './permit-holders.js';
+import {
+  ABANDON_READ,
+  ABANDON_WRITE,
+  ACQUIRE_READ,
+  ACQUIRE_WRITE,
+  FORCE_RELEASE_READ,
+  FORCE_RELEASE_WRITE,
+  RELEASE_READ,
+  RELEASE_WRITE,
+} from './read-write-scripts.js';
+import { connect, PKG } from './redis-connection.js';
+import { commonSchema, kitOptions, type RedisLockCommonOptions } from './redis-lock.js';
+import { type KindScripts, redisLockDriver } from './redis-lock-driver.js';
+import { EXTEND_PERMIT } from './semaphore-scripts.js';
 
-export interface RedisReadWriteLockOptions extends RedisLockCommonOptions {
-  /** How long a waiting writer's intent blocks new readers without a refresh, ms (default 5 000). */
-  intentTtl?: number;
-}
+export type RedisReadWriteLockOptions = RedisLockCommonOptions;
 
 export interface RedisReadWriteLock extends AsyncDisposable {
   readonly client: RedisClient;
+  readonly prefix: string;
   /** Shared side: many readers at once, none while a writer holds or waits. */
-  readonly read: DistributedLock;
-  /** Exclusive side: one writer, no readers. */
-  readonly write: DistributedLock;
+  readonly read: KitLock;
+  /** Exclusive side: one writer, no readers; writers are served in arrival order. */
+  readonly write: KitLock;
+  /** Closes both sides (and the connection, when made from `url`). */
   close(): Promise<void>;
 }
 
-/** Many readers or one writer per key; a waiting writer blocks new readers, so writers are not starved. */
-export function createRedisReadWriteLock(options: RedisReadWriteLockOptions): RedisReadWriteLock {
-  const common = resolveCommon(options);
-  const intentTtl = assertDuration(PKG, 'intentTtl', options.intentTtl ?? 5_000, { min: 50 });
-  const layout = new KeyLayout(PKG, options.prefix ?? 'switchyard:rw:');
-  const keys = (key: string) => [
-    layout.lock(key),
-    layout.fence(key),
-    layout.holders(key),
-    layout.queueMeta(key),
-    layout.writeIntent(key),
+function sides(layout: KeyLayout): { read: KindScripts; write: KindScripts } {
+  const { channel, lostChannel } = layout;
+  const keys = (k: string) => [
+    layout.lock(k),
+    layout.fence(k),
+    layout.holders(k),
+    layout.holderMeta(k),
+    layout.queue(k),
+    layout.queueDeadlines(k),
+    layout.queueMeta(k),
   ];
-  const mutex = mutexStrategy(false, true);
-  const writer: LockStrategy = {
-    waitLeavesState: true,
-    async attempt({ client }, h, queueLease) {
-      return parseAttempt(
-        await ACQUIRE_WRITE.run(client, keys(h.key), [h.owner, h.hid, h.ttl, Math.ceil(queueLease)]),
-      );
-    },
-    extend: mutex.extend,
-    release: mutex.release,
-    async cleanup(ctx, h) {
-      await WITHDRAW_INTENT.run(ctx.client, [layout.writeIntent(h.key)], [h.hid]);
-      await mutex.cleanup(ctx, h);
-    },
-    inspect: mutex.inspect,
+  const write: KindScripts = {
+    listSuffix: 'lock',
+    attempt: (c, req, lease) =>
+      ACQUIRE_WRITE.run(c, keys(req.key), [req.owner, req.id, Math.ceil(req.ttl), lease, channel, req.key]),
+    extend: (c, req, ttl) => EXTEND_MUTEX.run(c, [layout.lock(req.key)], [req.id, ttl]),
+    release: (c, req, latchTtl, retry) =>
+      RELEASE_WRITE.run(
+        c,
+        [...keys(req.key), layout.latch(req.key, req.id)],
+        [req.id, channel, req.key, latchTtl, retry ? '1' : '0'],
+      ),
+    abandon: (c, req) => ABANDON_WRITE.run(c, keys(req.key), [req.id, channel, req.key]),
+    inspect: (c, key) => inspectMutex(c, layout, key).then((i) => i && withoutHid(i)),
+    forceRelease: (c, key) => FORCE_RELEASE_WRITE.run(c, keys(key), [channel, key, lostChannel]),
   };
-  const reader: LockStrategy = {
-    async attempt({ client }, h) {
-      return parseAttempt(await ACQUIRE_READ.run(client, keys(h.key), [h.owner, h.hid, h.ttl]));
-    },
-    ...permitOps,
-    async inspect(ctx, key) {
-      return holdersInfo(key, await listHolders(ctx, key));
-    },
+  const read: KindScripts = {
+    listSuffix: 'holders',
+    attempt: (c, req) =>
+      ACQUIRE_READ.run(c, keys(req.key), [req.owner, req.id, Math.ceil(req.ttl), channel, req.key]),
+    extend: (c, req, ttl) =>
+      EXTEND_PERMIT.run(c, [layout.holders(req.key), layout.holderMeta(req.key)], [req.id, ttl]),
+    release: (c, req, latchTtl, retry) =>
+      RELEASE_READ.run(
+        c,
+        [...keys(req.key), layout.latch(req.key, req.id)],
+        [req.id, channel, req.key, latchTtl, retry ? '1' : '0'],
+      ),
+    abandon: (c, req) => ABANDON_READ.run(c, keys(req.key), [req.id, channel, req.key]),
+    inspect: (c, key) => inspectPermits(c, layout, key),
+    forceRelease: (c, key) => FORCE_RELEASE_READ.run(c, keys(key), [channel, key, lostChannel]),
   };
-  const base = {
-    ...common,
-    layout,
-    queueLease: intentTtl,
-    reentrant: false,
-    // A waiting writer must refresh its intent before it lapses.
-    pollInterval: Math.min(common.pollInterval, intentTtl / 3),
-    // Several readers may get in at once after a writer leaves.
-    wakeMode: 'all' as const,
+  return { read, write };
+}
+
+/**
+ * Many readers or one writer per key. Writers queue FIFO and a queued writer blocks new readers,
+ * so writers are not starved and the first waiting writer is never overtaken.
+ */
+export function createRedisReadWriteLock(options: RedisReadWriteLockOptions): RedisReadWriteLock {
+  const o = parseOptions(PKG, options, commonSchema(`${KEY_PREFIX.redis.locks}rw:`));
+  const layout = new KeyLayout(PKG, o.prefix);
+  const conn = connect(o);
+  const scripts = sides(layout);
+  const side = (name: 'read' | 'write') =>
+    defineLock(
+      redisLockDriver({
+        name: `redis-rw-${name}`,
+        capabilities: Object.freeze({
+          fair: name === 'write',
+          reentrant: o.reentrant,
+          ttlGranularity: 'milliseconds',
+          notifications: true,
+        }),
+        client: conn.client,
+        layout,
+        scripts: scripts[name],
+        queueLease: o.queueLease,
+        mode: 'all',
+        clock: o.clock,
+        requestTimeout: o.requestTimeout,
+        pkg: PKG,
+      }),
+      kitOptions(o),
+    );
+  const read = side('read');
+  const write = side('write');
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      await Promise.all([read.close(), write.close()]);
+      await conn.close?.();
+    })();
+    return closing;
   };
-  const caps = {
-    fair: false,
-    reentrant: false,
-    ttlGranularity: 'milliseconds',
-    notifications: true,
-  } as const;
-  const write = new LockEngine({ ...base, name: 'redis-rw-write', strategy: writer, capabilities: caps });
-  // The reader engine shares the client but never closes it; the writer engine owns it.
-  const read = new LockEngine({
-    ...base,
-    ownsClient: false,
-    name: 'redis-rw-read',
-    strategy: reader,
-    capabilities: caps,
-  });
-  const close = async () => {
-    await read.close();
-    await write.close();
-  };
-  return { client: common.client, read, write, close, [Symbol.asyncDispose]: close };
+  return { client: conn.client, prefix: layout.prefix, read, write, close, [Symbol.asyncDispose]: close };
 }

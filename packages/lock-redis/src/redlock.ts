@@ -1,256 +1,310 @@
-import type { LockStats } from '@switchyard/core';
+import { invalidArgument, type KitLock, type LockInfo, SwitchyardError } from '@switchyard/core';
 import {
-  assertDuration,
-  assertInteger,
-  assertWait,
-  type Clock,
-  type DistributedLock,
-  invalidArgument,
-  type LockInfo,
-  systemClock,
-} from '@switchyard/core';
-import { Redis, type RedisOptions } from 'ioredis';
+  defineLock,
+  exclusiveOptions,
+  KEY_PREFIX,
+  type LockAttempt,
+  type LockDriver,
+  lockOptions,
+  opt,
+  parseOptions,
+  raceDeadline,
+} from '@switchyard/core/driver';
+import type { RedisOptions } from 'ioredis';
 import { KeyLayout } from './key-layout.js';
-import { LockEngine, PKG } from './lock-engine.js';
-import type { AttemptResult, Handle, LockStrategy } from './lock-strategy.js';
-import { parseAttempt } from './lock-strategy.js';
+import { scanKeys } from './key-scan.js';
 import { LuaScript, type RedisClient } from './lua-script.js';
-import { ACQUIRE_MUTEX, CLEANUP_MUTEX, EXTEND_MUTEX, RELEASE_MUTEX } from './mutex-scripts.js';
-import { fairKeys, inspectMutex } from './mutex-strategy.js';
+import { inspectMutex, type MutexInfo, mutexKind, withoutHid } from './mutex-kind.js';
+import { quorumCall, tally } from './quorum-call.js';
+import { type Connection, isRedisClient, ownConnection, PKG, prefixOption } from './redis-connection.js';
+import type { RedisLockCommonOptions } from './redis-lock.js';
+import { parseAttempt } from './redis-lock-driver.js';
+import { SubscriberHub } from './subscriber-hub.js';
+import { WaitTable } from './wait-table.js';
 
-export interface RedlockOptions {
-  /** N independent Redis masters (not replicas of each other). 3 or 5 is typical. */
+export interface RedlockOptions
+  extends Omit<RedisLockCommonOptions, 'client' | 'url' | 'queueLease' | 'requestTimeout' | 'pollInterval'> {
+  /** N independent Redis masters (not replicas of each other); 3 or 5 is typical. Not closed by `close()`. */
   clients?: RedisClient[];
-  /** Or their URLs (connections are closed by `close()`). */
+  /** Or their URLs (the connections are ours, closed by `close()`). */
   urls?: string[];
-  redisOptions?: RedisOptions;
-  prefix?: string;
-  /** Default lease TTL in ms (default 30 000). */
-  ttl?: number;
-  /** Default wait in ms (default `Infinity`). */
-  wait?: number;
-  /** Time limit of one call to one node, ms (default 500). Keep it small relative to the TTL. */
-  nodeTimeout?: number;
-  /** Upper bound of the jittered retry delay while waiting, ms (default 200; ±25 %). */
-  retryDelay?: number;
-  /** Clock drift allowance subtracted from validity, ms (default 1 % of ttl + 2, as in the Redlock spec). */
-  drift?: number;
-  clock?: Clock;
+  /** Deadline of one call to one node, ms (default 500); keep it small relative to the TTL. */
+  requestTimeout?: number;
+  /** Upper bound of the jittered fallback poll while waiting, ms (default 200). */
+  pollInterval?: number;
 }
 
-export interface Redlock extends DistributedLock {
+export interface Redlock extends KitLock {
   readonly clients: readonly RedisClient[];
   readonly quorum: number;
-  stats(): LockStats;
+  readonly prefix: string;
 }
 
-/** KEYS: fence. ARGV: token. Raises the node's counter to at least `token`. */
+/**
+ * KEYS: fence, lock. ARGV: token, hid. Raises the node's counter to at least `token`, and writes
+ * `token` into the holder value when request `hid` holds the lock there (so a quorum agrees on it).
+ */
 const RAISE_FENCE = new LuaScript(
   `
 local c = redis.call('GET', KEYS[1])
 if (not c) or tonumber(c) < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+local v = redis.call('GET', KEYS[2])
+if v then
+  local a = string.find(v, '|', 3, true)
+  local b = string.find(v, '|', a + 1, true)
+  if string.sub(v, a + 1, b - 1) == ARGV[2] then
+    redis.call('SET', KEYS[2], string.sub(v, 1, 2) .. ARGV[1] .. string.sub(v, a), 'KEEPTTL')
+  end
+end
 return 1
 `,
-  1,
+  2,
 );
 
-type NodeResult<T> = { ok: true; value: T } | { ok: false; error: unknown };
+function unavailable(what: string, failed: number, n: number, cause: unknown): SwitchyardError {
+  return new SwitchyardError(
+    'BACKEND_UNAVAILABLE',
+    `[${PKG}] ${what}: ${failed} of ${n} Redlock nodes failed`,
+    {
+      cause,
+    },
+  );
+}
 
 /**
  * Redlock: the mutex API over N independent Redis instances. An attempt runs the acquire script on
- * every node in parallel; it wins with a majority (N/2+1) and positive validity
- * (ttl − elapsed − drift, elapsed on the monotonic clock measured after the quorum replied);
- * otherwise it releases on every node and retries after a jittered delay. Fencing token = the
- * largest counter of the quorum, and the lagging quorum nodes are raised to it before the lease is
- * returned, so any later quorum (which intersects this one) issues a larger token.
+ * every node in parallel and returns as soon as a majority (N/2+1) granted it, without waiting for
+ * a dead or paused node; the layer then checks validity (ttl − elapsed − drift). A split vote or a
+ * refusal is undone on every node. Fencing token = the largest counter of the quorum, and lagging
+ * quorum nodes are raised to it before the lease is returned, so any later quorum (which intersects
+ * this one) issues a larger token. Extend needs a quorum; release returns once a quorum released.
  */
 export function createRedlock(options: RedlockOptions): Redlock {
-  if (typeof options !== 'object' || options === null)
-    throw invalidArgument(PKG, 'options', 'must be an object');
-  let clients: RedisClient[];
-  let owns = false;
-  if (options.clients !== undefined) {
-    if (!Array.isArray(options.clients) || options.clients.length === 0) {
-      throw invalidArgument(PKG, 'clients', 'must be a non-empty array of ioredis clients');
-    }
-    clients = options.clients;
-  } else if (Array.isArray(options.urls) && options.urls.length > 0) {
-    clients = options.urls.map((url) => {
-      const c = new Redis(url, { maxRetriesPerRequest: 1, ...options.redisOptions });
-      c.on('error', () => {});
-      return c;
-    });
-    owns = true;
-  } else {
-    throw invalidArgument(PKG, 'clients', 'or urls is required');
+  const o = parseOptions(PKG, options, {
+    ...lockOptions({ requestTimeout: 500, pollInterval: 200 }),
+    clients: opt.array(opt.instance<RedisClient>(isRedisClient, 'an ioredis Redis client'), {
+      min: 1,
+      max: 99,
+    }),
+    urls: opt.array(opt.url(['redis:', 'rediss:']), { min: 1, max: 99 }),
+    redisOptions: opt.bag<RedisOptions>(),
+    prefix: prefixOption(`${KEY_PREFIX.redis.locks}redlock:`),
+  });
+  exclusiveOptions(PKG, o, ['clients', 'urls'], { required: true });
+  if (o.clients && o.redisOptions !== undefined) {
+    throw invalidArgument(PKG, 'redisOptions', 'only applies with urls (configure your own clients instead)');
   }
-  assertInteger(PKG, 'clients.length', clients.length, 1, 99);
-  const clock = options.clock ?? systemClock;
-  const nodeTimeout = assertDuration(PKG, 'nodeTimeout', options.nodeTimeout ?? 500);
-  const retryDelay = assertDuration(PKG, 'retryDelay', options.retryDelay ?? 200);
-  const drift =
-    options.drift === undefined
-      ? undefined
-      : assertDuration(PKG, 'drift', options.drift, { allowZero: true });
-  const quorum = Math.floor(clients.length / 2) + 1;
-  const layout = new KeyLayout(PKG, options.prefix ?? 'switchyard:redlock:');
-
-  const onAll = <T>(fn: (c: RedisClient) => Promise<T>): Promise<NodeResult<T>[]> =>
-    Promise.all(
-      clients.map(async (c) => {
-        let timer: ReturnType<Clock['setTimeout']> | undefined;
-        try {
-          const timeout = new Promise<never>((_, reject) => {
-            timer = clock.setTimeout(() => reject(new Error('node timeout')), nodeTimeout, { unref: true });
-          });
-          const p = fn(c);
-          p.catch(() => {});
-          return { ok: true as const, value: await Promise.race([p, timeout]) };
-        } catch (error) {
-          return { ok: false as const, error };
-        } finally {
-          clock.clearTimeout(timer);
-        }
-      }),
-    );
-
-  const releaseAll = (h: Handle) =>
-    onAll((c) => CLEANUP_MUTEX.run(c, fairKeys(layout, h.key), [h.owner, h.hid, layout.channel, h.key]));
-
-  const failure = (results: NodeResult<unknown>[]): Error | undefined => {
-    const errors = results.filter((r) => !r.ok);
-    if (errors.length <= clients.length - quorum) return undefined;
-    const first = errors[0] as { error: unknown } | undefined;
-    return new Error(`${errors.length} of ${clients.length} nodes failed`, { cause: first?.error });
+  const layout = new KeyLayout(PKG, o.prefix);
+  const conns: Connection[] = o.clients
+    ? o.clients.map((client) => ({ client, close: undefined }))
+    : (o.urls ?? []).map((url) => ownConnection(url, o.redisOptions, o.clock));
+  const clients = conns.map((c) => c.client);
+  if (new Set(clients).size !== clients.length) {
+    throw invalidArgument(PKG, 'clients', 'must be distinct clients (one per independent node)');
+  }
+  const n = clients.length;
+  const quorum = Math.floor(n / 2) + 1;
+  const { clock, requestTimeout } = o;
+  const nodes = mutexKind(layout, false, false);
+  const hubs = clients.map((c) => SubscriberHub.of(c));
+  const detach = hubs.map((h) => h.attach());
+  const table = new WaitTable({
+    hubs,
+    channel: layout.channel,
+    lostChannel: layout.lostChannel,
+    mode: 'one',
+    clock,
+    pkg: PKG,
+  });
+  const background = new Set<Promise<unknown>>();
+  const inBackground = (p: Promise<unknown>) => {
+    const q = p.catch(() => {});
+    background.add(q);
+    void q.finally(() => background.delete(q));
   };
+  const latchTtl = Math.ceil(requestTimeout * 4 + 1000);
+  const q = (grace: boolean) => ({ timeout: requestTimeout, clock, grace, quorum });
+  const undo = (req: Parameters<LockDriver['abandon']>[0]) =>
+    inBackground(Promise.all(clients.map((c) => nodes.abandon(c, req).catch(() => {}))));
 
-  const strategy: LockStrategy = {
-    async attempt(_ctx, h): Promise<AttemptResult> {
-      const start = clock.monotonic();
-      const results = await onAll(async (c) =>
-        parseAttempt(
-          await ACQUIRE_MUTEX.run(c, fairKeys(layout, h.key), [h.owner, h.hid, h.ttl, '0', '0', '0']),
-        ),
-      );
-      const won = results.flatMap((r, i) => (r.ok && r.value.acquired ? [{ i, token: r.value.token }] : []));
-      const busy = results.flatMap((r) => (r.ok && !r.value.acquired ? [r.value] : []));
-      const serverMs = results.find((r) => r.ok)?.value.serverMs ?? clock.now();
-      let ok = won.length >= quorum;
-      let token = maxToken(won.map((w) => w.token));
-      if (ok) {
-        const lagging = won.filter((w) => w.token < token);
-        if (lagging.length > 0) {
-          const raised = await Promise.all(
-            lagging.map((w) =>
-              RAISE_FENCE.run(clients[w.i]!, [layout.fence(h.key)], [token.toString()]).then(
-                () => true,
-                () => false,
-              ),
-            ),
-          );
-          ok = won.length - raised.filter((r) => !r).length >= quorum;
-        }
-        const drifted = drift ?? Math.floor(h.ttl * 0.01) + 2;
-        if (clock.monotonic() - start >= h.ttl - drifted) ok = false; // no validity left
-      }
-      if (ok) return { acquired: true, token, pttl: -1, serverMs, grantPttl: -1 };
-      // Missed the quorum or the validity: undo everywhere (also on nodes that did not answer).
-      await releaseAll(h);
-      const err = failure(results);
-      if (err && busy.length < quorum) throw err;
-      token = 0n;
-      const pttl = busy.reduce((m, b) => Math.max(m, b.pttl), -1);
-      return { acquired: false, token, pttl, serverMs, grantPttl: -1 };
-    },
-    async extend(_ctx, h, ttl) {
-      const results = await onAll((c) =>
-        EXTEND_MUTEX.run(c, [layout.lock(h.key)], [h.owner, Math.ceil(ttl)]),
-      );
-      if (results.filter((r) => r.ok && r.value === 1).length >= quorum) return true;
-      const err = failure(results);
-      if (err) throw err;
-      return false;
-    },
-    async release(_ctx, h, latchTtl) {
-      const results = await onAll((c) => {
-        const [lock, fence, queue, dl, meta] = fairKeys(layout, h.key);
-        return RELEASE_MUTEX.run(
-          c,
-          [lock, layout.latch(h.key, h.hid), fence, queue, dl, meta],
-          [h.owner, layout.channel, h.key, Math.ceil(latchTtl)],
-        );
-      });
-      return results.filter((r) => r.ok && r.value === 1).length >= quorum;
-    },
-    async cleanup(_ctx, h) {
-      await releaseAll(h);
-    },
-    async inspect(_ctx, key): Promise<LockInfo | undefined> {
-      const results = await onAll((c) => inspectMutex({ client: c, layout }, key));
-      const byOwner = new Map<string, LockInfo[]>();
-      for (const r of results) {
-        if (!r.ok || !r.value) continue;
-        byOwner.set(r.value.owner, [...(byOwner.get(r.value.owner) ?? []), r.value]);
-      }
-      for (const infos of byOwner.values()) {
-        if (infos.length >= quorum) {
-          return {
-            key,
-            owner: infos[0]!.owner,
-            token: maxToken(infos.map((i) => i.token)),
-            ttlLeft: Math.min(...infos.map((i) => i.ttlLeft)),
-            waiters: 0,
-          };
-        }
-      }
-      const err = failure(results);
-      if (err) throw err;
-      return undefined;
-    },
-  };
-
-  const engine = new LockEngine({
+  const driver: LockDriver = {
     name: 'redlock',
-    client: clients[0]!,
-    ownsClient: false,
-    layout,
-    strategy,
     capabilities: Object.freeze({
       fair: false,
-      reentrant: false,
+      reentrant: o.reentrant,
       ttlGranularity: 'milliseconds',
       notifications: true,
     }),
-    wakeMode: 'one',
+    lineUpLocally: true,
+    async attempt(req): Promise<LockAttempt> {
+      const results = await quorumCall(
+        clients,
+        q(true),
+        async (c) => parseAttempt(await nodes.attempt(c, req, 0, false)),
+        (rs, final) => {
+          const t = tally(rs, (r) => r.acquired);
+          if (t.yes >= quorum || t.yes + t.pending < quorum || final) return [...rs];
+          return undefined;
+        },
+      );
+      const won = results.flatMap((r, i) => (r?.ok && r.value.acquired ? [{ i, token: r.value.token }] : []));
+      if (won.length >= quorum) {
+        let token = 0n;
+        for (const w of won) if (w.token > token) token = w.token;
+        const lagging = won.filter((w) => w.token < token);
+        const raised = await Promise.all(
+          lagging.map(async (w) => {
+            const c = clients[w.i] as RedisClient;
+            const r = await raceDeadline(
+              RAISE_FENCE.run(c, [layout.fence(req.key), layout.lock(req.key)], [token.toString(), req.id]),
+              requestTimeout,
+              clock,
+              [],
+            );
+            return r.ok;
+          }),
+        );
+        if (won.length - raised.filter((ok) => !ok).length >= quorum) return { acquired: true, token };
+      }
+      // Missed the quorum: undo everywhere (also on nodes that have not answered: the undo runs after
+      // the attempt on each connection).
+      undo(req);
+      const t = tally(results, (r) => r.acquired);
+      if (t.failed > n - quorum && t.no < quorum) throw unavailable('acquire', t.failed, n, t.firstError);
+      // A split vote (some nodes granted): retry after a random short delay, as the Redlock
+      // algorithm asks, so that the parties do not split again in lockstep.
+      if (t.yes > 0) return { acquired: false, retryIn: Math.floor(Math.random() * o.pollInterval) };
+      let retryIn = -1;
+      for (const r of results) if (r?.ok && !r.value.acquired) retryIn = Math.max(retryIn, r.value.pttl);
+      return { acquired: false, retryIn };
+    },
+    waiter: (req, bound) => table.open(req, bound),
+    async extend(req, _token, ttl) {
+      return quorumCall(
+        clients,
+        q(false),
+        (c) => nodes.extend(c, req, Math.ceil(ttl)),
+        (rs, final) => {
+          const t = tally(rs, (v) => v === 1);
+          if (t.yes >= quorum) return true;
+          if (t.no > n - quorum) return false;
+          if (!final) return undefined;
+          if (t.failed > n - quorum) throw unavailable('extend', t.failed, n, t.firstError);
+          return false;
+        },
+      );
+    },
+    release: (req, _token, _signal, retry) =>
+      quorumCall(
+        clients,
+        q(true),
+        (c) => nodes.release(c, req, latchTtl, retry),
+        (rs, final) => {
+          const t = tally(rs, (v) => v === 1);
+          if (t.yes >= quorum) return true;
+          if (t.no > n - quorum) return false;
+          if (!final) return undefined;
+          if (t.yes > 0) return true;
+          if (t.failed > n - quorum) throw unavailable('release', t.failed, n, t.firstError);
+          return false;
+        },
+      ),
+    async abandon(req) {
+      table.drop(req.id);
+      await quorumCall(
+        clients,
+        q(true),
+        (c) => nodes.abandon(c, req),
+        (rs, final) => (final || tally(rs, () => true).yes >= quorum ? true : undefined),
+      );
+    },
+    async inspect(key) {
+      const info = await quorumCall(
+        clients,
+        q(true),
+        (c) => inspectMutex(c, layout, key),
+        (rs, final) => {
+          // The holder a quorum agrees on: same request id and same token (the acquire wrote the
+          // lease's token on every node of its quorum).
+          const groups = new Map<string, MutexInfo[]>();
+          for (const r of rs) {
+            if (!r?.ok || !r.value) continue;
+            const id = `${r.value.hid}|${r.value.token}`;
+            groups.set(id, [...(groups.get(id) ?? []), r.value]);
+          }
+          for (const infos of groups.values()) {
+            if (infos.length < quorum) continue;
+            return {
+              ...withoutHid(infos[0] as MutexInfo),
+              ttlLeft: Math.min(...infos.map((i) => i.ttlLeft)),
+              waiters: 0,
+            };
+          }
+          const t = tally(rs, () => true);
+          const largest = Math.max(0, ...[...groups.values()].map((g) => g.length));
+          if (!final && largest + t.pending >= quorum) return undefined;
+          if (t.failed > n - quorum) throw unavailable('inspect', t.failed, n, t.firstError);
+          return null;
+        },
+      );
+      return info ?? undefined;
+    },
+    async list(limit) {
+      const seen = await quorumCall(
+        clients,
+        q(true),
+        (c) => scanKeys(c, layout.pattern('lock'), limit),
+        (rs, final) => {
+          if (!final) return undefined;
+          const t = tally(rs, () => true);
+          if (t.failed > n - quorum) throw unavailable('list', t.failed, n, t.firstError);
+          const count = new Map<string, number>();
+          for (const r of rs) if (r?.ok) for (const k of r.value) count.set(k, (count.get(k) ?? 0) + 1);
+          return [...count].filter(([, c]) => c >= quorum).map(([k]) => k);
+        },
+      );
+      const infos: LockInfo[] = [];
+      for (const redisKey of seen.slice(0, limit)) {
+        const key = layout.keyOf(redisKey, 'lock');
+        const info = key === undefined ? undefined : await driver.inspect(key, new AbortController().signal);
+        if (info) infos.push(info);
+      }
+      return infos.sort((a, b) => (a.key < b.key ? -1 : 1));
+    },
+    async forceRelease(key) {
+      return quorumCall(
+        clients,
+        q(true),
+        (c) => nodes.forceRelease(c, key),
+        (rs, final) => {
+          const t = tally(rs, (v) => v === 1);
+          if (!final && t.yes + t.no < n) return undefined;
+          if (t.yes > 0) return true;
+          if (t.failed > n - quorum) throw unavailable('forceRelease', t.failed, n, t.firstError);
+          return false;
+        },
+      );
+    },
+    track: (req, lease) => table.track(req.id, lease),
+    async close() {
+      table.close();
+      await Promise.all([...background]);
+      for (const d of detach) d();
+      await Promise.all(conns.map((c) => c.close?.()));
+    },
+  };
+  const lock = defineLock(driver, {
+    pkg: PKG,
     clock,
-    ttl: assertDuration(PKG, 'ttl', options.ttl ?? 30_000),
-    wait: assertWait(PKG, 'wait', options.wait ?? Number.POSITIVE_INFINITY),
-    operationTimeout: nodeTimeout * 2 + 500,
-    pollInterval: retryDelay,
-    queueLease: 0,
-    drift,
-    reentrant: false,
+    ttl: o.ttl,
+    wait: o.wait,
+    // One attempt = the node calls, then raising lagging fence counters.
+    requestTimeout: requestTimeout * 2 + 100,
+    pollInterval: o.pollInterval,
+    unavailableAfter: o.unavailableAfter,
+    drift: o.drift,
+    reentrant: o.reentrant,
+    onListenerError: o.onListenerError,
   });
-  const close = async () => {
-    await engine.close();
-    if (owns) await Promise.all(clients.map((c) => c.quit().catch(() => c.disconnect())));
-  };
-  return {
-    name: engine.name,
-    capabilities: engine.capabilities,
-    clients,
-    quorum,
-    acquire: (key, o) => engine.acquire(key, o),
-    tryAcquire: (key, o) => engine.tryAcquire(key, o),
-    inspect: (key, o) => engine.inspect(key, o),
-    stats: () => engine.stats.snapshot(),
-    close,
-    [Symbol.asyncDispose]: close,
-  };
-}
-
-function maxToken(tokens: bigint[]): bigint {
-  let max = 0n;
-  for (const t of tokens) if (t > max) max = t;
-  return max;
+  return { ...lock, clients, quorum, prefix: layout.prefix };
 }

@@ -1,7 +1,7 @@
 import { type RedisServer, startRedis } from '@switchyard/testkit/servers';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedisLock, createRedisSemaphore } from '../src/index.js';
+import { createRedisLock, createRedisReadWriteLock, createRedisSemaphore } from '../src/index.js';
 
 // A real 3-master Redis Cluster (no replicas): every lock's keys share one hash tag, so the
 // multi-key scripts run on one node; pub/sub notices cross the cluster bus.
@@ -80,5 +80,27 @@ describe('Redis Cluster', () => {
     await a.release();
     await b.release();
     await sem.close();
+  });
+
+  it('keys with "}" (even first) and "%" work on every kind and are listed by their own name (#19.8)', async () => {
+    const keys = ['}x', '}}', 'a}b', '%7D', '{y}', '}'];
+    const lock = createRedisLock({ client: cluster, prefix: 'ck:' });
+    const sem = createRedisSemaphore({ client: cluster, prefix: 'cs:', permits: 2 });
+    const rw = createRedisReadWriteLock({ client: cluster, prefix: 'crw:' });
+    try {
+      for (const l of [lock, sem, rw.write, rw.read]) {
+        const leases = await Promise.all(keys.map((k) => l.acquire(k, { wait: 2000 })));
+        expect((await l.list()).map((i) => i.key).sort()).toEqual([...keys].sort());
+        for (const [i, k] of keys.entries()) expect((await l.inspect(k))?.token).toBe(leases[i]!.token);
+        await Promise.all(leases.map((x) => x.release()));
+        expect(await l.list()).toEqual([]);
+      }
+      // Distinct keys stay distinct after escaping.
+      const a = await lock.acquire('}');
+      const b = await lock.acquire('%7D', { wait: 0 });
+      await Promise.all([a.release(), b.release()]);
+    } finally {
+      await Promise.all([lock.close(), sem.close(), rw.close()]);
+    }
   });
 });

@@ -1,8 +1,8 @@
-import { isSwitchyardError } from '@switchyard/core';
+import { isSwitchyardError, runWithLockOwner } from '@switchyard/core';
 import { type RedisServer, startRedis } from '@switchyard/testkit/servers';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedisLock, type RedisLock, runWithLockOwner } from '../src/index.js';
+import { createRedisLock, type RedisLock } from '../src/index.js';
 
 let server: RedisServer;
 let client: Redis;

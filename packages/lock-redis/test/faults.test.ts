@@ -36,6 +36,14 @@ function nextMessage<T>(child: ChildProcess, type: string, timeout = 30_000): Pr
   });
 }
 
+async function until(probe: () => Promise<boolean>, ms = 10_000): Promise<void> {
+  const end = performance.now() + ms;
+  while (!(await probe())) {
+    if (performance.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 beforeAll(async () => {
   server = await startRedis();
   client = new Redis(server.url, { maxRetriesPerRequest: 1 });
@@ -96,10 +104,86 @@ describe('faults across OS processes', () => {
     }
   }, 30_000);
 
+  it('a waiter frozen (SIGSTOP) after the lock was handed to it never resolves with the stale grant (#19.5)', async () => {
+    const lock = createRedisLock({ client, prefix: 'fault:' });
+    try {
+      const first = await lock.acquire('frozen', { ttl: 10_000 });
+      const child = spawnWorker('wait', '20000');
+      await nextMessage(child, 'waiting');
+      await until(async () => (await lock.inspect('frozen'))?.waiters === 1);
+      await new Promise((r) => setTimeout(r, 100)); // its subscription is up
+      let result:
+        | { acquired: boolean; token?: string; heldOnServer?: boolean; validLeft?: number }
+        | undefined;
+      void nextMessage<NonNullable<typeof result>>(child, 'result').then((r) => {
+        result = r;
+      });
+      child.kill('SIGSTOP');
+      await first.release(); // handed to the frozen child, for at most its 600 ms queue lease
+      expect((await lock.inspect('frozen'))?.token).toBeGreaterThan(first.token);
+      const second = await lock.acquire('frozen', { ttl: 10_000, wait: 5000 }); // after the grant lapsed
+      child.kill('SIGCONT');
+      await new Promise((r) => setTimeout(r, 500));
+      // The child saw its grant expired: it gave it back and kept waiting, it did not take it.
+      expect(result).toBeUndefined();
+      expect(second.held).toBe(true);
+      expect((await lock.inspect('frozen'))?.token).toBe(second.token);
+      await second.release();
+      await until(async () => result !== undefined);
+      expect(result?.acquired).toBe(true);
+      expect(result?.heldOnServer).toBe(true);
+      expect(BigInt(result?.token ?? '0')).toBeGreaterThan(second.token);
+      expect(result?.validLeft).toBeGreaterThan(0);
+      child.disconnect();
+    } finally {
+      await lock.close();
+    }
+  }, 30_000);
+
+  it('Redis down: wait 1000 → LOCK_TIMEOUT at the wait bound with the outage as cause; the default wait (Infinity) → BACKEND_UNAVAILABLE after unavailableAfter; releasing a lost lease answers at once', async () => {
+    const c = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    c.on('error', () => {});
+    const lock = createRedisLock({ client: c, prefix: 'down:' });
+    // Default options but a shorter unavailableAfter (the default, 10 000 ms, would cost the suite 10 s).
+    const fast = createRedisLock({ client: c, prefix: 'down:', unavailableAfter: 1500 });
+    try {
+      const lost = await lock.acquire('lost', { ttl: 300, autoRenew: false });
+      await until(async () => lost.signal.aborted);
+      await server.process.kill();
+      const timed = async (p: Promise<unknown>) => {
+        const t0 = performance.now();
+        const error = await p.then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        return { error: error as { code?: string; cause?: unknown }, ms: performance.now() - t0 };
+      };
+      const [release, bounded, shortOutage] = await Promise.all([
+        timed(lost.release().then((held) => expect(held).toBe(false))),
+        timed(lock.acquire('k', { wait: 1000 })),
+        timed(fast.acquire('k')),
+      ]);
+      expect(release.error).toBeUndefined();
+      expect(release.ms).toBeLessThan(100);
+      expect(bounded.error.code).toBe('LOCK_TIMEOUT');
+      expect(isSwitchyardError(bounded.error.cause, 'BACKEND_UNAVAILABLE')).toBe(true);
+      expect(bounded.ms).toBeGreaterThan(950);
+      expect(bounded.ms).toBeLessThan(1600);
+      expect(shortOutage.error.code).toBe('BACKEND_UNAVAILABLE');
+      expect(isSwitchyardError(shortOutage.error)).toBe(true);
+      expect(shortOutage.ms).toBeGreaterThan(1400);
+      expect(shortOutage.ms).toBeLessThan(3000);
+    } finally {
+      await server.process.start();
+      await Promise.all([lock.close(), fast.close()]);
+      c.disconnect();
+    }
+  }, 30_000);
+
   it('redis restart without persistence: holder learns loss, tokens keep growing, nothing hangs', async () => {
     const c = new Redis(server.url, { maxRetriesPerRequest: 1 });
     c.on('error', () => {});
-    const lock = createRedisLock({ client: c, prefix: 'restart:', operationTimeout: 500, pollInterval: 50 });
+    const lock = createRedisLock({ client: c, prefix: 'restart:', requestTimeout: 500, pollInterval: 50 });
     try {
       const a = await lock.acquire('k', { ttl: 1500 });
       const lost = new Promise((r) => a.on('lease:lost', r));

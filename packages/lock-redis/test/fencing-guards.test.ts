@@ -27,7 +27,8 @@ describe('fencedWrite (Redis)', () => {
         keys: ['{r}:v'],
         strict,
       });
-    expect(await w(10n, 'a')).toEqual({ applied: true, reply: 'OK' });
+    expect(await w(10n, 'a')).toEqual({ applied: true, fence: 10n, reply: 'OK' });
+    expect(await w(9n, 'older')).toEqual({ applied: false, fence: 10n });
     expect((await w(9n, 'stale')).applied).toBe(false);
     expect((await w(10n, 'again')).applied).toBe(true);
     expect((await w(10n, 'strict', true)).applied).toBe(false);

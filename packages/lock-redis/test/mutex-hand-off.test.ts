@@ -55,8 +55,8 @@ describe('plain mutex hand-off', () => {
     const b = lock({ pollInterval: 10_000 });
     const c = lock({ pollInterval: 10_000 });
     const raw = clients[0]!;
-    // `count|w|token|hid|req|owner`; w = '1' while a waiter may be queued behind the holder.
-    const flag = async () => (await raw.get('ho:{chain}:lock'))?.split('|')[1];
+    // `w|token|hid|owner`; w = '1' while a waiter may be queued behind the holder.
+    const flag = async () => (await raw.get('ho:{chain}:lock'))?.split('|')[0];
     const held = await a.acquire('chain', { ttl: 10_000 });
     expect(await flag()).toBe('0');
     const first = b.acquire('chain', { wait: 5000 });
@@ -167,7 +167,7 @@ describe('plain mutex hand-off', () => {
     const client = new Redis(server.url);
     clients.push(client);
     client.duplicate = () => new Redis({ port: 1, host: '127.0.0.1', lazyConnect: false });
-    const b = createRedisLock({ client, prefix: 'ho:', queueLease: 600, operationTimeout: 200 });
+    const b = createRedisLock({ client, prefix: 'ho:', queueLease: 600, requestTimeout: 200 });
     locks.push(b);
     const held = await a.acquire('m', { ttl: 10_000 });
     const waiting = b.acquire('m', { wait: 5000, ttl: 10_000 });

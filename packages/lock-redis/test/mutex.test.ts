@@ -155,6 +155,33 @@ describe('mutex', () => {
     await b.release();
   });
 
+  it('release and extend go by the request holding the lock, never by owner alone (#19.1)', async () => {
+    const l = lock();
+    const a = await l.acquire('same', { owner: 'shared', ttl: 10_000, autoRenew: false });
+    // Another request of the same owner now holds the key (as after an expiry and a re-acquire).
+    await client.set(`${l.prefix}{same}:lock`, '0|999|other-request|shared', 'PX', 10_000);
+    expect(await code(a.extend())).toBe('LOCK_LOST');
+    expect(await a.release()).toBe(false);
+    expect(await client.get(`${l.prefix}{same}:lock`)).toBe('0|999|other-request|shared');
+    await client.del(`${l.prefix}{same}:lock`);
+  });
+
+  it('a release whose reply was lost is retried and answers like the first call (release latch)', async () => {
+    const l = lock({ requestTimeout: 600 });
+    const a = await l.acquire('latch', { ttl: 10_000 });
+    server.process.pause();
+    let released: Promise<boolean>;
+    try {
+      released = a.release(); // the first call times out at 600 ms; the retry goes out then
+      await new Promise((r) => setTimeout(r, 900));
+    } finally {
+      server.process.resume();
+    }
+    // Both calls run once the server resumes: the first releases, the retry finds the latch.
+    expect(await released).toBe(true);
+    expect(await l.inspect('latch')).toBeUndefined();
+  });
+
   it('bad input is INVALID_ARGUMENT naming the field', async () => {
     const l = lock();
     expect(await code(l.acquire(''))).toBe('INVALID_ARGUMENT:key');
@@ -165,6 +192,8 @@ describe('mutex', () => {
     expect(await code(l.acquire('x', { owner: '' }))).toBe('INVALID_ARGUMENT:owner');
     expect(await code(l.inspect(''))).toBe('INVALID_ARGUMENT:key');
     expect(() => createRedisLock({})).toThrow(SwitchyardError);
+    expect(await code(l.acquire('x', { signal: {} as AbortSignal }))).toBe('INVALID_ARGUMENT:signal');
+    expect(await l.inspect('x')).toBeUndefined(); // nothing was taken on the server
     expect(() => createRedisLock({ client, ttl: 0 })).toThrow(/ttl/);
     expect(() => createRedisLock({ client, prefix: 'a{' })).toThrow(/prefix/);
   });

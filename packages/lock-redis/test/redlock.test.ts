@@ -4,6 +4,14 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedlock, type Redlock } from '../src/index.js';
 
+async function until(probe: () => Promise<boolean>, ms = 5000): Promise<void> {
+  const end = performance.now() + ms;
+  while (!(await probe())) {
+    if (performance.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 let servers: RedisServer[];
 let clients: Redis[];
 let redlock: Redlock;
@@ -12,7 +20,7 @@ beforeAll(async () => {
   servers = await startRedisServers(3);
   clients = servers.map((s) => new Redis(s.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false }));
   for (const c of clients) c.on('error', () => {});
-  redlock = createRedlock({ clients, nodeTimeout: 300, retryDelay: 50 });
+  redlock = createRedlock({ clients, requestTimeout: 300, pollInterval: 50 });
 });
 
 afterAll(async () => {
@@ -25,16 +33,22 @@ describe('redlock', () => {
   it('acquires on a majority with increasing tokens and releases everywhere', async () => {
     expect(redlock.quorum).toBe(2);
     const a = await redlock.acquire('r', { ttl: 2000 });
-    for (const c of clients) {
-      // Holder value `count|w|token|hid|req|owner`.
-      const parts = (await c.get('switchyard:redlock:{r}:lock'))?.split('|');
-      expect(parts?.slice(5).join('|')).toBe(a.owner);
-    }
+    // Returned on a quorum; the third node gets it a moment later.
+    const holderOn = async () =>
+      (await Promise.all(clients.map((c) => c.get(`${redlock.prefix}{r}:lock`)))).filter(
+        // Holder value `w|token|hid|owner`.
+        (v) => v?.split('|').slice(3).join('|') === a.owner,
+      ).length;
+    expect(await holderOn()).toBeGreaterThanOrEqual(2);
+    await until(async () => (await holderOn()) === 3);
     expect(a.validUntil - performance.now()).toBeGreaterThan(1500);
     expect(await redlock.tryAcquire('r')).toBeUndefined();
     expect((await redlock.inspect('r'))?.owner).toBe(a.owner);
+    expect((await redlock.inspect('r'))?.token).toBe(a.token);
     await a.release();
-    for (const c of clients) expect(await c.exists('switchyard:redlock:{r}:lock')).toBe(0);
+    await until(async () =>
+      (await Promise.all(clients.map((c) => c.exists(`${redlock.prefix}{r}:lock`)))).every((e) => e === 0),
+    );
     const b = await redlock.acquire('r');
     expect(b.token).toBeGreaterThan(a.token);
     await b.release();
@@ -43,9 +57,11 @@ describe('redlock', () => {
   it('a token stays ahead even when node counters diverge', async () => {
     const a = await redlock.acquire('div');
     await a.release();
-    // One node's counter runs far ahead (e.g. it served a quorum the others missed).
+    // Two nodes' counters run far ahead of the third (they served a quorum the third missed):
+    // every later quorum includes one of them.
     const far = a.token + 1_000_000n;
-    await clients[0]!.set('switchyard:redlock:{div}:fence', far.toString());
+    await clients[0]!.set('switchyard:lock:redlock:{div}:fence', far.toString());
+    await clients[1]!.set('switchyard:lock:redlock:{div}:fence', (far - 7n).toString());
     const b = await redlock.acquire('div');
     expect(b.token).toBeGreaterThan(far);
     await b.release();
@@ -63,12 +79,12 @@ describe('redlock', () => {
   it('a held lock on another owner keeps the quorum from forming; wait times out', async () => {
     // Minority holder on two nodes would block; simulate a holder on node 1 and 2.
     for (const c of clients.slice(1)) {
-      await c.set('switchyard:redlock:{split}:lock', '1|0|1|x|x|other', 'PX', 5000);
+      await c.set('switchyard:lock:redlock:{split}:lock', '0|1|x|other', 'PX', 5000);
     }
     const err = await redlock.acquire('split', { wait: 200 }).catch((e: unknown) => e);
     expect(isSwitchyardError(err, 'LOCK_TIMEOUT')).toBe(true);
-    // The failed attempt released what it had taken on node 0.
-    expect(await clients[0]!.exists('switchyard:redlock:{split}:lock')).toBe(0);
+    // The failed attempt released what it had taken on node 0 (in the background).
+    await until(async () => (await clients[0]!.exists('switchyard:lock:redlock:{split}:lock')) === 0);
   });
 
   it('survives one node down; fails typed (no hang) with a majority down', async () => {
@@ -89,8 +105,56 @@ describe('redlock', () => {
     }
   });
 
+  it('returns on quorum: a SIGSTOPped node does not slow acquire and release down (#19.4)', async () => {
+    // Two Redlock clients (two "processes"), two workers each, racing for one key for `ms`.
+    const others = servers.map(
+      (srv) => new Redis(srv.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false }),
+    );
+    for (const c of others) c.on('error', () => {});
+    const second = createRedlock({ clients: others, requestTimeout: 300, pollInterval: 50 });
+    const throughput = async (key: string, ms: number) => {
+      let count = 0;
+      const end = performance.now() + ms;
+      const worker = async (lock: Redlock) => {
+        while (performance.now() < end) {
+          const lease = await lock.acquire(key, { ttl: 5000 }); // not fair: a worker may wait long
+          count++;
+          await lease.release();
+        }
+      };
+      await Promise.all([worker(redlock), worker(redlock), worker(second), worker(second)]);
+      return (count * 1000) / ms;
+    };
+    try {
+      const normal = await throughput('tp-normal', 1000);
+      servers[1]!.process.pause();
+      let paused: number;
+      const t0 = performance.now();
+      let single: number;
+      try {
+        paused = await throughput('tp-paused', 1000);
+        const s0 = performance.now();
+        const lease = await redlock.acquire('tp-single', { wait: 0 });
+        await lease.release();
+        single = performance.now() - s0;
+      } finally {
+        servers[1]!.process.resume();
+      }
+      expect(performance.now() - t0).toBeLessThan(3000);
+      expect(normal).toBeGreaterThan(20);
+      // Before: every call waited the full node timeout (300 ms here) for the paused node.
+      expect(paused, `normal ${normal.toFixed(0)}/s, one node paused ${paused.toFixed(0)}/s`).toBeGreaterThan(
+        normal * 0.4,
+      );
+      expect(single).toBeLessThan(150);
+    } finally {
+      await second.close();
+      for (const c of others) c.disconnect();
+    }
+  });
+
   it('bad input names the field', () => {
     expect(() => createRedlock({ clients: [] })).toThrow(/clients/);
-    expect(() => createRedlock({ clients, nodeTimeout: 0 })).toThrow(/nodeTimeout/);
+    expect(() => createRedlock({ clients, requestTimeout: 0 })).toThrow(/requestTimeout/);
   });
 });

@@ -28,7 +28,7 @@ describe('redis restart under contention', () => {
       const c = new Redis(lockServer.url, { maxRetriesPerRequest: 1 });
       c.on('error', () => {});
       clients.push(c);
-      locks.push(createRedisLock({ client: c, operationTimeout: 300, pollInterval: 50, prefix: 'rr:' }));
+      locks.push(createRedisLock({ client: c, requestTimeout: 300, pollInterval: 50, prefix: 'rr:' }));
     }
     const unexpected: unknown[] = [];
     let restartedAt = Number.POSITIVE_INFINITY;

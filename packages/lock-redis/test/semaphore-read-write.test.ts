@@ -1,8 +1,42 @@
+import type { DistributedLock } from '@switchyard/core';
 import { isSwitchyardError } from '@switchyard/core';
 import { type RedisServer, startRedis } from '@switchyard/testkit/servers';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisReadWriteLock, createRedisSemaphore } from '../src/index.js';
+
+/**
+ * `workers` loops on each lock object acquire `key` (wait ≤ 1.5 s), hold it 5 ms and release it,
+ * for `ms`. Returns the acquisitions that timed out and the inversions: pairs where an acquire
+ * that started at least 5 ms after another was granted first (a smaller fencing token). FIFO: none.
+ */
+async function inversions(locks: DistributedLock[], key: string, workers: number, ms: number) {
+  const grants: { start: number; token: bigint }[] = [];
+  const end = performance.now() + ms;
+  let timeouts = 0;
+  const loop = async (lock: DistributedLock) => {
+    while (performance.now() < end) {
+      const start = performance.now();
+      const lease = await lock.acquire(key, { ttl: 5000, wait: 1500 }).catch(() => undefined);
+      if (!lease) {
+        timeouts++;
+        continue;
+      }
+      grants.push({ start, token: lease.token });
+      await new Promise((r) => setTimeout(r, 5));
+      await lease.release();
+    }
+  };
+  await Promise.all(locks.flatMap((lock) => Array.from({ length: workers }, () => loop(lock))));
+  grants.sort((a, b) => a.start - b.start);
+  let inverted = 0;
+  for (let i = 0; i < grants.length; i++) {
+    for (let j = i + 1; j < grants.length; j++) {
+      if (grants[j]!.start > grants[i]!.start + 5 && grants[j]!.token < grants[i]!.token) inverted++;
+    }
+  }
+  return { grants: grants.length, inverted, timeouts };
+}
 
 let server: RedisServer;
 let client: Redis;
@@ -58,6 +92,13 @@ describe('semaphore', () => {
     await b.release();
   });
 
+  it('waiters are FIFO: no waiter is overtaken by a later one, nobody starves (#19.3)', async () => {
+    const locks = [0, 1, 2].map(() => semaphore(2, 'fifo:'));
+    const r = await inversions(locks, 'k', 4, 1000);
+    expect(r.grants).toBeGreaterThan(50);
+    expect(r).toMatchObject({ inverted: 0, timeouts: 0 });
+  });
+
   it('permits < 1 is INVALID_ARGUMENT naming permits', () => {
     for (const permits of [0, -1, 1.5, Number.NaN]) {
       try {
@@ -93,6 +134,19 @@ describe('read-write lock', () => {
     const r3 = await reader;
     expect(r3.token).toBeGreaterThan(w.token);
     await r3.release();
+  });
+
+  it('writers are FIFO: no writer is overtaken by a later one, nobody starves (#19.3)', async () => {
+    const rws = [0, 1, 2].map(() => createRedisReadWriteLock({ client, prefix: 'rwfifo:' }));
+    closers.push(...rws.map((rw) => () => rw.close()));
+    const r = await inversions(
+      rws.map((rw) => rw.write),
+      'doc',
+      4,
+      1000,
+    );
+    expect(r.grants).toBeGreaterThan(30);
+    expect(r).toMatchObject({ inverted: 0, timeouts: 0 });
   });
 
   it('a writer that gives up withdraws its intent', async () => {

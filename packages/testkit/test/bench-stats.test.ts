@@ -20,3 +20,50 @@ describe('bench helpers', () => {
     expect(r.opsPerSec).toBeGreaterThan(0);
   });
 });
+
+describe('lock benchmark harness', () => {
+  it('runs every scenario for every peer and tabulates them (memory locks)', async () => {
+    const { createMemoryLock, MemoryLockStore } = await import('@switchyard/core');
+    const { distributedLockPeer, lockBenchTable, runLockBench } = await import('../src/bench/index.js');
+    const store = new MemoryLockStore();
+    let commands = 0;
+    const counted = createMemoryLock({ store });
+    const peers = [
+      distributedLockPeer('switchyard memory', counted),
+      {
+        name: 'peer: memory (counted)',
+        async lock(key: string) {
+          commands++;
+          const lease = await counted.acquire(key);
+          return async () => {
+            commands++;
+            return lease.release();
+          };
+        },
+      },
+    ];
+    const results = await runLockBench({
+      peers,
+      floor: { name: 'noop', run: async () => {} },
+      commands: () => commands,
+      rounds: 1,
+      uncontendedOps: 100,
+      warmup: 10,
+      contendedMs: 100,
+      workers: 4,
+      handOffs: 5,
+    });
+    expect(results.map((r) => r.name)).toEqual(['switchyard memory', 'peer: memory (counted)']);
+    for (const r of results) {
+      expect(r.uncontended.opsPerSec).toBeGreaterThan(0);
+      expect(r.contended.opsPerSec).toBeGreaterThan(0);
+      expect(r.contended.starved).toBe(0);
+      expect(r.handOff.p50).toBeGreaterThanOrEqual(0);
+    }
+    expect(results[1]!.uncontended.calls).toBeCloseTo(2, 5);
+    const table = lockBenchTable(results, { floorName: 'noop' });
+    expect(table.split('\n')).toHaveLength(4);
+    expect(table).toContain('| switchyard memory |');
+    await counted.close();
+  });
+});

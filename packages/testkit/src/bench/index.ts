@@ -1,3 +1,11 @@
+export {
+  distributedLockPeer,
+  type LockBenchOptions,
+  type LockBenchPeer,
+  type LockBenchResult,
+  lockBenchTable,
+  runLockBench,
+} from './lock-harness.js';
 export { measurePropagation, type PropagationOptions } from './propagation.js';
 export {
   fmt,

@@ -15,7 +15,7 @@ import {
   SwitchyardError,
 } from '../../errors.js';
 import { LockStatsRecorder } from '../../lock/lock-stats-recorder.js';
-import { ManagedLease } from '../../lock/managed-lease.js';
+import { type LeaseDriver, ManagedLease } from '../../lock/managed-lease.js';
 import { currentLockOwner } from '../../lock/owner-scope.js';
 import { ReentrantLease } from '../../lock/reentrant-lease.js';
 import { DEFAULT_REQUEST_TIMEOUT, DEFAULT_TTL, DEFAULT_UNAVAILABLE_AFTER } from '../../naming.js';
@@ -75,6 +75,51 @@ export interface KitLock extends DistributedLock, LockAdmin {}
 /** Fallback poll cap (ms) while the waiter's notifications are not flowing yet. */
 const UNSUBSCRIBED_POLL = 100;
 const NEVER = new AbortController().signal;
+const NO_SIGNALS: readonly AbortSignal[] = [];
+
+/** The layer's side of every lease it hands out. */
+interface LeaseCalls {
+  extend(req: LockRequest, token: bigint, ttl: number, signal: AbortSignal | undefined): Promise<boolean>;
+  release(req: LockRequest, token: bigint, signal: AbortSignal | undefined): Promise<boolean>;
+  ended(lease: ManagedLease, how: 'released' | 'lost'): void;
+}
+
+/** A lease's `LeaseDriver`: its request and token, bound to the layer's calls. */
+class LeaseDriverOf implements LeaseDriver {
+  readonly #calls: LeaseCalls;
+  readonly #req: LockRequest;
+  readonly #token: bigint;
+
+  constructor(calls: LeaseCalls, req: LockRequest, token: bigint) {
+    this.#calls = calls;
+    this.#req = req;
+    this.#token = token;
+  }
+
+  extend(ttl: number, signal?: AbortSignal): Promise<boolean> {
+    return this.#calls.extend(this.#req, this.#token, ttl, signal);
+  }
+
+  release(signal?: AbortSignal): Promise<boolean> {
+    return this.#calls.release(this.#req, this.#token, signal);
+  }
+}
+
+/** The state of one acquire call while it runs. */
+interface PendingAcquire {
+  readonly req: LockRequest;
+  readonly signal: AbortSignal | undefined;
+  readonly autoRenew: boolean;
+  readonly start: number;
+  readonly deadline: number;
+  waitSignal: AbortSignal | undefined;
+  teardown: (() => void) | undefined;
+  waiter: LockWaiter | undefined;
+  /** An attempt may have queued the request (the next attempt refreshes its place). */
+  queued: boolean;
+  /** An attempt may have left state behind that a give-up must undo. */
+  dirty: boolean;
+}
 
 interface Reentry {
   lease: ManagedLease;
@@ -98,7 +143,10 @@ class LockLayer {
   readonly #k: LockKitOptions;
   readonly #pkg: string;
   readonly #stats = new LockStatsRecorder();
-  readonly #leases = new Set<ManagedLease>();
+  /** Held leases, each with what ends the driver's following of it. */
+  readonly #leases = new Map<ManagedLease, (() => void) | undefined>();
+  /** What every lease calls back into (one object per client, not closures per lease). */
+  readonly #calls: LeaseCalls;
   readonly #reentry = new Map<string, Reentry>();
   readonly #pending = new Set<(error: SwitchyardError) => void>();
   readonly #waitingOn = new Map<string, number>();
@@ -114,6 +162,25 @@ class LockLayer {
     this.#k = kit;
     this.#pkg = kit.pkg;
     this.#backoff = kit.backoff ?? fullJitterBackoff({ base: 50, max: 1_000 });
+    this.#calls = {
+      extend: (req, token, ttl, signal) => {
+        let call: Promise<boolean>;
+        try {
+          call = this.#d.extend(req, token, ttl, signal ?? NEVER);
+        } catch (error) {
+          call = Promise.reject(error);
+        }
+        return this.#settle('extend', this.#k.requestTimeout, signal, undefined, call);
+      },
+      release: (req, token, signal) => this.#release(req, token, signal),
+      ended: (lease, how) => {
+        const untrack = this.#leases.get(lease);
+        this.#leases.delete(lease);
+        untrack?.();
+        if (how === 'lost') this.#stats.lost++;
+        else this.#stats.released++;
+      },
+    };
     this.#acquireSchema = {
       ttl: opt.duration({ min: driver.minTtl ?? 1 }),
       wait: opt.wait(),
@@ -145,14 +212,30 @@ class LockLayer {
   }
 
   /** One backend call bounded by `ms` and the signals, without a controller per call (hot path). */
-  async #call<T>(
+  #call<T>(
     what: string,
     ms: number,
     signals: readonly (AbortSignal | undefined)[],
     fn: () => Promise<T>,
   ): Promise<T> {
+    return this.#settle(what, ms, signals[0], signals[1], Promise.resolve().then(fn));
+  }
+
+  /** Awaits a backend call already sent, bounded by `ms` and up to two signals; maps its failure. */
+  async #settle<T>(
+    what: string,
+    ms: number,
+    signal: AbortSignal | undefined,
+    other: AbortSignal | undefined,
+    call: Promise<T>,
+  ): Promise<T> {
     const pkg = this.#pkg;
-    const outcome = await raceDeadline(Promise.resolve().then(fn), ms, this.#k.clock, signals);
+    const outcome = await raceDeadline(
+      call,
+      ms,
+      this.#k.clock,
+      other ? [signal, other] : signal ? [signal] : NO_SIGNALS,
+    );
     if (outcome.ok) return outcome.value;
     if (outcome.reason === 'aborted') {
       const reason: unknown = outcome.signal?.reason;
@@ -241,138 +324,155 @@ class LockLayer {
     const d = this.#d;
     const pkg = this.#pkg;
     const start = clock.monotonic();
-    const deadline = start + wait;
-    // Set up only once the first attempt failed, so an uncontended acquire is one backend call:
-    // `waitSignal` fires on the caller's abort or on close, and the key's local waiter count.
-    let waitSignal: AbortSignal | undefined;
-    let teardown: (() => void) | undefined;
-    let waiter: LockWaiter | undefined;
+    // The call's state lives in one object and the wait machinery (a signal for abort or close,
+    // the key's local waiter count, the waiter) is set up only once the first attempt failed, so
+    // an uncontended acquire is one backend call and creates no closures.
+    const s: PendingAcquire = {
+      req,
+      signal,
+      autoRenew,
+      start,
+      deadline: start + wait,
+      waitSignal: undefined,
+      teardown: undefined,
+      waiter: undefined,
+      queued: false,
+      dirty: false,
+    };
     let inflight: Promise<unknown> | undefined;
-    let queued = false;
-    let dirty = false;
     let attempts = 0;
     let outages = 0;
     let failingSince: number | undefined;
     let lastError: unknown;
     this.#stats.waiting++;
-
-    const prepareWait = (): AbortSignal => {
-      if (waitSignal) return waitSignal;
-      const controller = new AbortController();
-      const onClose = (error: SwitchyardError) => controller.abort(error);
-      const forward = () => controller.abort(signal?.reason);
-      signal?.addEventListener('abort', forward, { once: true });
-      this.#pending.add(onClose);
-      this.#waitingOn.set(req.key, (this.#waitingOn.get(req.key) ?? 0) + 1);
-      teardown = () => {
-        signal?.removeEventListener('abort', forward);
-        this.#pending.delete(onClose);
-        const n = (this.#waitingOn.get(req.key) ?? 1) - 1;
-        if (n <= 0) this.#waitingOn.delete(req.key);
-        else this.#waitingOn.set(req.key, n);
-      };
-      waitSignal = controller.signal;
-      return waitSignal;
-    };
-    const checkAborted = () => {
-      if (signal?.aborted) throw abortedError(pkg, signal, 'acquire');
-      if (waitSignal?.aborted) throw waitSignal.reason;
-    };
-    const openWaiter = async (): Promise<LockWaiter> => {
-      const ws = prepareWait();
-      const bound = Math.min(requestTimeout, Math.max(0, deadline - clock.monotonic()), 1000);
-      waiter = await this.#call('subscribe', bound + 50, [ws], () => d.waiter(req, bound));
-      return waiter;
-    };
-    /** Waits for a notice, a hand-off or the poll; returns a lease when the backend handed us the lock. */
-    const waitForTurn = async (w: LockWaiter, poll: number): Promise<ManagedLease | undefined> => {
-      const left = deadline - clock.monotonic();
-      const grant = await w.wait(Math.min(left, Math.max(1, jitter(poll, 0.25))), prepareWait());
-      checkAborted();
-      if (!grant?.acquired) return undefined;
-      dirty = false;
-      const lease = this.#fromGrant(req, grant, clock.monotonic(), autoRenew, start);
-      if (!lease) dirty = queued;
-      return lease;
-    };
-
     try {
       if (wait > 0 && d.lineUpLocally && (this.#waitingOn.get(req.key) ?? 0) > 0) {
         // No barging inside one process: line up behind this client's waiters for the key.
-        const lease = await waitForTurn(await openWaiter(), pollInterval);
+        const lease = await this.#waitForTurn(s, await this.#openWaiter(s), pollInterval);
         if (lease) return lease;
       }
       for (;;) {
         const sentAt = clock.monotonic();
-        const left = deadline - sentAt;
+        const left = s.deadline - sentAt;
         const queueFor = wait > 0 ? Math.max(1, left) : 0;
-        const listeningBefore = waiter?.listening ?? false;
+        const listeningBefore = s.waiter?.listening ?? false;
         let result: LockAttempt;
         try {
-          dirty = true;
-          const requeue = queued;
-          if (queueFor > 0) queued = true;
-          const call = Promise.resolve().then(() =>
-            d.attempt(req, { queueFor, requeue }, waitSignal ?? signal ?? NEVER),
-          );
+          s.dirty = true;
+          const requeue = s.queued;
+          if (queueFor > 0) s.queued = true;
+          let call: Promise<LockAttempt>;
+          try {
+            call = d.attempt(req, { queueFor, requeue }, s.waitSignal ?? signal ?? NEVER);
+          } catch (error) {
+            call = Promise.reject(error);
+          }
           inflight = call;
           const bound = wait > 0 ? Math.min(requestTimeout, Math.max(1, left)) : requestTimeout;
-          result = await this.#call('acquire', bound, [signal, waitSignal], () => call);
+          result = await this.#settle('acquire', bound, signal, s.waitSignal, call);
           inflight = undefined;
           failingSince = undefined;
           lastError = undefined;
         } catch (error) {
-          checkAborted();
+          this.#checkAborted(s);
           if (!isSwitchyardError(error, 'BACKEND_UNAVAILABLE')) throw error;
           // An outage inside the wait budget is retried with backoff; it surfaces at the wait bound
           // (LOCK_TIMEOUT, the outage as cause) or after `unavailableAfter` (BACKEND_UNAVAILABLE).
           lastError = error;
           failingSince ??= clock.monotonic();
           if (wait === 0 || clock.monotonic() - failingSince >= unavailableAfter) throw error;
-          const leftNow = deadline - clock.monotonic();
+          const leftNow = s.deadline - clock.monotonic();
           if (leftNow <= 0) break;
           await sleep(Math.min(leftNow, Math.max(10, this.#backoff(outages++))), {
             clock,
-            signal: prepareWait(),
+            signal: this.#prepareWait(s),
             pkg,
             unref: true,
-          }).catch(() => checkAborted());
+          }).catch(() => this.#checkAborted(s));
           continue;
         }
         if (result.acquired) {
-          dirty = false;
+          s.dirty = false;
           const lease = this.#fromGrant(req, result, sentAt, autoRenew, start);
           if (lease) return lease;
-          dirty = queued;
-          if (deadline - clock.monotonic() <= 0) break;
+          s.dirty = s.queued;
+          if (s.deadline - clock.monotonic() <= 0) break;
           continue;
         }
-        dirty = queued;
+        s.dirty = s.queued;
         if (attempts++ === 0) this.#stats.contended++;
-        if (wait === 0 || deadline - clock.monotonic() <= 0) break;
-        if (!waiter) {
-          await openWaiter();
-          // A release may have happened before we listened: try again at once.
-          if (!listeningBefore) continue;
+        if (wait === 0 || s.deadline - clock.monotonic() <= 0) break;
+        if (!s.waiter) {
+          const opened = await this.#openWaiter(s);
+          // A release may have happened before we listened: try again at once, unless the driver
+          // has been listening since before the attempt was sent.
+          if (!listeningBefore && !(opened.listening && opened.sinceAttempt)) continue;
         }
-        const w = waiter as unknown as LockWaiter;
+        const w = s.waiter as unknown as LockWaiter;
         const retryIn = result.retryIn ?? -1;
         let poll = retryIn >= 0 ? Math.min(retryIn + 1, pollInterval) : pollInterval;
         if (!w.listening) poll = Math.min(poll, UNSUBSCRIBED_POLL);
-        const lease = await waitForTurn(w, poll);
+        const lease = await this.#waitForTurn(s, w, poll);
         if (lease) return lease;
       }
       this.#stats.timedOut++;
       throw lockTimeoutError(pkg, req.key, wait, lastError);
     } catch (error) {
-      if (dirty) this.#abandon(req, inflight);
+      if (s.dirty) this.#abandon(req, inflight);
       if (isSwitchyardError(error, 'ABORTED', 'TIMEOUT')) this.#stats.aborted++;
       throw error;
     } finally {
       this.#stats.waiting--;
-      waiter?.close();
-      teardown?.();
+      s.waiter?.close();
+      s.teardown?.();
     }
+  }
+
+  /** The signal a wait listens to (the caller's abort or close), created on first need. */
+  #prepareWait(s: PendingAcquire): AbortSignal {
+    if (s.waitSignal) return s.waitSignal;
+    const { signal, req } = s;
+    const controller = new AbortController();
+    const onClose = (error: SwitchyardError) => controller.abort(error);
+    const forward = () => controller.abort(signal?.reason);
+    signal?.addEventListener('abort', forward, { once: true });
+    this.#pending.add(onClose);
+    this.#waitingOn.set(req.key, (this.#waitingOn.get(req.key) ?? 0) + 1);
+    s.teardown = () => {
+      signal?.removeEventListener('abort', forward);
+      this.#pending.delete(onClose);
+      const n = (this.#waitingOn.get(req.key) ?? 1) - 1;
+      if (n <= 0) this.#waitingOn.delete(req.key);
+      else this.#waitingOn.set(req.key, n);
+    };
+    s.waitSignal = controller.signal;
+    return s.waitSignal;
+  }
+
+  #checkAborted(s: PendingAcquire): void {
+    if (s.signal?.aborted) throw abortedError(this.#pkg, s.signal, 'acquire');
+    if (s.waitSignal?.aborted) throw s.waitSignal.reason;
+  }
+
+  async #openWaiter(s: PendingAcquire): Promise<LockWaiter> {
+    const ws = this.#prepareWait(s);
+    const { clock, requestTimeout } = this.#k;
+    const bound = Math.min(requestTimeout, Math.max(0, s.deadline - clock.monotonic()), 1000);
+    s.waiter = await this.#call('subscribe', bound + 50, [ws], () => this.#d.waiter(s.req, bound));
+    return s.waiter;
+  }
+
+  /** Waits for a notice, a hand-off or the poll; returns a lease when the backend handed us the lock. */
+  async #waitForTurn(s: PendingAcquire, w: LockWaiter, poll: number): Promise<ManagedLease | undefined> {
+    const { clock } = this.#k;
+    const left = s.deadline - clock.monotonic();
+    const grant = await w.wait(Math.min(left, Math.max(1, jitter(poll, 0.25))), this.#prepareWait(s));
+    this.#checkAborted(s);
+    if (!grant?.acquired) return undefined;
+    s.dirty = false;
+    const lease = this.#fromGrant(s.req, grant, clock.monotonic(), s.autoRenew, s.start);
+    if (!lease) s.dirty = s.queued;
+    return lease;
   }
 
   /**
@@ -392,7 +492,7 @@ class LockLayer {
     const drift = this.#k.drift ?? Math.floor(req.ttl * 0.01) + 2;
     if (grantedAt + validFor - drift <= clock.monotonic()) {
       const p = this.#call('release', this.#k.requestTimeout, [], () =>
-        this.#d.release(req, grant.token, NEVER),
+        this.#d.release(req, grant.token, NEVER, false),
       ).catch(() => false);
       this.#background.add(p);
       void p.finally(() => this.#background.delete(p));
@@ -400,7 +500,6 @@ class LockLayer {
     }
     this.#stats.acquired++;
     this.#stats.recordWait(clock.monotonic() - start);
-    let untrack: (() => void) | undefined;
     const lease = new ManagedLease({
       pkg: this.#pkg,
       key: req.key,
@@ -412,39 +511,43 @@ class LockLayer {
       clock,
       drift,
       onListenerError: this.#k.onListenerError,
-      driver: {
-        extend: (ttl, signal) =>
-          this.#call('extend', this.#k.requestTimeout, [signal], () =>
-            this.#d.extend(req, grant.token, ttl, signal ?? NEVER),
-          ),
-        release: (signal) => this.#release(req, grant.token, signal),
-      },
-      onEnd: (l, how) => {
-        this.#leases.delete(l);
-        untrack?.();
-        if (how === 'lost') this.#stats.lost++;
-        else this.#stats.released++;
-      },
+      driver: new LeaseDriverOf(this.#calls, req, grant.token),
+      onEnd: this.#calls.ended,
     });
-    this.#leases.add(lease);
-    untrack = this.#d.track?.(req, lease);
+    this.#leases.set(lease, undefined);
+    if (this.#d.track) this.#leases.set(lease, this.#d.track(req, lease));
     if (!autoRenew && validFor < req.ttl) lease.extend().catch(() => {}); // a failure marks the lease lost
     return lease;
   }
 
-  async #release(req: LockRequest, token: bigint, signal: AbortSignal | undefined): Promise<boolean> {
-    return traced('switchyard:lock:release', { lock: this.#d.name, key: req.key }, async () => {
-      const run = () =>
-        this.#call('release', this.#k.requestTimeout, [signal], () =>
-          this.#d.release(req, token, signal ?? NEVER),
-        );
-      try {
-        return await run();
-      } catch (error) {
-        if (signal?.aborted || !isSwitchyardError(error, 'BACKEND_UNAVAILABLE')) throw error;
-        return run(); // drivers make a retried release answer like the first one
-      }
-    });
+  #release(req: LockRequest, token: bigint, signal: AbortSignal | undefined): Promise<boolean> {
+    return traced('switchyard:lock:release', { lock: this.#d.name, key: req.key }, () =>
+      this.#releaseRetried(req, token, signal),
+    );
+  }
+
+  async #releaseRetried(req: LockRequest, token: bigint, signal: AbortSignal | undefined): Promise<boolean> {
+    try {
+      return await this.#releaseOnce(req, token, signal, false);
+    } catch (error) {
+      if (signal?.aborted || !isSwitchyardError(error, 'BACKEND_UNAVAILABLE')) throw error;
+      return this.#releaseOnce(req, token, signal, true); // the driver answers like the first call
+    }
+  }
+
+  #releaseOnce(
+    req: LockRequest,
+    token: bigint,
+    signal: AbortSignal | undefined,
+    retry: boolean,
+  ): Promise<boolean> {
+    let call: Promise<boolean>;
+    try {
+      call = this.#d.release(req, token, signal ?? NEVER, retry);
+    } catch (error) {
+      call = Promise.reject(error);
+    }
+    return this.#settle('release', this.#k.requestTimeout, signal, undefined, call);
   }
 
   /** Undoes an abandoned acquire once the attempt in flight (if any) has settled. */
@@ -484,7 +587,7 @@ class LockLayer {
         'LOCK_LOST',
         `[${this.#pkg}] lock "${key}" was force-released by an operator`,
       );
-      for (const lease of [...this.#leases]) if (lease.key === key) lease.markLost(cause);
+      for (const lease of [...this.#leases.keys()]) if (lease.key === key) lease.markLost(cause);
     }
     return done;
   }
@@ -509,7 +612,7 @@ class LockLayer {
       this.#closed = true;
       const error = closedError(this.#pkg, `${this.#d.name} lock client`);
       for (const stop of [...this.#pending]) stop(error);
-      await Promise.all([...this.#leases].map((l) => l.release().catch(() => false)));
+      await Promise.all([...this.#leases.keys()].map((l) => l.release().catch(() => false)));
       await Promise.all([...this.#background]);
       await this.#d.close?.();
     })();

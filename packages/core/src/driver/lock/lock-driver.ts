@@ -32,6 +32,12 @@ export interface LockWaiter {
   /** Notifications reach this waiter (false: the layer polls faster until they do). */
   readonly listening: boolean;
   /**
+   * Every notice sent after the attempt that opened this wait was sent reaches this waiter (the
+   * driver listened before sending it, or watches from the attempt's revision), so the layer goes
+   * straight to waiting instead of trying once more after opening the wait (default false).
+   */
+  readonly sinceAttempt?: boolean;
+  /**
    * Resolves on a notice for the key (release, hand-off) or after `ms`; with the attempt result
    * when the backend handed the lock to this request while it waited.
    */
@@ -71,8 +77,13 @@ export interface LockDriver {
   waiter(request: LockRequest, bound: number): Promise<LockWaiter>;
   /** Resets the TTL of the held lock; `false` when this request no longer holds it. */
   extend(request: LockRequest, token: bigint, ttl: number, signal: AbortSignal): Promise<boolean>;
-  /** Releases; `false` when this request no longer held it (a no-op). Must be safe to retry. */
-  release(request: LockRequest, token: bigint, signal: AbortSignal): Promise<boolean>;
+  /**
+   * Releases; `false` when this request no longer held it (a no-op). Must be safe to retry: the
+   * layer calls once more, with `retry` true, after a call that failed without a clear answer
+   * (no reply, connection error), and a driver that keeps a release latch answers from it like the
+   * first call would have.
+   */
+  release(request: LockRequest, token: bigint, signal: AbortSignal, retry: boolean): Promise<boolean>;
   /**
    * Undoes what an abandoned acquire may have left: a queue place, or a lock it won in an attempt
    * whose reply never arrived. Called after that attempt settled. Best effort, may throw.
