@@ -9,13 +9,14 @@ import {
   MemoryLockStore,
   systemClock,
 } from '@switchyard/core';
+import type { DemoDiscovery } from './k8s-discovery.js';
 import { redisDiscoveryFromEnv } from './redis-discovery.js';
 
 /**
  * The "infrastructure" of the demo: one in-memory registry, lock service and config server that
  * every simulated process connects to with its own client, exactly as they would to etcd or Redis.
  */
-export function createCluster(clock: Clock = systemClock) {
+export function createCluster(clock: Clock = systemClock, discovery?: DemoDiscovery) {
   const discoveryStore = new MemoryDiscoveryStore({ clock });
   const lockStore = new MemoryLockStore({ clock });
   const configState = new MemoryConfigState({ clock });
@@ -25,7 +26,10 @@ export function createCluster(clock: Clock = systemClock) {
     /** A new set of clients, as one process would open them. */
     connect() {
       const clients = {
-        discovery: redisDiscovery?.(3000) ?? createMemoryDiscovery({ store: discoveryStore, ttl: 3000 }),
+        discovery:
+          discovery?.connect() ??
+          redisDiscovery?.(3000) ??
+          createMemoryDiscovery({ store: discoveryStore, ttl: 3000 }),
         locks: createMemoryLock({ store: lockStore, ttl: 2000 }),
         config: createMemoryConfigStore({ state: configState }),
         cache: createMemoryCacheStore({ maxEntries: 1000 }),
@@ -36,6 +40,7 @@ export function createCluster(clock: Clock = systemClock) {
     /** Closes every client opened through `connect`. */
     async close() {
       await Promise.all(opened.map((c) => c.close()));
+      await discovery?.close();
     },
   };
 }

@@ -3,6 +3,7 @@ import { demonstrateStaleHolder, FencedLedger, runBillingWorkers } from './billi
 import { runCacheStep } from './cache-step.js';
 import { createCluster } from './cluster.js';
 import { startGateway } from './gateway.js';
+import type { DemoDiscovery } from './k8s-discovery.js';
 import { startOrdersService } from './orders-service.js';
 
 export interface DemoResult {
@@ -18,8 +19,11 @@ export interface DemoResult {
 }
 
 /** The scripted run: every step checks its outcome and throws if something is off. */
-export async function runDemo(log: (line: string) => void = () => {}): Promise<DemoResult> {
-  const cluster = createCluster();
+export async function runDemo(
+  log: (line: string) => void = () => {},
+  options: { discovery?: DemoDiscovery } = {},
+): Promise<DemoResult> {
+  const cluster = createCluster(undefined, options.discovery);
   const gatewayClients = cluster.connect();
   const adminClients = cluster.connect();
 

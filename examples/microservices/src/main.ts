@@ -1,7 +1,10 @@
 import { runDemo } from './demo.js';
+import { k8sBackendRequested, startK8sDemoDiscovery } from './k8s-discovery.js';
 
 const started = performance.now();
-const result = await runDemo((line) => console.log(line));
+const discovery = k8sBackendRequested() ? await startK8sDemoDiscovery() : undefined;
+if (discovery) console.log(`discovery: ${discovery.description}`);
+const result = await runDemo((line) => console.log(line), { discovery });
 console.log('\nsummary');
 console.log(
   `  instances discovered: ${result.instancesSeen}, after one shut down: ${result.instancesAfterShutdown}`,

@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { DiscoveryBackend, DiscoveryEvent, InstanceInput, ServiceSnapshot } from '@switchyard/core';
+import type {
+  DiscoveryBackend,
+  DiscoveryEvent,
+  InstanceHealth,
+  InstanceInput,
+  Registration,
+  ServiceSnapshot,
+} from '@switchyard/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   activeSockets,
@@ -26,6 +33,12 @@ export interface DiscoveryConformanceTarget {
    * and reports the restore.
    */
   forget?: () => Promise<void>;
+  /**
+   * For a read-only backend (`readOnly`): registers an instance through the backend's own API (a
+   * test hook, e.g. writing an EndpointSlice), so the read side can be checked. The returned handle's
+   * `setHealth` and `close` change and remove it the same way.
+   */
+  register?: (instance: InstanceInput, options?: { ttl?: number }) => Promise<Registration>;
 }
 
 export interface DiscoveryConformanceOptions {
@@ -37,6 +50,16 @@ export interface DiscoveryConformanceOptions {
   /** Bound for a change to reach a watcher (default 2000 ms). */
   propagationBound?: number;
   checkTimers?: boolean;
+  /**
+   * The backend cannot register (`capabilities.register` false): instances come from the target's
+   * `register` hook, `register` itself must reject with `UNSUPPORTED`, and the tests of the
+   * registration handle (heartbeats, loss, duplicate ids) are skipped.
+   */
+  readOnly?: boolean;
+  /** Health states the backend (or its hook) can express (default all four). */
+  healthStates?: readonly InstanceHealth[];
+  /** Metadata keys the backend adds on its own (Kubernetes node, pod…), ignored when comparing metadata. */
+  ownMetadata?: RegExp;
 }
 
 /** The discovery contract of DESIGN.md. Call inside a vitest file. */
@@ -44,6 +67,14 @@ export function runDiscoveryConformance(options: DiscoveryConformanceOptions): v
   const seconds = options.ttlGranularity === 'seconds';
   const shortTtl = options.shortTtl ?? (seconds ? 2000 : 300);
   const bound = options.propagationBound ?? 2000;
+  const readOnly = options.readOnly ?? false;
+  const states = options.healthStates ?? ['passing', 'warning', 'critical', 'maintenance'];
+  const degraded: InstanceHealth = states.includes('warning')
+    ? 'warning'
+    : (states.find((h) => h !== 'passing' && h !== 'critical') ?? 'critical');
+  const own = (metadata: Readonly<Record<string, string>>) =>
+    Object.fromEntries(Object.entries(metadata).filter(([k]) => !options.ownMetadata?.test(k)));
+  const readOnlySkip = "read-only backend: registration is the platform's job";
 
   describe(`discovery conformance: ${options.name}`, () => {
     let t: DiscoveryConformanceTarget;
@@ -68,6 +99,13 @@ export function runDiscoveryConformance(options: DiscoveryConformanceOptions): v
       await t.cleanup?.();
     });
 
+    /** Registers through the backend, or through the target's hook for a read-only backend. */
+    function reg(target: DiscoveryConformanceTarget, input: InstanceInput, opts?: { ttl?: number }) {
+      if (!readOnly) return target.a.register(input, opts);
+      if (!target.register) throw new Error('a readOnly target needs a register hook');
+      return target.register(input, opts);
+    }
+
     /** Collects watch events in the background. */
     function collect(backend: DiscoveryBackend, filter?: Parameters<DiscoveryBackend['watch']>[1]) {
       const events: DiscoveryEvent[] = [];
@@ -87,9 +125,7 @@ export function runDiscoveryConformance(options: DiscoveryConformanceOptions): v
     }
 
     it('register makes the instance resolvable from another client, with defaults filled in', async () => {
-      await using _reg = await a.register(
-        inst('i1', { tags: ['v1'], metadata: { team: 'core' }, zone: 'z1' }),
-      );
+      await using _reg = await reg(t, inst('i1', { tags: ['v1'], metadata: { team: 'core' }, zone: 'z1' }));
       await eventually(
         async () => (await b.resolve(service)).instances.length === 1,
         bound,
@@ -108,24 +144,26 @@ export function runDiscoveryConformance(options: DiscoveryConformanceOptions): v
         zone: 'z1',
       });
       expect(i.tags).toEqual(['v1']);
-      expect(i.metadata).toEqual({ team: 'core' });
+      expect(own(i.metadata)).toEqual({ team: 'core' });
       expect(typeof snap.revision).toBe('number');
       expect(await b.services()).toContain(service);
     });
 
     it('close() deregisters', async () => {
-      const reg = await a.register(inst('i1'));
+      const handle = await reg(t, inst('i1'));
       await eventually(async () => (await b.resolve(service)).instances.length === 1, bound, 'registered');
-      await reg.close();
-      await reg.close();
+      await handle.close();
+      await handle.close();
       await eventually(async () => (await b.resolve(service)).instances.length === 0, bound, 'deregistered');
     });
 
     it('resolve filters by health (passing by default), tags, metadata and zone', async () => {
-      await using r1 = await a.register(
+      await using r1 = await reg(
+        t,
         inst('i1', { tags: ['a', 'b'], metadata: { v: '1' }, zone: 'z1', region: 'r1' }),
       );
-      await using _r2 = await a.register(
+      await using _r2 = await reg(
+        t,
         inst('i2', { tags: ['a'], metadata: { v: '2' }, zone: 'z2', region: 'r1' }),
       );
       await eventually(async () => (await b.resolve(service)).instances.length === 2, bound, 'both visible');
@@ -143,18 +181,20 @@ export function runDiscoveryConformance(options: DiscoveryConformanceOptions): v
       );
       expect(await ids({ filter: { health: ['critical'] } })).toEqual(['i1']);
       expect(await ids({ filter: { health: ['passing', 'critical'] } })).toEqual(['i1', 'i2']);
-      await r1.setHealth('maintenance');
-      await eventually(
-        async () => (await ids({ filter: { health: ['maintenance'] } })).join() === 'i1',
-        bound,
-        'maintenance',
-      );
+      if (states.includes('maintenance')) {
+        await r1.setHealth('maintenance');
+        await eventually(
+          async () => (await ids({ filter: { health: ['maintenance'] } })).join() === 'i1',
+          bound,
+          'maintenance',
+        );
+      }
       await r1.setHealth('passing');
       await eventually(async () => (await ids(undefined)).length === 2, bound, 'back to passing');
     });
 
     it('watch yields an initial snapshot, then every change with a diff and a monotonic revision', async () => {
-      await using _r1 = await a.register(inst('i1'));
+      await using _r1 = await reg(t, inst('i1'));
       await eventually(async () => (await b.resolve(service)).instances.length === 1, bound, 'i1 visible');
       const w = collect(b);
       await eventually(() => w.events.length >= 1, bound, 'initial event');
@@ -163,7 +203,7 @@ export function runDiscoveryConformance(options: DiscoveryConformanceOptions): v
       expect(w.ids()).toEqual(['i1']);
       expect(w.events[0]!.diff.added.map((i) => i.id)).toEqual(['i1']);
 
-      const r2 = await a.register(inst('i2'));
+      const r2 = await reg(t, inst('i2'));
       await eventually(() => w.ids().join() === 'i1,i2', bound, 'i2 added');
       const addEvent = w.events.find((e) => e.diff.added.some((i) => i.id === 'i2'))!;
       expect(addEvent.reason).not.toBe('initial');
@@ -193,12 +233,12 @@ export function runDiscoveryConformance(options: DiscoveryConformanceOptions): v
     });
 
     it('watch reports updates to registered instances with setHealth when the filter includes them', async () => {
-      await using r1 = await a.register(inst('i1'));
+      await using r1 = await reg(t, inst('i1'));
       const w = collect(b, { filter: { health: ['passing', 'warning', 'critical', 'maintenance'] } });
       await eventually(() => w.ids().join() === 'i1', bound, 'initial');
-      await r1.setHealth('warning');
+      await r1.setHealth(degraded);
       await eventually(
-        () => w.events.some((e) => e.diff.updated.some((i) => i.id === 'i1' && i.health === 'warning')),
+        () => w.events.some((e) => e.diff.updated.some((i) => i.id === 'i1' && i.health === degraded)),
         bound,
         'updated',
       );
@@ -209,13 +249,14 @@ export function runDiscoveryConformance(options: DiscoveryConformanceOptions): v
       const w1 = collect(b);
       const w2 = collect(b);
       const w3 = collect(a);
-      await using _r = await a.register(inst('i7'));
+      await using _r = await reg(t, inst('i7'));
       for (const w of [w1, w2, w3])
         await eventually(() => w.ids().join() === 'i7', bound, 'all watchers see i7');
       await Promise.all([w1.stop(), w2.stop(), w3.stop()]);
     });
 
-    it('heartbeats keep a registration alive past its TTL', async () => {
+    it('heartbeats keep a registration alive past its TTL', async (ctx) => {
+      if (readOnly) ctx.skip(readOnlySkip);
       await using _reg = await a.register(inst('i1'), { ttl: shortTtl });
       await delay(shortTtl * 2.5);
       expect((await b.resolve(service)).instances.map((i) => i.id)).toEqual(['i1']);
@@ -223,21 +264,22 @@ export function runDiscoveryConformance(options: DiscoveryConformanceOptions): v
 
     it('a watch loses no change across a backend interruption', async (ctx) => {
       if (!t.interrupt) ctx.skip('the target has no interrupt() hook');
-      await using _r1 = await a.register(inst('i1'));
+      await using _r1 = await reg(t, inst('i1'));
       const w = collect(b);
       await eventually(() => w.ids().join() === 'i1', bound, 'initial');
       await t.interrupt!();
-      await using _r2 = await a.register(inst('i2'));
+      await using _r2 = await reg(t, inst('i2'));
       await eventually(() => w.ids().join() === 'i1,i2', bound * 5, 'change after interruption delivered');
       await w.stop();
     });
 
     it('a registration the backend forgot reports the loss, re-registers itself and reports the restore', async (ctx) => {
+      if (readOnly) ctx.skip(readOnlySkip);
       if (!t.forget) ctx.skip('the target has no forget() hook');
-      const reg = await a.register(inst('i1'), { ttl: shortTtl });
+      const handle = await a.register(inst('i1'), { ttl: shortTtl });
       const log: string[] = [];
-      reg.on('registration:lost', () => log.push('lost'));
-      reg.on('registration:restored', () => log.push('restored'));
+      handle.on('registration:lost', () => log.push('lost'));
+      handle.on('registration:restored', () => log.push('restored'));
       await eventually(async () => (await b.resolve(service)).instances.length === 1, bound, 'registered');
       await t.forget!();
       await eventually(
@@ -250,23 +292,26 @@ export function runDiscoveryConformance(options: DiscoveryConformanceOptions): v
         bound,
         'registered again',
       );
-      await reg.close();
+      await handle.close();
     });
 
-    it('a second registration of the same instance id on one client is refused with CONFLICT', async () => {
-      const reg = await a.register(inst('i1'));
+    it('a second registration of the same instance id on one client is refused with CONFLICT', async (ctx) => {
+      if (readOnly) ctx.skip(readOnlySkip);
+      const handle = await a.register(inst('i1'));
       await expectSwitchyardError(() => a.register(inst('i1', { port: 9999 })), 'CONFLICT');
-      await reg.close();
+      await handle.close();
       const again = await a.register(inst('i1'));
       await again.close();
     });
 
     it('rejects unknown option keys, non-AbortSignal signals and malformed filters', async () => {
-      await expectSwitchyardError(
-        () => a.register(inst('i1'), { tll: 5000 } as never),
-        'INVALID_ARGUMENT',
-        'tll',
-      );
+      if (!readOnly) {
+        await expectSwitchyardError(
+          () => a.register(inst('i1'), { tll: 5000 } as never),
+          'INVALID_ARGUMENT',
+          'tll',
+        );
+      }
       await expectSwitchyardError(
         () => a.resolve(service, { signal: {} as AbortSignal }),
         'INVALID_ARGUMENT',
@@ -287,6 +332,10 @@ export function runDiscoveryConformance(options: DiscoveryConformanceOptions): v
         'INVALID_ARGUMENT',
         'filter.tags',
       );
+      if (readOnly) {
+        expect((await b.resolve(service)).instances).toEqual([]);
+        return;
+      }
       await expectSwitchyardError(
         () => a.register(inst('i1', { address: '999.1.1.1' })),
         'INVALID_ARGUMENT',
@@ -312,6 +361,20 @@ export function runDiscoveryConformance(options: DiscoveryConformanceOptions): v
     });
 
     it('rejects bad input with INVALID_ARGUMENT naming the field', async () => {
+      if (readOnly) {
+        await expectSwitchyardError(() => a.register(inst('i1')), 'UNSUPPORTED');
+        expect(a.capabilities.register).toBe(false);
+        await expectSwitchyardError(() => a.resolve(''), 'INVALID_ARGUMENT', 'service');
+        await expectSwitchyardError(() => a.resolve('bad name!'), 'INVALID_ARGUMENT', 'service');
+        await expectSwitchyardError(() => a.watch('bad name!'), 'INVALID_ARGUMENT', 'service');
+        await expectSwitchyardError(
+          () => a.resolve(service, { filter: { zone: 1 as never } }),
+          'INVALID_ARGUMENT',
+          'filter.zone',
+        );
+        expect((await b.resolve(service)).instances).toEqual([]);
+        return;
+      }
       await expectSwitchyardError(
         () => a.register(inst('i1', { service: '' })),
         'INVALID_ARGUMENT',
@@ -370,7 +433,7 @@ export function runDiscoveryConformance(options: DiscoveryConformanceOptions): v
       try {
         const fresh = await options.create();
         t = fresh;
-        await fresh.a.register(inst('i1'), { ttl: shortTtl });
+        await reg(fresh, inst('i1'), { ttl: shortTtl });
         const events: DiscoveryEvent[] = [];
         const loop = (async () => {
           for await (const e of fresh.b.watch(service)) events.push(e);
