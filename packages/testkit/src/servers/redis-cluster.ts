@@ -41,7 +41,8 @@ export async function startRedisCluster(options: { masters?: number } = {}): Pro
         node.command(`CLUSTER ADDSLOTSRANGE ${i * per} ${i === n - 1 ? 16_383 : (i + 1) * per - 1}`),
       ),
     );
-    for (let i = 1; i < n; i++) await nodes[0]!.command(`CLUSTER MEET 127.0.0.1 ${nodes[i]!.port} ${buses[i]}`);
+    for (let i = 1; i < n; i++)
+      await nodes[0]!.command(`CLUSTER MEET 127.0.0.1 ${nodes[i]!.port} ${buses[i]}`);
     const deadline = Date.now() + 30_000;
     for (;;) {
       const infos = await Promise.all(nodes.map((node) => node.command('CLUSTER INFO').catch(() => '')));
