@@ -6,7 +6,7 @@ import type { DiscoveryClientEvents } from '../discovery/client/types.js';
 import { invalidArgument } from '../errors.js';
 import { DIAGNOSTICS_PREFIX } from '../primitives/diagnostics.js';
 
-const PKG = '@switchyard/core';
+const PKG = 'core';
 /** Instrumentation scope name used for the default meter and tracer. */
 export const OTEL_SCOPE = '@switchyard/core';
 

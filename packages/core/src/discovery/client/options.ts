@@ -6,7 +6,7 @@ import type { Backoff } from '../../primitives/backoff.js';
 import { type Clock, systemClock } from '../../primitives/clock.js';
 import type { DiscoveryClientOptions } from './types.js';
 
-export const CLIENT_PKG = 'core/discovery-client';
+export const CLIENT_PKG = 'core';
 
 export interface ResolvedClientOptions {
   backend: DiscoveryBackend;
