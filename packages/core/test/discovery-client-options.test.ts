@@ -7,7 +7,7 @@ function fieldOf(fn: () => unknown): string | undefined {
     fn();
   } catch (error) {
     expect(SwitchyardError.is(error, 'INVALID_ARGUMENT')).toBe(true);
-    expect((error as Error).message).toMatch(/^\[core\/discovery-client\] /);
+    expect((error as Error).message).toMatch(/^\[core\] /);
     return (error as SwitchyardError).field;
   }
   throw new Error('expected INVALID_ARGUMENT');
