@@ -1,0 +1,1 @@
+export { createRedisConfigStore, type RedisConfigStoreOptions } from './store/redis-config-store.js';

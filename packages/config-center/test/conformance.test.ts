@@ -1,0 +1,33 @@
+import { createMemoryConfigStore, MemoryConfigState } from '@switchyard/core';
+import { runConfigStoreConformance } from '@switchyard/testkit/conformance';
+import { type RedisServer, startRedis } from '@switchyard/testkit/servers';
+import { afterAll, beforeAll } from 'vitest';
+import { createRedisConfigStore } from '../src/index.js';
+
+let redis: RedisServer;
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+
+runConfigStoreConformance({
+  name: 'memory',
+  create: async () => {
+    const state = new MemoryConfigState();
+    const a = createMemoryConfigStore({ state });
+    const b = createMemoryConfigStore({ state });
+    return { a, b, cleanup: async () => void (await Promise.all([a.close(), b.close()])) };
+  },
+});
+
+runConfigStoreConformance({
+  name: 'redis',
+  create: async () => {
+    const a = createRedisConfigStore({ url: redis.url });
+    const b = createRedisConfigStore({ url: redis.url });
+    const compact = async () => void (await redis.command('XTRIM switchyard:cfg:log MAXLEN 0'));
+    return { a, b, compact, cleanup: async () => void (await Promise.all([a.close(), b.close()])) };
+  },
+});
