@@ -1,15 +1,16 @@
 import { createMemoryConfigStore, MemoryConfigState } from '@switchyard/core';
 import { runConfigStoreConformance } from '@switchyard/testkit/conformance';
-import { type RedisServer, startRedis } from '@switchyard/testkit/servers';
+import { type EtcdCluster, type RedisServer, startEtcd, startRedis } from '@switchyard/testkit/servers';
 import { afterAll, beforeAll } from 'vitest';
-import { createRedisConfigStore } from '../src/index.js';
+import { createEtcdConfigStore, createRedisConfigStore } from '../src/index.js';
 
 let redis: RedisServer;
+let etcd: EtcdCluster;
 beforeAll(async () => {
-  redis = await startRedis();
-});
+  [redis, etcd] = await Promise.all([startRedis(), startEtcd()]);
+}, 60_000);
 afterAll(async () => {
-  await redis?.stop();
+  await Promise.all([redis?.stop(), etcd?.stop()]);
 });
 
 runConfigStoreConformance({
@@ -29,5 +30,14 @@ runConfigStoreConformance({
     const b = createRedisConfigStore({ url: redis.url });
     const compact = async () => void (await redis.command('XTRIM switchyard:cfg:log MAXLEN 0'));
     return { a, b, compact, cleanup: async () => void (await Promise.all([a.close(), b.close()])) };
+  },
+});
+
+runConfigStoreConformance({
+  name: 'etcd',
+  create: async () => {
+    const a = createEtcdConfigStore({ hosts: etcd.endpoints });
+    const b = createEtcdConfigStore({ hosts: etcd.endpoints });
+    return { a, b, cleanup: async () => void (await Promise.all([a.close(), b.close()])) };
   },
 });
