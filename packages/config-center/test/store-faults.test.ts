@@ -23,7 +23,13 @@ function collect(store: ConfigStore, prefix: string, fromRevision?: number) {
     }))
       changes.push(c);
   })();
-  return { changes, stop: async () => (ac.abort(), await done) };
+  return {
+    changes,
+    stop: async () => {
+      ac.abort();
+      await done;
+    },
+  };
 }
 
 async function until(cond: () => boolean, ms = 5000): Promise<void> {
@@ -110,7 +116,19 @@ describe('etcd store faults', () => {
     await until(() => w.changes.length >= 1);
     await etcd.members[0]!.process.restart();
     await etcd.waitHealthy();
-    for (let i = 2; i <= 5; i++) await store.put('k/a', String(i));
+    for (let i = 2; i <= 5; i++) {
+      // right after the restart etcd3's breaker may still refuse a call: a typed BACKEND_UNAVAILABLE, retried here
+      for (let tries = 0; ; tries++) {
+        try {
+          await store.put('k/a', String(i));
+          break;
+        } catch (e) {
+          expect(e).toMatchObject({ code: 'BACKEND_UNAVAILABLE' });
+          if (tries > 50) throw e;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    }
     await until(() => w.changes.length >= 5, 15_000);
     await w.stop();
     expect(w.changes.map((c) => c.entry.value)).toEqual(['1', '2', '3', '4', '5']);

@@ -46,9 +46,15 @@ export class RedisChangeFeed {
   #lastRev = 0;
   #stopped = false;
   readonly #stop = new AbortController();
+  /** Resolves once the reader has its start position: a replay must begin after it. */
+  readonly #ready: Promise<void>;
+  #markReady: () => void = () => {};
 
   constructor(options: RedisChangeFeedOptions) {
     this.#o = options;
+    this.#ready = new Promise<void>((resolve) => {
+      this.#markReady = resolve;
+    });
   }
 
   watch(
@@ -80,6 +86,7 @@ export class RedisChangeFeed {
   async close(): Promise<void> {
     this.#stopped = true;
     this.#stop.abort();
+    this.#markReady();
     for (const w of this.#watchers) w.channel.close();
     this.#watchers.clear();
     this.#reader?.disconnect();
@@ -88,6 +95,7 @@ export class RedisChangeFeed {
 
   /** First position of a new watcher: now, a replay of the stream, or a relist. */
   async #begin(w: FeedWatcher, from: number | undefined): Promise<void> {
+    await this.#ready;
     for (let attempt = 0; !this.#stopped && this.#watchers.has(w); attempt++) {
       try {
         if (from === undefined) {
@@ -174,6 +182,7 @@ export class RedisChangeFeed {
         if (!initialised) {
           this.#lastRev = current;
           initialised = true;
+          this.#markReady();
         } else if (current < this.#lastRev) {
           // Redis lost its data (restart without persistence, FLUSHALL): start over from a relist.
           this.#lastRev = current;
