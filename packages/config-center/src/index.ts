@@ -21,5 +21,6 @@ export { diffItems, type ItemsDiff } from './center/release-diff.js';
 export type { NamespaceRef, ReleaseDocument } from './center/release-layout.js';
 export { type Keyring, type SealedValue, SecretBox } from './center/secret-box.js';
 export type { InferOutput, StandardSchemaV1 } from './center/standard-schema.js';
+export { trafficRulesSchema, trafficRulesSource } from './center/traffic-rules-source.js';
 export { createEtcdConfigStore, type EtcdConfigStoreOptions } from './store/etcd-config-store.js';
 export { createRedisConfigStore, type RedisConfigStoreOptions } from './store/redis-config-store.js';

@@ -129,7 +129,7 @@ export function createConfigAdmin(options: ConfigAdminOptions): ConfigAdmin {
     return Object.fromEntries(Object.entries(items).map(([k, v]) => [k, isSealed(v) ? MASK : v]));
   }
 
-  function view(r: Required<NamespaceRef>, entry: ConfigEntry): ReleaseView {
+  function view(_r: Required<NamespaceRef>, entry: ConfigEntry): ReleaseView {
     const doc = decodeDocument<ReleaseDocument>(entry)!;
     return {
       revision: entry.revision,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import {
   type Backoff,
@@ -116,6 +117,7 @@ export function createConfigCenter(options: ConfigCenterOptions): ConfigCenter {
     { ns: LiveNamespace<unknown>; spec: NamespaceSpec; timer?: ReturnType<Clock['setTimeout']> }
   >();
   const stop = new AbortController();
+  setMaxListeners(0, stop.signal);
   let revision = 0;
   let synced = false;
   let closed = false;
@@ -138,7 +140,18 @@ export function createConfigCenter(options: ConfigCenterOptions): ConfigCenter {
     const l = live.get(name);
     if (!l) return;
     if (debounce === 0) {
-      void l.ns.offer(resolver(name, l.spec), 'store');
+      // Resolved now, not when the queue gets to it: every release is applied, none coalesced.
+      let resolved: ResolvedNamespace | undefined;
+      let failure: unknown;
+      try {
+        resolved = resolver(name, l.spec)();
+      } catch (error) {
+        failure = error;
+      }
+      void l.ns.offer(() => {
+        if (!resolved) throw failure;
+        return resolved;
+      }, 'store');
       return;
     }
     if (l.timer) return;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import {
   assertInteger,
   assertString,
@@ -78,6 +79,7 @@ export function createEtcdConfigStore(options: EtcdConfigStoreOptions): ConfigSt
   const codec = new EtcdCodec(o.prefix.replace(/\/+$/, ''));
   const guards = new StoreGuards(PKG);
   const closing = new AbortController();
+  setMaxListeners(0, closing.signal); // one listener per open watch
   const call = <T>(what: string, signal: AbortSignal | undefined, fn: () => Promise<T>) =>
     callBackend(what, { pkg: PKG, clock, timeout: requestTimeout, signal }, fn);
 

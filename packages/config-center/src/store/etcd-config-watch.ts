@@ -31,8 +31,10 @@ export function watchEtcdConfig(
   closing: AbortSignal,
 ): AsyncIterable<ConfigChange> {
   const stop = new AbortController();
-  const channel = new AsyncChannel<ConfigChange>({ onReturn: () => stop.abort() });
+  const channel = new AsyncChannel<ConfigChange>({ onReturn: () => onAbort() });
   const onAbort = () => {
+    signal?.removeEventListener('abort', onAbort);
+    closing.removeEventListener('abort', onAbort);
     stop.abort();
     channel.close();
   };

@@ -64,7 +64,12 @@ export class RedisChangeFeed {
   ): AsyncIterable<ConfigChange> {
     const w: FeedWatcher = {
       prefix,
-      channel: new AsyncChannel<ConfigChange>({ onReturn: () => this.#watchers.delete(w) }),
+      channel: new AsyncChannel<ConfigChange>({
+        onReturn: () => {
+          this.#watchers.delete(w);
+          signal?.removeEventListener('abort', stop);
+        },
+      }),
       delivered: 0,
       buffer: [],
     };
