@@ -100,7 +100,6 @@ function runOnce(
     const onAbort = () => finish('stopped');
     signal.addEventListener('abort', onAbort, { once: true });
     o.client
-      .namespace('')
       .watch()
       .prefix(o.codec.dataPrefix(prefix))
       .startRevision(String(state.delivered + 1))
