@@ -85,6 +85,15 @@ describe.each(backends)('config center on %s', (_name, makeStore) => {
     await expect(
       admin.publish(ref, { timeout: 1, mode: 'fast' }, { author: 'carol', expectedRevision: r1.revision }),
     ).rejects.toMatchObject({ code: 'CONFLICT' });
+    // dry run: the diff and the verdict, nothing written
+    const dry = await admin.preview(ref, { timeout: 0, mode: 'fast' });
+    expect(dry).toMatchObject({
+      valid: false,
+      baseRevision: r2.revision,
+      diff: { changed: { timeout: { from: 250, to: 0 } } },
+    });
+    expect(dry.issues[0]).toMatch(/^timeout:/);
+    expect((await admin.preview(ref, { timeout: 300, mode: 'safe' })).valid).toBe(true);
     // validated before apply: nothing reaches the store
     await expect(
       admin.publish(ref, { timeout: -5, mode: 'fast' }, { author: 'carol' }),
