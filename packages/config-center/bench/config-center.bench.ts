@@ -75,6 +75,28 @@ async function oursPropagation(makeStore: () => ConfigStore): Promise<number[]> 
   return samples;
 }
 
+/** The store layer alone: `store.put` → 100 `store.watch` iterators (no admin, no center). */
+async function storePropagation(makeStore: () => ConfigStore): Promise<number[]> {
+  const store = makeStore();
+  const key = `store/${randomUUID()}`;
+  const b = barrier(WATCHERS);
+  const ac = new AbortController();
+  const { revision } = await store.list('store/');
+  for (let i = 0; i < WATCHERS; i++) {
+    void (async () => {
+      for await (const c of store.watch(key, { signal: ac.signal, fromRevision: revision }))
+        b.seen((JSON.parse(c.entry.value) as { seq: number }).seq);
+    })();
+  }
+  await new Promise((r) => setTimeout(r, 200));
+  const samples = await propagation((seq) => store.put(key, JSON.stringify({ seq, timeout: 100 })), {
+    until: b.wait,
+  });
+  ac.abort();
+  await store.close();
+  return samples;
+}
+
 async function etcdRawPropagation(hosts: string[]): Promise<number[]> {
   const client = new Etcd3({ hosts });
   const key = `raw/${randomUUID()}`;
@@ -178,6 +200,14 @@ async function main(): Promise<void> {
       await oursPropagation(() => createEtcdConfigStore({ hosts: etcd.endpoints })),
     ]);
     results.push([
+      'Redis store alone: store.put → 100 store.watch iterators',
+      await storePropagation(() => createRedisConfigStore({ url: redis.url })),
+    ]);
+    results.push([
+      'etcd store alone: store.put → 100 store.watch iterators',
+      await storePropagation(() => createEtcdConfigStore({ hosts: etcd.endpoints })),
+    ]);
+    results.push([
       'hand-written etcd3 watch + JSON.parse (100 watchers)',
       await etcdRawPropagation(etcd.endpoints),
     ]);
@@ -189,7 +219,7 @@ async function main(): Promise<void> {
       'polling loop, ioredis GET every 100 ms (100 pollers)',
       await pollingPropagation(redis.url, 100),
     ]);
-    const base = summarize(results[2]![1]);
+    const base = summarize(results[4]![1]);
     console.log(
       `\n### Release → every watcher applied (${WATCHERS} watchers, ${RELEASES} releases, loopback)\n`,
     );

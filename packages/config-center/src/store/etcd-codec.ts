@@ -35,6 +35,11 @@ export class EtcdCodec {
     return `${this.prefix}/kv/${prefix}`;
   }
 
+  /** Every history record of every key starting with `prefix` (encoding is per character). */
+  historyWatchPrefix(prefix: string): string {
+    return `${this.prefix}/h/${encodeURIComponent(prefix)}`;
+  }
+
   historyPrefix(key: string): string {
     return `${this.prefix}/h/${encodeURIComponent(key)}/`;
   }

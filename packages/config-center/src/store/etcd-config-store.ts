@@ -105,7 +105,7 @@ export function createEtcdConfigStore(options: EtcdConfigStoreOptions): ConfigSt
       const base = {
         key,
         value: v,
-        createRevision: prev && kind === 'put' ? prev.createRevision : 0,
+        createRevision: prev ? prev.createRevision : 0,
         version: prev ? (kind === 'put' ? prev.version + 1 : prev.version) : 1,
         author: opts.author,
         message: opts.message,

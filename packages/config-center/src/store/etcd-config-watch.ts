@@ -19,7 +19,9 @@ export interface EtcdConfigWatchOptions {
 }
 
 /**
- * One watch of a key range: etcd's watch from the last delivered revision + 1; a broken stream
+ * One watch of a key range, on the history records (written in the same txn as every change, so
+ * each event carries the whole change without etcd's costly per-watcher `prevKV` reads): etcd's
+ * watch from the last delivered revision + 1; a broken stream
  * resumes from there (etcd replays its log), a watch etcd cancels (start revision compacted)
  * relists and emits every key changed since, then watches on from the listing's revision.
  */
@@ -101,9 +103,8 @@ function runOnce(
     signal.addEventListener('abort', onAbort, { once: true });
     o.client
       .watch()
-      .prefix(o.codec.dataPrefix(prefix))
+      .prefix(o.codec.historyWatchPrefix(prefix))
       .startRevision(String(state.delivered + 1))
-      .withPreviousKV()
       .create()
       .then(
         (watcher) => {
@@ -115,14 +116,12 @@ function runOnce(
           watcher.on('data', (res: IWatchResponse) => {
             gotData = true;
             for (const ev of res.events) {
-              const revision = Number(ev.kv.mod_revision);
-              if (ev.type === 'Put') {
-                const entry = o.codec.entry(ev.kv as unknown as EtcdKv);
-                push({ type: 'put', key: entry.key, entry, revision }, state);
-              } else if (ev.prev_kv) {
-                const entry = o.codec.entry(ev.prev_kv as unknown as EtcdKv, revision);
-                push({ type: 'delete', key: entry.key, entry, revision }, state);
-              }
+              // A history record is written in the same txn as each change and holds all of it;
+              // deletes of history records are trims, not changes.
+              if (ev.type !== 'Put') continue;
+              const { type, ...entry } = o.codec.history(ev.kv as unknown as EtcdKv);
+              if (!entry.key.startsWith(prefix)) continue;
+              push({ type, key: entry.key, entry: Object.freeze(entry), revision: entry.revision }, state);
             }
           });
           watcher.on('disconnected', () => finish('broken'));
