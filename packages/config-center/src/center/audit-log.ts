@@ -54,6 +54,7 @@ export class AuditLog {
     await this.store.put(`${this.layout.auditPrefix()}${id}`, JSON.stringify(record), {
       author: r.actor,
       message: r.action,
+      expectedRevision: 0, // a new key: one round trip on etcd
       ...(signal ? { signal } : {}),
     });
     return record;

@@ -91,9 +91,13 @@ export function createEtcdConfigStore(options: EtcdConfigStoreOptions): ConfigSt
   ): Promise<ConfigEntry | undefined> {
     const dataKey = codec.dataKey(key);
     for (let attempt = 0; attempt < WRITE_RETRIES; attempt++) {
-      const cur = (await call(`read ${key}`, opts.signal, () => client.get(dataKey).exec())).kvs[0] as
-        | EtcdKv
-        | undefined;
+      // A create (`expectedRevision: 0`) needs no read: the txn's compare is the existence check.
+      const cur =
+        kind === 'put' && opts.expectedRevision === 0
+          ? undefined
+          : ((await call(`read ${key}`, opts.signal, () => client.get(dataKey).exec())).kvs[0] as
+              | EtcdKv
+              | undefined);
       const actual = cur ? Number(cur.mod_revision) : 0;
       if (opts.expectedRevision !== undefined && opts.expectedRevision !== actual) {
         throw guards.conflict(key, opts.expectedRevision, actual);
@@ -125,7 +129,10 @@ export function createEtcdConfigStore(options: EtcdConfigStoreOptions): ConfigSt
           .commit(),
       );
       if (!res.succeeded) {
-        if (opts.expectedRevision !== undefined) throw guards.conflict(key, opts.expectedRevision, -1);
+        if (opts.expectedRevision !== undefined) {
+          const now = (await call(`read ${key}`, opts.signal, () => client.get(dataKey).exec())).kvs[0];
+          throw guards.conflict(key, opts.expectedRevision, now ? Number(now.mod_revision) : 0);
+        }
         continue;
       }
       const revision = Number(res.header.revision);
