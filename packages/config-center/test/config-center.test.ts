@@ -303,6 +303,26 @@ describe('config center behaviour (memory store)', () => {
     expect(seen.length).toBeLessThan(6); // five quick releases coalesced
   });
 
+  it('close ends every watch() iterator and leaves nothing running', async () => {
+    const store = createMemoryConfigStore();
+    await createConfigAdmin({ store, app: 'cls' }).publish(
+      { env: 'prod', namespace: 'n' },
+      { v: 1 },
+      { author: 'a' },
+    );
+    const center = createConfigCenter({ store, app: 'cls', env: 'prod' });
+    const ns = await center.namespace('n');
+    const seen: number[] = [];
+    const done = (async () => {
+      for await (const u of ns.watch()) seen.push(u.value.v as number);
+    })();
+    await until(() => seen.length === 1);
+    await center.close();
+    await done; // would hang if close left the iterator open
+    expect(seen).toEqual([1]);
+    await expect(center.namespace('m')).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+
   it('rejects bad input naming the field', async () => {
     const store = createMemoryConfigStore();
     expect(() => createConfigCenter({ store, app: 'bad app', env: 'x' })).toThrow(

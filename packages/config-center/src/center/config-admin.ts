@@ -63,12 +63,17 @@ export interface ConfigAdmin {
   ): Promise<{ valid: boolean; issues: string[]; diff: ItemsDiff; baseRevision: number }>;
   get(ref: NamespaceRef, o?: { signal?: AbortSignal }): Promise<ReleaseView | undefined>;
   history(ref: NamespaceRef, o?: { limit?: number; signal?: AbortSignal }): Promise<ReleaseView[]>;
-  diff(ref: NamespaceRef, fromRevision: number, toRevision: number): Promise<ItemsDiff>;
+  diff(
+    ref: NamespaceRef,
+    fromRevision: number,
+    toRevision: number,
+    o?: { signal?: AbortSignal },
+  ): Promise<ItemsDiff>;
   diffEnvironments(
     namespace: string,
     fromEnv: string,
     toEnv: string,
-    o?: { cluster?: string },
+    o?: { cluster?: string; signal?: AbortSignal },
   ): Promise<ItemsDiff>;
   rollback(ref: NamespaceRef, revision: number, o: WriteAs): Promise<ReleaseView>;
   startGray(
@@ -127,15 +132,22 @@ export function createConfigAdmin(options: ConfigAdminOptions): ConfigAdmin {
       });
       return records.filter((h) => h.type === 'put').map((h) => view(r, h));
     },
-    async diff(ref, fromRevision, toRevision) {
+    async diff(ref, fromRevision, toRevision, o = {}) {
       const r = assertRef(ref);
-      const [a, b] = await Promise.all([releaseAt(r, fromRevision), releaseAt(r, toRevision)]);
+      const [a, b] = await Promise.all([
+        releaseAt(r, fromRevision, o.signal),
+        releaseAt(r, toRevision, o.signal),
+      ]);
       return maskedDiff(r, a.items, b.items);
     },
     async diffEnvironments(namespace, fromEnv, toEnv, o = {}) {
-      const a = assertRef({ env: fromEnv, namespace, ...o }, 'fromEnv');
-      const b = assertRef({ env: toEnv, namespace, ...o }, 'toEnv');
-      const [ea, eb] = await Promise.all([store.get(layout.release(a)), store.get(layout.release(b))]);
+      const cluster = o.cluster === undefined ? {} : { cluster: o.cluster };
+      const a = assertRef({ env: fromEnv, namespace, ...cluster }, 'fromEnv');
+      const b = assertRef({ env: toEnv, namespace, ...cluster }, 'toEnv');
+      const [ea, eb] = await Promise.all([
+        store.get(layout.release(a), sig(o.signal)),
+        store.get(layout.release(b), sig(o.signal)),
+      ]);
       const ia = decodeDocument<ReleaseDocument>(ea)?.items ?? {};
       const ib = decodeDocument<ReleaseDocument>(eb)?.items ?? {};
       // Secrets are bound to their environment: compare them after opening each with its own location.

@@ -46,6 +46,7 @@ export class LiveNamespace<T = Record<string, unknown>> {
   #queue: Promise<void> = Promise.resolve();
   #healthTimer: TimerHandle | undefined;
   readonly #subscribers = new Set<(u: ConfigUpdate<T>) => void>();
+  readonly #channels = new Set<AsyncChannel<ConfigUpdate<T>>>();
   readonly #hooks: Hooks;
   /** Store keys this namespace depends on. */
   keys: ReadonlySet<string> = new Set();
@@ -82,10 +83,18 @@ export class LiveNamespace<T = Record<string, unknown>> {
 
   /** Updates as an AsyncIterable: the current value first (unless `initial: false`), then every change. */
   watch(options: { signal?: AbortSignal; initial?: boolean } = {}): AsyncIterable<ConfigUpdate<T>> {
-    const channel = new AsyncChannel<ConfigUpdate<T>>({ onReturn: () => off() });
+    const channel = new AsyncChannel<ConfigUpdate<T>>({
+      onReturn: () => {
+        off();
+        this.#channels.delete(channel);
+      },
+    });
+    this.#channels.add(channel);
     const off = this.subscribe((u) => channel.push(u), { initial: options.initial ?? true });
     const stop = () => {
       off();
+      this.#channels.delete(channel);
+      options.signal?.removeEventListener('abort', stop);
       channel.close();
     };
     if (options.signal?.aborted) stop();
@@ -103,9 +112,12 @@ export class LiveNamespace<T = Record<string, unknown>> {
     return run;
   }
 
+  /** Ends every `watch()` iterator and drops the subscribers (the center calls it on close). */
   close(): void {
     this.#hooks.clock.clearTimeout(this.#healthTimer);
     this.#subscribers.clear();
+    for (const c of this.#channels) c.close();
+    this.#channels.clear();
   }
 
   async #apply(resolve: () => ResolvedNamespace, source: Provenance['source']): Promise<boolean> {
