@@ -344,6 +344,37 @@ describe('config center behaviour (memory store)', () => {
   });
 });
 
+describe('outages after start', () => {
+  it('a Redis pause: cached values keep serving, store:unavailable then store:restored, changes resume', async () => {
+    const app = `out${randomUUID().slice(0, 6)}`;
+    const store = createRedisConfigStore({ url: redis.url, requestTimeout: 300 });
+    const admin = createConfigAdmin({ store, app });
+    await admin.publish({ env: 'prod', namespace: 'n' }, { a: 1 }, { author: 'alice' });
+    await using center = createConfigCenter({
+      store,
+      app,
+      env: 'prod',
+      resyncInterval: 100,
+      backoff: { base: 50, max: 200 },
+    });
+    const ns = await center.namespace('n');
+    const events: string[] = [];
+    center.on('store:unavailable', () => events.push('unavailable'));
+    center.on('store:restored', () => events.push('restored'));
+    redis.process.pause();
+    try {
+      await until(() => events.includes('unavailable'), 5000);
+      expect(ns.get('a')).toBe(1);
+    } finally {
+      redis.process.resume();
+    }
+    await until(() => events.includes('restored'), 5000);
+    await admin.publish({ env: 'prod', namespace: 'n' }, { a: 2 }, { author: 'alice' });
+    await until(() => ns.get('a') === 2);
+    await store.close();
+  });
+});
+
 describe('snapshot fallback', () => {
   it('the store is down at start and a snapshot exists: the app gets its config and an event', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cfg-snap-'));

@@ -49,6 +49,11 @@ export interface ConfigCenterOptions {
   snapshotDir?: string;
   /** Coalesce changes arriving within this many ms into one update (default 0: none). */
   debounce?: number;
+  /**
+   * A jittered relist behind the push path, ms (default 30 000; 0 = off): applies whatever a watch
+   * missed and reports outages as `store:unavailable` / `store:restored`.
+   */
+  resyncInterval?: number;
   /** Poll interval for stores without push watch, ms (default 5 000, jittered). */
   pollInterval?: number;
   /** Delays between store retries (default base 200 ms, max 10 s, full jitter). */
@@ -119,6 +124,13 @@ export function createConfigCenter(options: ConfigCenterOptions): ConfigCenter {
   const stop = new AbortController();
   setMaxListeners(0, stop.signal);
   let revision = 0;
+  /** Revision of the newest listing applied: watch changes at or below it are already in `docs`. */
+  let listedRevision = 0;
+  const resyncInterval = options.resyncInterval ?? 30_000;
+  if (!Number.isInteger(resyncInterval) || resyncInterval < 0) {
+    throw invalidArgument(PKG, 'resyncInterval', 'must be an integer ≥ 0 (ms; 0 turns the poll off)');
+  }
+  let resync: Promise<void> | undefined;
   let synced = false;
   let closed = false;
   let loop: Promise<void> | undefined;
@@ -175,8 +187,55 @@ export function createConfigCenter(options: ConfigCenterOptions): ConfigCenter {
     docs.clear();
     for (const e of listing.entries) docs.set(e.key, e);
     revision = listing.revision;
+    listedRevision = listing.revision;
     for (const k of new Set([...before, ...docs.keys()])) touched(k);
     for (const name of live.keys()) schedule(name);
+  }
+
+  /**
+   * The poll behind the push path: a jittered relist every `resyncInterval` that applies anything
+   * the watch has not (yet) delivered and reports outages (`store:unavailable` / `store:restored`).
+   */
+  async function resyncLoop(): Promise<void> {
+    let down = false;
+    let attempt = 0;
+    while (!closed && resyncInterval > 0) {
+      const wait = down ? backoff(attempt++) : Math.round(resyncInterval * (0.8 + Math.random() * 0.4));
+      await sleep(wait, { clock, signal: stop.signal }).catch(() => {});
+      if (closed) return;
+      try {
+        const listing = await store.list(prefix, { signal: stop.signal });
+        if (listing.revision < listedRevision) {
+          // The store lost data (a restart without persistence): its listing is the truth now.
+          const before = [...docs.keys()];
+          docs.clear();
+          for (const k of before) touched(k);
+        }
+        const seen = new Set<string>();
+        for (const e of listing.entries) {
+          seen.add(e.key);
+          const cur = docs.get(e.key);
+          if (!cur || cur.revision < e.revision || listing.revision < listedRevision) {
+            docs.set(e.key, e);
+            touched(e.key);
+          }
+        }
+        for (const [k, e] of [...docs]) {
+          if (!seen.has(k) && e.revision <= listing.revision) {
+            docs.delete(k);
+            touched(k);
+          }
+        }
+        listedRevision = listing.revision;
+        if (down) events.emit('store:restored', { revision: listing.revision });
+        down = false;
+        attempt = 0;
+      } catch (error) {
+        if (closed) return;
+        if (!down) events.emit('store:unavailable', { error });
+        down = true;
+      }
+    }
   }
 
   async function run(resolveFirst: () => void, rejectFirst: (e: unknown) => void): Promise<void> {
@@ -195,6 +254,7 @@ export function createConfigCenter(options: ConfigCenterOptions): ConfigCenter {
         if (store.capabilities.watch) {
           for await (const c of store.watch(prefix, { fromRevision: revision, signal: stop.signal })) {
             revision = c.revision;
+            if (c.revision <= listedRevision) continue; // already applied by a resync listing
             if (c.type === 'put') docs.set(c.key, c.entry);
             else docs.delete(c.key);
             touched(c.key);
@@ -224,6 +284,7 @@ export function createConfigCenter(options: ConfigCenterOptions): ConfigCenter {
   function start(): Promise<void> {
     firstSync ??= new Promise<void>((resolve, reject) => {
       loop = run(resolve, reject);
+      resync = resyncLoop();
     });
     return firstSync;
   }
@@ -373,7 +434,7 @@ export function createConfigCenter(options: ConfigCenterOptions): ConfigCenter {
         l.ns.close();
       }
       live.clear();
-      await loop;
+      await Promise.all([loop, resync]);
     },
     async [Symbol.asyncDispose]() {
       await center.close();
