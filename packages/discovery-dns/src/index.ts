@@ -1,0 +1,16 @@
+export { instanceLabel } from './instance-label.js';
+export { instanceToTxt, txtToInstanceFields } from './instance-txt.js';
+export {
+  createDnsDiscovery,
+  type DnsDiscoveryOptions,
+  type DnsLookupMode,
+} from './resolver/dns-discovery.js';
+export {
+  createDnsResolver,
+  type DnsAnswer,
+  type DnsResolver,
+  type DnsResolverOptions,
+  type DnsResolverStats,
+  type QueryType,
+} from './resolver/dns-resolver.js';
+export { orderSrv, type SrvChoice } from './srv-order.js';
