@@ -13,4 +13,10 @@ export {
   type DnsResolverStats,
   type QueryType,
 } from './resolver/dns-resolver.js';
+export {
+  type DnsServer,
+  type DnsServerOptions,
+  type DnsServerStats,
+  startDnsServer,
+} from './server/dns-server.js';
 export { orderSrv, type SrvChoice } from './srv-order.js';

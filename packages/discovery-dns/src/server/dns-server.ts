@@ -1,0 +1,377 @@
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createServer, isIP, type Server, type Socket } from 'node:net';
+import {
+  type Clock,
+  type DiscoveryBackend,
+  type InstanceHealth,
+  invalidArgument,
+  systemClock,
+} from '@switchyard/core';
+import { DEFAULT_REQUEST_TIMEOUT, DEFAULT_TTL, opt, parseOptions } from '@switchyard/core/driver';
+import { canonicalName, DEFAULT_EDNS_SIZE, decodeMessage, RCODE, TYPE, udpLimit } from '../dns-message.js';
+import { PKG } from '../package-name.js';
+import { parseNameserver } from '../resolver/dns-resolver.js';
+import { RegistryView } from './registry-view.js';
+import { patchCached, questionNameLength, writeError, writeResponse } from './response-writer.js';
+import { UpstreamForwarder } from './upstream-forwarder.js';
+import { buildAnswer, type Located, locate, locateCached, tagOf, type ZoneConfig } from './zone-answers.js';
+
+export interface DnsServerOptions {
+  /** The registry to publish: any discovery backend (memory, etcd, Consul, Kubernetes, Redis, DNS). */
+  discovery: DiscoveryBackend;
+  /** The zone served, e.g. `'service.example.'`: `orders.service.example.` is the service `orders`. */
+  zone: string;
+  /** Address to listen on (UDP and TCP). Default `127.0.0.1`. */
+  host?: string;
+  /** Port (UDP and TCP); 0 picks a free one. Default 0. */
+  port?: number;
+  /** TTL of answers, ms (whole seconds on the wire). Default 5 000; at most `registrationTtl`. */
+  ttl?: number;
+  /** The longest a registration lives without heartbeats, ms: the bound on `ttl`. Default 10 000. */
+  registrationTtl?: number;
+  /** Negative TTL (SOA TTL and MINIMUM, RFC 2308), ms. Default 5 000. */
+  negativeTtl?: number;
+  /** Health states served at the service's names. Default `['passing']`. */
+  healthy?: readonly InstanceHealth[];
+  /** Order of A/AAAA/SRV answers: rotated per query (round robin), random, or fixed. Default `rotate`. */
+  order?: 'rotate' | 'random' | 'fixed';
+  /** Records in one service-level answer at most. Default 64. */
+  maxAnswers?: number;
+  /** The largest UDP answer, octets, whatever the client's EDNS size. Default 1232. */
+  udpSize?: number;
+  /** Resolvers for names outside the zone (`host[:port]`). None: REFUSED. */
+  upstreams?: readonly string[];
+  /** Deadline of one upstream try, ms. Default 2 000. */
+  upstreamTimeout?: number;
+  /** Forwarded queries in flight at most (REFUSED beyond). Default 256. */
+  maxForwards?: number;
+  /** Deadline for backend reads (first snapshot of a service, the service list), ms. Default 5 000. */
+  requestTimeout?: number;
+  /** An unknown name refreshes the service list at most this often, ms. Default 250. */
+  missRefresh?: number;
+  /** Services watched at most. Default 10 000. */
+  maxServices?: number;
+  /** Encoded answers and upstream answers cached at most (each). Default 10 000. */
+  cacheSize?: number;
+  /** TCP connections at most; idle ones close after `tcpIdleTimeout` ms (default 256, 10 000). */
+  maxTcpConnections?: number;
+  tcpIdleTimeout?: number;
+  /** Where backend errors go (default: ignored; the server answers SERVFAIL or from its last view). */
+  onError?: (error: unknown) => void;
+  clock?: Clock;
+}
+
+export interface DnsServerStats {
+  readonly queries: number;
+  readonly cacheHits: number;
+  readonly truncated: number;
+  readonly formErrors: number;
+  readonly dropped: number;
+  readonly forwarded: number;
+  readonly refused: number;
+}
+
+export interface DnsServer extends AsyncDisposable {
+  readonly host: string;
+  /** UDP and TCP port. */
+  readonly port: number;
+  readonly stats: DnsServerStats;
+  close(): Promise<void>;
+}
+
+interface CachedAnswer {
+  tag: string;
+  variants: (Buffer | undefined)[];
+  truncated: boolean;
+}
+
+/** Starts a DNS server publishing `discovery` under `zone` over UDP and TCP. */
+export async function startDnsServer(options: DnsServerOptions): Promise<DnsServer> {
+  const o = parseOptions(PKG, options, {
+    discovery: opt
+      .instance<DiscoveryBackend>(
+        (v) => typeof (v as DiscoveryBackend)?.watch === 'function',
+        'a discovery backend',
+      )
+      .required(),
+    zone: opt
+      .string({
+        maxLength: 200,
+        pattern: /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?$/,
+        hint: 'a DNS name like "svc.example."',
+      })
+      .required(),
+    host: opt.string({ maxLength: 64 }).default('127.0.0.1'),
+    port: opt.integer(0, 65_535).default(0),
+    ttl: opt.duration({ allowZero: true }).default(5_000),
+    registrationTtl: opt.duration().default(DEFAULT_TTL.registration),
+    negativeTtl: opt.duration({ allowZero: true }).default(5_000),
+    healthy: opt
+      .array(opt.oneOf(['passing', 'warning', 'critical', 'maintenance'] as const), { min: 1 })
+      .default(['passing']),
+    order: opt.oneOf(['rotate', 'random', 'fixed'] as const).default('rotate'),
+    maxAnswers: opt.integer(1, 1_000).default(64),
+    udpSize: opt.integer(512, 65_535).default(DEFAULT_EDNS_SIZE),
+    upstreams: opt
+      .array(
+        opt.custom((v, at) => parseNameserver(at.field, v)),
+        { max: 16 },
+      )
+      .default([]),
+    upstreamTimeout: opt.duration().default(2_000),
+    maxForwards: opt.integer(1).default(256),
+    requestTimeout: opt.duration().default(DEFAULT_REQUEST_TIMEOUT),
+    missRefresh: opt.duration({ allowZero: true }).default(250),
+    maxServices: opt.integer(1).default(10_000),
+    cacheSize: opt.integer(1).default(10_000),
+    maxTcpConnections: opt.integer(1).default(256),
+    tcpIdleTimeout: opt.duration().default(10_000),
+    onError: opt.func<(error: unknown) => void>(),
+    clock: opt.clock().default(systemClock),
+  });
+  if (isIP(o.host) === 0)
+    throw invalidArgument(PKG, 'host', `must be an IP address, got ${JSON.stringify(o.host)}`);
+  if (o.ttl > o.registrationTtl) {
+    throw invalidArgument(
+      PKG,
+      'ttl',
+      `must be <= registrationTtl (${o.registrationTtl} ms): a cached answer must not outlive the instance`,
+    );
+  }
+  const onError = o.onError ?? (() => {});
+  const zone = canonicalName(o.zone);
+  const cfg: ZoneConfig = {
+    zone,
+    ttl: Math.floor(o.ttl / 1000),
+    negativeTtl: Math.floor(o.negativeTtl / 1000),
+    healthy: new Set(o.healthy),
+    maxAnswers: o.maxAnswers,
+    serial: Math.floor(Date.now() / 1000),
+  };
+  const registry = new RegistryView(o.discovery, {
+    clock: o.clock,
+    requestTimeout: o.requestTimeout,
+    missRefresh: o.missRefresh,
+    maxServices: o.maxServices,
+    onError,
+  });
+  const forwarder = new UpstreamForwarder({
+    upstreams: o.upstreams,
+    timeout: o.upstreamTimeout,
+    clock: o.clock,
+    cacheSize: o.cacheSize,
+    maxTtl: 3_600_000,
+    maxInFlight: o.maxForwards,
+  });
+  const answers = new Map<string, CachedAnswer>();
+  const counters = { queries: 0, cacheHits: 0, truncated: 0, formErrors: 0, dropped: 0, refused: 0 };
+  let turn = 0;
+  const pick = (n: number) =>
+    o.order === 'fixed' || n <= 1 ? 0 : o.order === 'rotate' ? turn++ % n : Math.floor(Math.random() * n);
+
+  function answerFrom(
+    located: Located,
+    key: string,
+    tag: string,
+    query: Buffer,
+    nameLength: number,
+    build: (rotation: number) => { buffer: Buffer; truncated: boolean; variants: number },
+  ): Buffer {
+    let entry = answers.get(key);
+    if (entry && entry.tag === tag) {
+      const idx = pick(entry.variants.length);
+      const cached = entry.variants[idx];
+      if (cached) {
+        counters.cacheHits++;
+        if (entry.truncated) counters.truncated++;
+        return patchCached(cached, query, nameLength);
+      }
+      const built = build(idx);
+      entry.variants[idx] = built.buffer;
+      if (built.truncated) counters.truncated++;
+      return patchCached(built.buffer, query, nameLength);
+    }
+    const first = build(0);
+    const variants: (Buffer | undefined)[] = new Array(Math.max(1, first.variants)).fill(undefined);
+    variants[0] = first.buffer;
+    entry = { tag, variants, truncated: first.truncated };
+    if (located.kind !== 'unavailable') {
+      answers.delete(key);
+      answers.set(key, entry);
+      if (answers.size > o.cacheSize) {
+        const oldest = answers.keys().next().value;
+        if (oldest !== undefined) answers.delete(oldest);
+      }
+    }
+    if (first.truncated) counters.truncated++;
+    const idx = pick(variants.length);
+    if (idx === 0) return patchCached(first.buffer, query, nameLength);
+    return answerFrom(located, key, tag, query, nameLength, build);
+  }
+
+  async function handle(query: Buffer, tcp: boolean): Promise<Buffer | undefined> {
+    counters.queries++;
+    // No readable header, or a response (QR=1): drop, never answer (no reflection loops).
+    if (query.length < 12 || ((query[2] as number) & 0x80) !== 0) {
+      counters.dropped++;
+      return undefined;
+    }
+    const id = query.readUInt16BE(0);
+    const rd = (query[2] as number) & 0x01;
+    const opcode = ((query[2] as number) >> 3) & 0x0f;
+    if (opcode !== 0) return writeError(id, rd, RCODE.NOTIMP);
+    const m = decodeMessage(query);
+    const nameLength = questionNameLength(query);
+    const q = m?.questions[0];
+    if (!m || m.errors > 0 || m.questions.length !== 1 || !q || nameLength < 0 || m.answers.length > 0) {
+      counters.formErrors++;
+      return writeError(id, rd, RCODE.FORMERR);
+    }
+    const question = { name: q.name, type: q.type, class: q.class };
+    const size = udpLimit(m.additionals, o.udpSize);
+    const limit = tcp ? 65_535 : size.limit;
+    const edns = size.edns ? o.udpSize : undefined;
+    const qname = canonicalName(q.name);
+    const inZone = qname === zone || qname.endsWith(`.${zone}`);
+    if (q.class !== 1 || q.type === TYPE.AXFR || q.type === 251) {
+      counters.refused++;
+      return writeError(id, rd, q.class !== 1 ? RCODE.REFUSED : RCODE.NOTIMP, question);
+    }
+    const req = { id, rd, question, edns };
+    if (!inZone) {
+      if (!forwarder.enabled) {
+        counters.refused++;
+        return writeError(id, rd, RCODE.REFUSED, question);
+      }
+      const f = await forwarder.forward(qname, q.type);
+      if (f === 'busy') {
+        counters.refused++;
+        return writeError(id, rd, RCODE.REFUSED, question);
+      }
+      if (!f) return writeError(id, rd, RCODE.SERVFAIL, question);
+      const out = writeResponse(req, { ...f, aa: false, ra: true }, limit);
+      if (out.truncated) counters.truncated++;
+      return out.buffer;
+    }
+    // RFC 8482: no ANY answers from the zone.
+    if (q.type === TYPE.ANY) return writeError(id, rd, RCODE.NOTIMP, question);
+    const located = locateCached(registry, zone, qname) ?? (await locate(registry, zone, qname));
+    const key = `${q.type}:${qname}:${limit}:${edns ?? 0}`;
+    const ra = forwarder.enabled;
+    return answerFrom(located, key, tagOf(located, registry), query, nameLength, (rotation) => {
+      const r = buildAnswer(located, q.type, cfg, registry, rotation);
+      const out = writeResponse(req, { ...r, aa: r.rcode !== RCODE.SERVFAIL, ra }, limit);
+      return { ...out, variants: r.variants };
+    });
+  }
+
+  function safeHandle(query: Buffer, tcp: boolean): Promise<Buffer | undefined> {
+    return handle(query, tcp).catch((e: unknown) => {
+      onError(e);
+      if (query.length < 12) return undefined;
+      try {
+        return writeError(query.readUInt16BE(0), (query[2] as number) & 1, RCODE.SERVFAIL);
+      } catch {
+        return undefined;
+      }
+    });
+  }
+
+  const { udp, tcp, port } = await listen(o.host, o.port);
+  const connections = new Set<Socket>();
+
+  udp.on('message', (msg, rinfo) => {
+    void safeHandle(msg, false).then((reply) => {
+      if (reply && !closed) udp.send(reply, rinfo.port, rinfo.address, () => {});
+    });
+  });
+  udp.on('error', onError);
+
+  tcp.on('connection', (sock) => {
+    if (connections.size >= o.maxTcpConnections || closed) {
+      sock.destroy();
+      return;
+    }
+    connections.add(sock);
+    sock.setTimeout(o.tcpIdleTimeout, () => sock.destroy());
+    sock.on('close', () => connections.delete(sock));
+    sock.on('error', () => sock.destroy());
+    let buffered: Buffer = Buffer.alloc(0);
+    let pending = 0;
+    sock.on('data', (chunk: Buffer) => {
+      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+      while (buffered.length >= 2) {
+        const n = buffered.readUInt16BE(0);
+        if (buffered.length < n + 2) break;
+        const frame = Buffer.from(buffered.subarray(2, n + 2));
+        buffered = buffered.subarray(n + 2);
+        // RFC 7766 pipelining, with a bound on queries in progress per connection.
+        if (++pending > 64) {
+          sock.destroy();
+          return;
+        }
+        void safeHandle(frame, true).then((reply) => {
+          pending--;
+          if (!reply || sock.destroyed) return;
+          const len = Buffer.alloc(2);
+          len.writeUInt16BE(reply.length);
+          sock.write(Buffer.concat([len, reply]));
+        });
+      }
+    });
+  });
+
+  let closed = false;
+  let closing: Promise<void> | undefined;
+  const server: DnsServer = {
+    host: o.host,
+    port,
+    get stats() {
+      return { ...counters, forwarded: forwarder.forwarded };
+    },
+    close() {
+      closing ??= (async () => {
+        closed = true;
+        udp.close();
+        for (const c of connections) c.destroy();
+        await new Promise<void>((r) => tcp.close(() => r()));
+        await Promise.all([registry.close(), forwarder.close()]);
+        answers.clear();
+      })();
+      return closing;
+    },
+    [Symbol.asyncDispose]() {
+      return this.close();
+    },
+  };
+  return server;
+}
+
+/** Binds UDP then TCP on the same port (retrying on a clash when the port was 0). */
+async function listen(host: string, wanted: number): Promise<{ udp: UdpSocket; tcp: Server; port: number }> {
+  for (let attempt = 0; ; attempt++) {
+    const udp = createSocket(isIP(host) === 6 ? 'udp6' : 'udp4');
+    await new Promise<void>((resolve, reject) => {
+      udp.once('error', reject);
+      udp.bind(wanted, host, () => {
+        udp.off('error', reject);
+        resolve();
+      });
+    });
+    const port = udp.address().port;
+    const tcp = createServer();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('error', reject);
+        tcp.listen(port, host, () => {
+          tcp.off('error', reject);
+          resolve();
+        });
+      });
+      return { udp, tcp, port };
+    } catch (e) {
+      udp.close();
+      if (wanted !== 0 || attempt >= 5) throw e;
+    }
+  }
+}
