@@ -2,8 +2,9 @@ import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { createMemoryDiscovery, type Registration } from '@switchyard/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeMessage, encodeQuery, TYPE } from '../src/dns-message.js';
+import { canonicalName, decodeMessage, encodeMessage, encodeQuery, TYPE } from '../src/dns-message.js';
 import { type DnsServer, startDnsServer } from '../src/index.js';
+import { readQuery } from '../src/server/query-reader.js';
 import { short, sleep } from './dig.js';
 
 let memory: ReturnType<typeof createMemoryDiscovery>;
@@ -92,6 +93,25 @@ function inputs(count: number): Buffer[] {
 }
 
 describe('hostile input', () => {
+  it('the fast query reader agrees with the full decoder on every input it accepts', () => {
+    let accepted = 0;
+    for (const p of [...corpus(), ...inputs(20_000)]) {
+      const fast = readQuery(p);
+      if (!fast) continue;
+      accepted++;
+      const full = decodeMessage(p);
+      expect(full?.errors).toBe(0);
+      const q = full?.questions[0];
+      expect([canonicalName(q?.name ?? ''), q?.type, q?.class, full?.id]).toEqual([
+        fast.name,
+        fast.type,
+        fast.class,
+        fast.id,
+      ]);
+    }
+    expect(accepted).toBeGreaterThan(100);
+  });
+
   it('survives random and mutated packets over UDP and TCP, answers FORMERR where it can, still serves', async () => {
     const packets = inputs(3_000);
     const sock = createSocket('udp4');

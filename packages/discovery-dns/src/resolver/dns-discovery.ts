@@ -118,12 +118,28 @@ export function createDnsDiscovery(options: DnsDiscoveryOptions): KitDiscoveryBa
   const clock = (resolverOptions.clock as DnsResolverOptions['clock']) ?? systemClock;
   const nameOf = (service: string) => template.replaceAll('{service}', service);
 
+  /** Address records of the additional section by owner name, built once per answer. */
+  const glueIndex = new WeakMap<readonly DnsRecord[], Map<string, DnsRecord[]>>();
+  function glueOf(additionals: readonly DnsRecord[], name: string): DnsRecord[] {
+    let index = glueIndex.get(additionals);
+    if (!index) {
+      index = new Map();
+      for (const r of additionals) {
+        if ((r.type !== TYPE.A && r.type !== TYPE.AAAA) || !r.address) continue;
+        if (!o.addressTypes.includes(r.type === TYPE.A ? 'A' : 'AAAA')) continue;
+        const owner = canonicalName(r.name);
+        const list = index.get(owner);
+        if (list) list.push(r);
+        else index.set(owner, [r]);
+      }
+      glueIndex.set(additionals, index);
+    }
+    return index.get(name) ?? [];
+  }
+
   async function addresses(target: string, additionals: readonly DnsRecord[], signal: AbortSignal) {
     const t = canonicalName(target);
-    const glue = additionals.filter(
-      (r) => (r.type === TYPE.A || r.type === TYPE.AAAA) && canonicalName(r.name) === t && r.address,
-    );
-    const wanted = glue.filter((r) => o.addressTypes.includes(r.type === TYPE.A ? 'A' : 'AAAA'));
+    const wanted = glueOf(additionals, t);
     if (wanted.length > 0)
       return {
         list: wanted.map((r) => r.address as string),

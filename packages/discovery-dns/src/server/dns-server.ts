@@ -8,11 +8,18 @@ import {
   systemClock,
 } from '@switchyard/core';
 import { DEFAULT_REQUEST_TIMEOUT, DEFAULT_TTL, opt, parseOptions } from '@switchyard/core/driver';
-import { canonicalName, DEFAULT_EDNS_SIZE, decodeMessage, RCODE, TYPE, udpLimit } from '../dns-message.js';
+import { canonicalName, DEFAULT_EDNS_SIZE, decodeMessage, RCODE, TYPE } from '../dns-message.js';
 import { PKG } from '../package-name.js';
 import { parseNameserver } from '../resolver/dns-resolver.js';
+import { type QueryShape, readQuery } from './query-reader.js';
 import { RegistryView } from './registry-view.js';
-import { patchCached, questionNameLength, writeError, writeResponse } from './response-writer.js';
+import {
+  patchCached,
+  questionNameLength,
+  type RequestShape,
+  writeError,
+  writeResponse,
+} from './response-writer.js';
 import { UpstreamForwarder } from './upstream-forwarder.js';
 import { buildAnswer, type Located, locate, locateCached, tagOf, type ZoneConfig } from './zone-answers.js';
 
@@ -140,6 +147,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   }
   const onError = o.onError ?? (() => {});
   const zone = canonicalName(o.zone);
+  const dotZone = `.${zone}`;
   const cfg: ZoneConfig = {
     zone,
     ttl: Math.floor(o.ttl / 1000),
@@ -209,80 +217,139 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     return answerFrom(located, key, tag, query, nameLength, build);
   }
 
-  async function handle(query: Buffer, tcp: boolean): Promise<Buffer | undefined> {
-    counters.queries++;
+  /** Decodes a query: the fast reader for the common shape, dns2's decoder for the rest. */
+  function shapeOf(query: Buffer): QueryShape | 'formerr' | undefined {
+    const fast = readQuery(query);
+    if (fast) return fast;
     // No readable header, or a response (QR=1): drop, never answer (no reflection loops).
-    if (query.length < 12 || ((query[2] as number) & 0x80) !== 0) {
-      counters.dropped++;
-      return undefined;
-    }
-    const id = query.readUInt16BE(0);
-    const rd = (query[2] as number) & 0x01;
-    const opcode = ((query[2] as number) >> 3) & 0x0f;
-    if (opcode !== 0) return writeError(id, rd, RCODE.NOTIMP);
+    if (query.length < 12 || ((query[2] as number) & 0x80) !== 0) return undefined;
     const m = decodeMessage(query);
     const nameLength = questionNameLength(query);
     const q = m?.questions[0];
-    if (!m || m.errors > 0 || m.questions.length !== 1 || !q || nameLength < 0 || m.answers.length > 0) {
-      counters.formErrors++;
-      return writeError(id, rd, RCODE.FORMERR);
+    if (!m || m.errors > 0 || m.questions.length !== 1 || !q || nameLength < 0 || m.answers.length > 0)
+      return 'formerr';
+    const opt = m.additionals.find((r) => r.type === TYPE.OPT);
+    return {
+      id: m.id,
+      rd: m.rd,
+      name: canonicalName(q.name),
+      type: q.type,
+      class: q.class,
+      nameLength,
+      ednsSize: opt ? opt.class : undefined,
+    };
+  }
+
+  /** Answers a query: synchronously from the encoded-answer cache when it can, else asynchronously. */
+  function handle(query: Buffer, tcp: boolean): Buffer | undefined | Promise<Buffer | undefined> {
+    counters.queries++;
+    if (
+      query.length >= 12 &&
+      (((query[2] as number) >> 3) & 0x0f) !== 0 &&
+      ((query[2] as number) & 0x80) === 0
+    ) {
+      return writeError(query.readUInt16BE(0), (query[2] as number) & 1, RCODE.NOTIMP);
     }
+    const q = shapeOf(query);
+    if (q === undefined) {
+      counters.dropped++;
+      return undefined;
+    }
+    if (q === 'formerr') {
+      counters.formErrors++;
+      return writeError(query.readUInt16BE(0), (query[2] as number) & 1, RCODE.FORMERR);
+    }
+    const limit = tcp
+      ? 65_535
+      : q.ednsSize === undefined
+        ? 512
+        : Math.min(Math.max(512, q.ednsSize), o.udpSize);
+    const edns = q.ednsSize === undefined ? undefined : o.udpSize;
     const question = { name: q.name, type: q.type, class: q.class };
-    const size = udpLimit(m.additionals, o.udpSize);
-    const limit = tcp ? 65_535 : size.limit;
-    const edns = size.edns ? o.udpSize : undefined;
-    const qname = canonicalName(q.name);
-    const inZone = qname === zone || qname.endsWith(`.${zone}`);
     if (q.class !== 1 || q.type === TYPE.AXFR || q.type === 251) {
       counters.refused++;
-      return writeError(id, rd, q.class !== 1 ? RCODE.REFUSED : RCODE.NOTIMP, question);
+      return writeError(q.id, q.rd, q.class !== 1 ? RCODE.REFUSED : RCODE.NOTIMP, question);
     }
-    const req = { id, rd, question, edns };
-    if (!inZone) {
-      if (!forwarder.enabled) {
-        counters.refused++;
-        return writeError(id, rd, RCODE.REFUSED, question);
-      }
-      const f = await forwarder.forward(qname, q.type);
-      if (f === 'busy') {
-        counters.refused++;
-        return writeError(id, rd, RCODE.REFUSED, question);
-      }
-      if (!f) return writeError(id, rd, RCODE.SERVFAIL, question);
-      const out = writeResponse(req, { ...f, aa: false, ra: true }, limit);
-      if (out.truncated) counters.truncated++;
-      return out.buffer;
-    }
+    const inZone = q.name === zone || q.name.endsWith(dotZone);
+    if (!inZone) return forward(query, q, question, limit, edns);
     // RFC 8482: no ANY answers from the zone.
-    if (q.type === TYPE.ANY) return writeError(id, rd, RCODE.NOTIMP, question);
-    const located = locateCached(registry, zone, qname) ?? (await locate(registry, zone, qname));
-    const key = `${q.type}:${qname}:${limit}:${edns ?? 0}`;
+    if (q.type === TYPE.ANY) return writeError(q.id, q.rd, RCODE.NOTIMP, question);
+    const key = `${q.type}:${q.name}:${limit}:${edns ?? 0}`;
+    const located = locateCached(registry, zone, q.name);
+    if (located) return respond(located, key, query, q, question, limit, edns);
+    return locate(registry, zone, q.name).then((l) => respond(l, key, query, q, question, limit, edns));
+  }
+
+  function respond(
+    located: Located,
+    key: string,
+    query: Buffer,
+    q: QueryShape,
+    question: RequestShape['question'],
+    limit: number,
+    edns: number | undefined,
+  ): Buffer {
+    const req = { id: q.id, rd: q.rd, question, edns };
     const ra = forwarder.enabled;
-    return answerFrom(located, key, tagOf(located, registry), query, nameLength, (rotation) => {
+    return answerFrom(located, key, tagOf(located, registry), query, q.nameLength, (rotation) => {
       const r = buildAnswer(located, q.type, cfg, registry, rotation);
       const out = writeResponse(req, { ...r, aa: r.rcode !== RCODE.SERVFAIL, ra }, limit);
       return { ...out, variants: r.variants };
     });
   }
 
-  function safeHandle(query: Buffer, tcp: boolean): Promise<Buffer | undefined> {
-    return handle(query, tcp).catch((e: unknown) => {
+  async function forward(
+    query: Buffer,
+    q: QueryShape,
+    question: RequestShape['question'],
+    limit: number,
+    edns: number | undefined,
+  ): Promise<Buffer> {
+    if (!forwarder.enabled) {
+      counters.refused++;
+      return writeError(q.id, q.rd, RCODE.REFUSED, question);
+    }
+    const f = await forwarder.forward(q.name, q.type);
+    if (f === 'busy') {
+      counters.refused++;
+      return writeError(q.id, q.rd, RCODE.REFUSED, question);
+    }
+    if (!f) return writeError(q.id, q.rd, RCODE.SERVFAIL, question);
+    const out = writeResponse({ id: q.id, rd: q.rd, question, edns }, { ...f, aa: false, ra: true }, limit);
+    if (out.truncated) counters.truncated++;
+    return patchCached(out.buffer, query, q.nameLength);
+  }
+
+  /** Runs `handle` and calls `reply` exactly once: with the answer, or `undefined` for a dropped query. */
+  function safeHandle(query: Buffer, tcp: boolean, reply: (b: Buffer | undefined) => void): void {
+    const fail = (e: unknown) => {
       onError(e);
-      if (query.length < 12) return undefined;
+      let b: Buffer | undefined;
       try {
-        return writeError(query.readUInt16BE(0), (query[2] as number) & 1, RCODE.SERVFAIL);
+        if (query.length >= 12)
+          b = writeError(query.readUInt16BE(0), (query[2] as number) & 1, RCODE.SERVFAIL);
       } catch {
-        return undefined;
+        // nothing sensible to send
       }
-    });
+      reply(b);
+    };
+    let r: ReturnType<typeof handle>;
+    try {
+      r = handle(query, tcp);
+    } catch (e) {
+      fail(e);
+      return;
+    }
+    if (r instanceof Promise) r.then(reply, fail);
+    else reply(r);
   }
 
   const { udp, tcp, port } = await listen(o.host, o.port);
   const connections = new Set<Socket>();
 
   udp.on('message', (msg, rinfo) => {
-    void safeHandle(msg, false).then((reply) => {
-      if (reply && !closed) udp.send(reply, rinfo.port, rinfo.address, () => {});
+    safeHandle(msg, false, (reply) => {
+      if (reply && !closed) udp.send(reply, rinfo.port, rinfo.address);
     });
   });
   udp.on('error', onError);
@@ -310,7 +377,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
           sock.destroy();
           return;
         }
-        void safeHandle(frame, true).then((reply) => {
+        safeHandle(frame, true, (reply) => {
           pending--;
           if (!reply || sock.destroyed) return;
           const len = Buffer.alloc(2);
