@@ -45,6 +45,7 @@ export class RegistryView {
   #refreshing: Promise<void> | undefined;
   #pause: Promise<void> | undefined;
   #closed = false;
+  #listFailed = false;
 
   constructor(backend: DiscoveryBackend, options: RegistryViewOptions) {
     this.#backend = backend;
@@ -58,6 +59,11 @@ export class RegistryView {
 
   get knownVersion(): number {
     return this.#knownVersion;
+  }
+
+  /** True when the last read of the service list failed (an unknown name is then SERVFAIL, not NXDOMAIN). */
+  get listFailed(): boolean {
+    return this.#listFailed;
   }
 
   /** Whether `service` is a known or watched service name (no backend call). */
@@ -102,13 +108,17 @@ export class RegistryView {
     this.#refreshing = this.#backend
       .services({ signal: AbortSignal.timeout(this.#o.requestTimeout) })
       .then((names) => {
+        this.#listFailed = false;
         const next = new Set(names);
         if (next.size !== this.#known.size || names.some((n) => !this.#known.has(n))) {
           this.#known = next;
           this.#knownVersion++;
         }
       })
-      .catch((e: unknown) => this.#o.onError(e))
+      .catch((e: unknown) => {
+        this.#listFailed = true;
+        this.#o.onError(e);
+      })
       .finally(() => {
         this.#refreshing = undefined;
       });

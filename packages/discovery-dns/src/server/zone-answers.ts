@@ -64,7 +64,7 @@ export async function locate(registry: RegistryView, zone: string, qname: string
     await registry.refreshKnown();
     found = split(registry, rel);
   }
-  if (!found) return { kind: 'none' };
+  if (!found) return registry.listFailed ? { kind: 'unavailable' } : { kind: 'none' };
   const view = registry.peek(found.service) ?? (await registry.view(found.service));
   if (!view) return registry.has(found.service) ? { kind: 'unavailable' } : { kind: 'none' };
   return { kind: 'service', view, sub: found.sub };
