@@ -19,4 +19,10 @@ export {
   type DnsServerStats,
   startDnsServer,
 } from './server/dns-server.js';
+export {
+  type RegistrationApi,
+  type RegistrationApiOptions,
+  startRegistrationApi,
+} from './service/registration-api.js';
+export { loadServiceConfig, type ServiceConfig } from './service/service-config.js';
 export { orderSrv, type SrvChoice } from './srv-order.js';
