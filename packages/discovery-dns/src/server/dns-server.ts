@@ -10,7 +10,7 @@ import {
 import { DEFAULT_REQUEST_TIMEOUT, DEFAULT_TTL, opt, parseOptions } from '@switchyard/core/driver';
 import { canonicalName, DEFAULT_EDNS_SIZE, decodeMessage, RCODE, TYPE } from '../dns-message.js';
 import { PKG } from '../package-name.js';
-import { parseNameserver } from '../resolver/dns-resolver.js';
+import { parseNameserver } from '../resolver/nameserver-address.js';
 import { type QueryShape, readQuery } from './query-reader.js';
 import { RegistryView } from './registry-view.js';
 import {
