@@ -1,7 +1,9 @@
+import { createSocket } from 'node:dgram';
 import { createMemoryDiscovery, type DiscoveryBackend, SwitchyardError } from '@switchyard/core';
 import { expect, it } from 'vitest';
+import { encodeQuery, TYPE } from '../src/dns-message.js';
 import { startDnsServer } from '../src/index.js';
-import { dig, header, short } from './dig.js';
+import { dig, header, short, sleep } from './dig.js';
 
 it('a registry outage: watched services keep answering from the last view, unknown names get SERVFAIL, not NXDOMAIN', async () => {
   const memory = createMemoryDiscovery();
@@ -37,4 +39,27 @@ it('a registry outage: watched services keep answering from the last view, unkno
   down = false;
   expect(header(await dig(server.port, ['other.out.test', 'A'])).status).toBe('NXDOMAIN');
   await memory.close();
+});
+
+it('rate limit per client: a burst beyond it is dropped, the client is served again once tokens refill', async () => {
+  await using memory = createMemoryDiscovery();
+  await using _r = await memory.register({ id: 'r1', service: 'rl', address: '10.8.1.1', port: 1 });
+  await using server = await startDnsServer({
+    discovery: memory,
+    zone: 'rl.test',
+    rateLimit: { perSecond: 5, burst: 5 },
+  });
+  const sock = createSocket('udp4');
+  let replies = 0;
+  sock.on('message', () => replies++);
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+  for (let i = 0; i < 30; i++)
+    sock.send(encodeQuery(i, 'rl.rl.test', TYPE.A, 1232), server.port, '127.0.0.1');
+  await sleep(300);
+  sock.close();
+  expect(replies).toBeGreaterThanOrEqual(5);
+  expect(replies).toBeLessThanOrEqual(7);
+  expect(server.stats.rateLimited).toBeGreaterThanOrEqual(23);
+  await sleep(1_000);
+  expect(await short(server.port, 'rl.rl.test')).toEqual(['10.8.1.1']);
 });

@@ -161,6 +161,19 @@ describe('resolver against dnsmasq', () => {
     expect(stale.records[0]?.address).toBe('10.9.9.9');
   });
 
+  it('stale-while-revalidate answers an expired entry at once and refreshes it in the background', async () => {
+    await using r = createDnsResolver({ nameservers: [ns], staleWhileRevalidate: true });
+    expect((await r.query('a.orders.test', 'A')).stale).toBe(false);
+    await sleep(1100);
+    const stale = await r.query('a.orders.test', 'A');
+    expect(stale.stale).toBe(true);
+    expect(stale.records[0]?.address).toBe('10.0.0.1');
+    await sleep(50);
+    const fresh = await r.query('a.orders.test', 'A');
+    expect(fresh.stale).toBe(false);
+    expect(r.stats.cacheHits).toBe(1);
+  });
+
   it('rejects bad options and names with INVALID_ARGUMENT naming the field', async () => {
     expect(() => createDnsResolver({ nameservers: ['nope'] })).toThrow(/nameservers\[0\]/);
     expect(() => createDnsResolver({ nameservers: [ns], queryTimout: 5 } as never)).toThrow(/queryTimout/);

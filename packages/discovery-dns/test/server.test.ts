@@ -184,6 +184,32 @@ describe('DNS server queried by dig', () => {
     expect((await short(front.port, `orders.${ZONE}`)).sort()).toEqual(['10.0.0.1', '10.0.0.2']);
   });
 
+  it('TTL 0: nothing is cached by the resolver and a watch re-resolves every minRefresh', async () => {
+    await using zero = await startDnsServer({ discovery: memory, zone: 'zero.test', ttl: 0, negativeTtl: 0 });
+    const out = await dig(zero.port, ['orders.zero.test', 'A', '+noall', '+answer']);
+    expect(out).toMatch(/orders\.zero\.test\.\s+0\s+IN\s+A/);
+    await using d = createDnsDiscovery({
+      nameservers: [`127.0.0.1:${zero.port}`],
+      mode: 'dns-sd',
+      zone: 'zero.test',
+      minRefresh: 200,
+    });
+    const seen: number[] = [];
+    const ac = new AbortController();
+    const loop = (async () => {
+      for await (const e of d.watch('zero', { signal: ac.signal })) seen.push(e.snapshot.instances.length);
+    })();
+    await eventually(() => seen.length === 1);
+    const t0 = Date.now();
+    const r = await memory.register({ id: 'z1', service: 'zero', address: '10.4.0.1', port: 1 });
+    await eventually(() => seen.at(-1) === 1, 2_000);
+    expect(Date.now() - t0).toBeLessThan(1_000);
+    await r.close();
+    await eventually(() => seen.at(-1) === 0, 2_000);
+    ac.abort();
+    await loop;
+  });
+
   it('end to end: memory registry → our server → the resolver half sees every field', async () => {
     await using d = createDnsDiscovery({
       nameservers: [`127.0.0.1:${server.port}`],

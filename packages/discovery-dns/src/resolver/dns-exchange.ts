@@ -79,7 +79,7 @@ export function exchangeUdp(
       ),
     );
     sock.on('message', (msg, rinfo) => {
-      if (rinfo.port !== server.port) return;
+      if (rinfo.port !== server.port || (rinfo.family === 'IPv4' && rinfo.address !== server.host)) return;
       const m = decodeMessage(msg);
       if (!m || !matches(m, req)) return;
       finish(undefined, m);

@@ -11,6 +11,7 @@ import { DEFAULT_REQUEST_TIMEOUT, DEFAULT_TTL, opt, parseOptions } from '@switch
 import { canonicalName, DEFAULT_EDNS_SIZE, decodeMessage, RCODE, TYPE } from '../dns-message.js';
 import { PKG } from '../package-name.js';
 import { parseNameserver } from '../resolver/nameserver-address.js';
+import { ClientRateLimit } from './client-rate-limit.js';
 import { type QueryShape, readQuery } from './query-reader.js';
 import { RegistryView } from './registry-view.js';
 import {
@@ -63,6 +64,8 @@ export interface DnsServerOptions {
   /** TCP connections at most; idle ones close after `tcpIdleTimeout` ms (default 256, 10 000). */
   maxTcpConnections?: number;
   tcpIdleTimeout?: number;
+  /** Per client address over UDP: queries a second and burst; beyond it queries are dropped. Default: off. */
+  rateLimit?: { perSecond: number; burst?: number; maxClients?: number };
   /** Where backend errors go (default: ignored; the server answers SERVFAIL or from its last view). */
   onError?: (error: unknown) => void;
   clock?: Clock;
@@ -76,6 +79,7 @@ export interface DnsServerStats {
   readonly dropped: number;
   readonly forwarded: number;
   readonly refused: number;
+  readonly rateLimited: number;
 }
 
 export interface DnsServer extends AsyncDisposable {
@@ -133,6 +137,11 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     cacheSize: opt.integer(1).default(10_000),
     maxTcpConnections: opt.integer(1).default(256),
     tcpIdleTimeout: opt.duration().default(10_000),
+    rateLimit: opt.object({
+      perSecond: opt.number(0.001, 10_000_000).required(),
+      burst: opt.integer(1),
+      maxClients: opt.integer(1).default(100_000),
+    }),
     onError: opt.func<(error: unknown) => void>(),
     clock: opt.clock().default(systemClock),
   });
@@ -172,7 +181,23 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     maxInFlight: o.maxForwards,
   });
   const answers = new Map<string, CachedAnswer>();
-  const counters = { queries: 0, cacheHits: 0, truncated: 0, formErrors: 0, dropped: 0, refused: 0 };
+  const counters = {
+    queries: 0,
+    cacheHits: 0,
+    truncated: 0,
+    formErrors: 0,
+    dropped: 0,
+    refused: 0,
+    rateLimited: 0,
+  };
+  const limiter = o.rateLimit
+    ? new ClientRateLimit(
+        o.rateLimit.perSecond,
+        o.rateLimit.burst ?? Math.max(1, Math.ceil(o.rateLimit.perSecond)),
+        o.rateLimit.maxClients,
+        o.clock,
+      )
+    : undefined;
   let turn = 0;
   const pick = (n: number) =>
     o.order === 'fixed' || n <= 1 ? 0 : o.order === 'rotate' ? turn++ % n : Math.floor(Math.random() * n);
@@ -348,6 +373,10 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   const connections = new Set<Socket>();
 
   udp.on('message', (msg, rinfo) => {
+    if (limiter && !limiter.take(rinfo.address)) {
+      counters.rateLimited++;
+      return;
+    }
     safeHandle(msg, false, (reply) => {
       if (reply && !closed) udp.send(reply, rinfo.port, rinfo.address);
     });
