@@ -8,10 +8,19 @@ import { createDnsDiscovery, type DnsServer, startDnsServer } from '../src/index
 const ZONE = 'conformance.test';
 const memory = createMemoryDiscovery();
 let server: Promise<DnsServer> | undefined;
+const options = { discovery: memory, zone: ZONE, ttl: 1_000, negativeTtl: 0, missRefresh: 20 };
 const started = () => {
-  server ??= startDnsServer({ discovery: memory, zone: ZONE, ttl: 1_000, negativeTtl: 0, missRefresh: 20 });
+  server ??= startDnsServer(options);
   return server;
 };
+/** Stops the DNS server for a while and starts a fresh one (empty caches and views) on the same port. */
+async function restart(): Promise<void> {
+  const old = await started();
+  await old.close();
+  await new Promise((r) => setTimeout(r, 1_500));
+  server = startDnsServer({ ...options, port: old.port });
+  await server;
+}
 
 afterAll(async () => {
   await (await server)?.close();
@@ -33,8 +42,9 @@ runDiscoveryConformance({
     return {
       a,
       b,
-      register: async (instance, options) => {
-        const r = await memory.register(instance, options);
+      interrupt: restart,
+      register: async (instance, opts) => {
+        const r = await memory.register(instance, opts);
         held.push(r);
         return r;
       },

@@ -3,7 +3,7 @@ import { createMemoryDiscovery, type DiscoveryBackend, SwitchyardError } from '@
 import { expect, it } from 'vitest';
 import { encodeQuery, TYPE } from '../src/dns-message.js';
 import { startDnsServer } from '../src/index.js';
-import { dig, header, short, sleep } from './dig.js';
+import { dig, eventually, header, short, sleep } from './dig.js';
 
 it('a registry outage: watched services keep answering from the last view, unknown names get SERVFAIL, not NXDOMAIN', async () => {
   const memory = createMemoryDiscovery();
@@ -62,4 +62,22 @@ it('rate limit per client: a burst beyond it is dropped, the client is served ag
   expect(server.stats.rateLimited).toBeGreaterThanOrEqual(23);
   await sleep(1_000);
   expect(await short(server.port, 'rl.rl.test')).toEqual(['10.8.1.1']);
+});
+
+it('maxServices bounds the watches: a service without instances gives its watch up to a new one', async () => {
+  await using memory = createMemoryDiscovery();
+  await using server = await startDnsServer({
+    discovery: memory,
+    zone: 'cap.test',
+    maxServices: 1,
+    missRefresh: 0,
+  });
+  const one = await memory.register({ id: 'c1', service: 'one', address: '10.8.2.1', port: 1 });
+  expect(await short(server.port, 'one.cap.test')).toEqual(['10.8.2.1']);
+  await using _two = await memory.register({ id: 'c2', service: 'two', address: '10.8.2.2', port: 1 });
+  // `one` still has an instance: no room for `two`.
+  expect(header(await dig(server.port, ['two.cap.test', 'A'])).status).toBe('SERVFAIL');
+  await one.close();
+  await eventually(async () => header(await dig(server.port, ['one.cap.test', 'A'])).status === 'NXDOMAIN');
+  expect(await short(server.port, 'two.cap.test')).toEqual(['10.8.2.2']);
 });

@@ -128,8 +128,8 @@ export class RegistryView {
   async view(service: string): Promise<ServiceView | undefined> {
     let slot = this.#slots.get(service);
     if (!slot) {
-      if (!this.#known.has(service) || this.#closed || this.#slots.size >= this.#o.maxServices)
-        return undefined;
+      if (!this.#known.has(service) || this.#closed) return undefined;
+      if (this.#slots.size >= this.#o.maxServices && !this.#evictEmpty()) return undefined;
       slot = this.#watch(service);
     }
     const ready = await raceTimeout(slot.ready, this.#o.requestTimeout, this.#o.clock);
@@ -140,6 +140,18 @@ export class RegistryView {
   peek(service: string): ServiceView | undefined {
     const slot = this.#slots.get(service);
     return slot && slot.view.version > 0 ? slot.view : undefined;
+  }
+
+  /** Frees the watch of a service that has no instances left; false when every watched one has some. */
+  #evictEmpty(): boolean {
+    for (const [service, slot] of this.#slots) {
+      if (slot.view.version > 0 && slot.view.instances.length === 0) {
+        slot.abort.abort();
+        this.#slots.delete(service);
+        return true;
+      }
+    }
+    return false;
   }
 
   #watch(service: string): Slot {
