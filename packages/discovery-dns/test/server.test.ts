@@ -114,6 +114,20 @@ describe('DNS server queried by dig', () => {
     expect(header(await dig(server.port, [`orders.${ZONE}`, 'A', '-c', 'CH'])).status).toBe('REFUSED');
   });
 
+  it('service names are matched case-insensitively and keep their own spelling', async () => {
+    await using _r = await memory.register({ id: 'c1', service: 'Billing', address: '10.6.0.1', port: 1 });
+    expect(await short(server.port, `billing.${ZONE}`)).toEqual(['10.6.0.1']);
+    expect(await short(server.port, `BILLING.${ZONE}`)).toEqual(['10.6.0.1']);
+    expect(await short(server.port, `_services._dns-sd._udp.${ZONE}`, 'PTR')).toContain(`Billing.${ZONE}.`);
+    await using d = createDnsDiscovery({
+      nameservers: [`127.0.0.1:${server.port}`],
+      mode: 'dns-sd',
+      zone: ZONE,
+    });
+    expect(await d.services()).toContain('Billing');
+    expect((await d.resolve('Billing')).instances.map((i) => i.id)).toEqual(['c1']);
+  });
+
   it('rotates the order of answers between queries', async () => {
     const firsts = new Set<string>();
     for (let i = 0; i < 4; i++) firsts.add((await short(server.port, `orders.${ZONE}`))[0] as string);

@@ -106,6 +106,12 @@ export function createDnsDiscovery(options: DnsDiscoveryOptions): KitDiscoveryBa
   if (o.name === undefined && o.zone === undefined) throw invalidArgument(PKG, 'name', 'or zone is required');
   const zone = o.zone === undefined ? undefined : canonicalName(o.zone);
   const template = o.name ?? `{service}.${zone}`;
+  if (
+    given !== undefined &&
+    (typeof given !== 'object' || typeof (given as DnsResolver).query !== 'function')
+  ) {
+    throw invalidArgument(PKG, 'resolver', 'must be a resolver from createDnsResolver()');
+  }
   if (given !== undefined && resolverOptions.nameservers !== undefined) {
     throw invalidArgument(PKG, 'resolver', 'and nameservers are exclusive: pass one');
   }
@@ -262,9 +268,10 @@ export function createDnsDiscovery(options: DnsDiscoveryOptions): KitDiscoveryBa
         }
         const ptr = await resolver.query(`_services._dns-sd._udp.${zone}`, 'PTR', { signal });
         const suffix = `.${zone}`;
+        // Keep the server's spelling of the name (DNS compares case-insensitively, services do not).
         return ptr.records
-          .map((r) => canonicalName(r.domain ?? ''))
-          .filter((d) => d.endsWith(suffix))
+          .map((r) => (r.domain ?? '').replace(/\.$/, ''))
+          .filter((d) => d.toLowerCase().endsWith(suffix))
           .map((d) => d.slice(0, -suffix.length));
       },
       async close() {

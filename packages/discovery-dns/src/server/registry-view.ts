@@ -39,7 +39,8 @@ export class RegistryView {
   readonly #backend: DiscoveryBackend;
   readonly #o: RegistryViewOptions;
   readonly #slots = new Map<string, Slot>();
-  #known = new Set<string>();
+  /** Lower-cased name → the service's own spelling (DNS compares names case-insensitively). */
+  #known = new Map<string, string>();
   #knownVersion = 0;
   #lastRefresh = Number.NEGATIVE_INFINITY;
   #refreshing: Promise<void> | undefined;
@@ -53,8 +54,9 @@ export class RegistryView {
   }
 
   /** Service names with instances, as of the last refresh. */
-  get known(): ReadonlySet<string> {
-    return this.#known;
+  /** The services' own names. */
+  get known(): string[] {
+    return [...this.#known.values()];
   }
 
   get knownVersion(): number {
@@ -66,7 +68,7 @@ export class RegistryView {
     return this.#listFailed;
   }
 
-  /** Whether `service` is a known or watched service name (no backend call). */
+  /** Whether `service` (lower case) is a known or watched service name (no backend call). */
   has(service: string): boolean {
     return this.#known.has(service) || this.#slots.has(service);
   }
@@ -109,8 +111,8 @@ export class RegistryView {
       .services({ signal: AbortSignal.timeout(this.#o.requestTimeout) })
       .then((names) => {
         this.#listFailed = false;
-        const next = new Set(names);
-        if (next.size !== this.#known.size || names.some((n) => !this.#known.has(n))) {
+        const next = new Map(names.map((n) => [n.toLowerCase(), n]));
+        if (next.size !== this.#known.size || names.some((n) => this.#known.get(n.toLowerCase()) !== n)) {
           this.#known = next;
           this.#knownVersion++;
         }
@@ -124,13 +126,14 @@ export class RegistryView {
       });
   }
 
-  /** The view of a known service, after its first snapshot; `undefined` when unknown or not ready in time. */
+  /** The view of a known service (lower case), after its first snapshot; `undefined` when unknown or not ready in time. */
   async view(service: string): Promise<ServiceView | undefined> {
     let slot = this.#slots.get(service);
     if (!slot) {
-      if (!this.#known.has(service) || this.#closed) return undefined;
+      const name = this.#known.get(service);
+      if (name === undefined || this.#closed) return undefined;
       if (this.#slots.size >= this.#o.maxServices && !this.#evictEmpty()) return undefined;
-      slot = this.#watch(service);
+      slot = this.#watch(service, name);
     }
     const ready = await raceTimeout(slot.ready, this.#o.requestTimeout, this.#o.clock);
     return ready ? slot.view : undefined;
@@ -154,7 +157,7 @@ export class RegistryView {
     return false;
   }
 
-  #watch(service: string): Slot {
+  #watch(key: string, service: string): Slot {
     const abort = new AbortController();
     const view: ServiceView = { service, instances: [], version: 0, stale: false };
     let markReady: (ok: boolean) => void = () => {};
@@ -162,7 +165,7 @@ export class RegistryView {
       markReady = r;
     });
     const slot: Slot = { view, ready, abort };
-    this.#slots.set(service, slot);
+    this.#slots.set(key, slot);
     slot.done = (async () => {
       try {
         for await (const e of this.#backend.watch(service, {
@@ -178,7 +181,7 @@ export class RegistryView {
         if (!abort.signal.aborted) this.#o.onError(e);
       } finally {
         markReady(false);
-        if (this.#slots.get(service) === slot) this.#slots.delete(service);
+        if (this.#slots.get(key) === slot) this.#slots.delete(key);
       }
     })();
     return slot;

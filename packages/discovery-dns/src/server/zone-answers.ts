@@ -145,7 +145,7 @@ export function buildAnswer(
   }
   if (located.kind === 'services') {
     if (qtype !== TYPE.PTR) return negative(cfg, RCODE.NOERROR);
-    const live = [...registry.known].filter((s) => (registry.peek(s)?.instances.length ?? 1) > 0);
+    const live = registry.known.filter((s) => (registry.peek(s.toLowerCase())?.instances.length ?? 1) > 0);
     const answers = live.sort().map((s) => ptr(`${SERVICES_NAME}.${zone}`, `${s}.${zone}`, ttl));
     return { rcode: RCODE.NOERROR, answers, authorities: [], additionals: [], variants: 1 };
   }
