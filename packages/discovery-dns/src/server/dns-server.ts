@@ -1,5 +1,4 @@
-import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { createServer, isIP, type Server, type Socket } from 'node:net';
+import { isIP } from 'node:net';
 import {
   type Clock,
   type DiscoveryBackend,
@@ -12,6 +11,8 @@ import { canonicalName, DEFAULT_EDNS_SIZE, decodeMessage, RCODE, TYPE } from '..
 import { PKG } from '../package-name.js';
 import { parseNameserver } from '../resolver/nameserver-address.js';
 import { ClientRateLimit } from './client-rate-limit.js';
+import { openListeners } from './dns-listeners.js';
+import { EncodedAnswers } from './encoded-answers.js';
 import { type QueryShape, readQuery } from './query-reader.js';
 import { RegistryView } from './registry-view.js';
 import {
@@ -88,12 +89,6 @@ export interface DnsServer extends AsyncDisposable {
   readonly port: number;
   readonly stats: DnsServerStats;
   close(): Promise<void>;
-}
-
-interface CachedAnswer {
-  tag: string;
-  variants: (Buffer | undefined)[];
-  truncated: boolean;
 }
 
 /** Starts a DNS server publishing `discovery` under `zone` over UDP and TCP. */
@@ -180,7 +175,6 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     maxTtl: 3_600_000,
     maxInFlight: o.maxForwards,
   });
-  const answers = new Map<string, CachedAnswer>();
   const counters = {
     queries: 0,
     cacheHits: 0,
@@ -198,49 +192,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
         o.clock,
       )
     : undefined;
-  let turn = 0;
-  const pick = (n: number) =>
-    o.order === 'fixed' || n <= 1 ? 0 : o.order === 'rotate' ? turn++ % n : Math.floor(Math.random() * n);
-
-  function answerFrom(
-    located: Located,
-    key: string,
-    tag: string,
-    query: Buffer,
-    nameLength: number,
-    build: (rotation: number) => { buffer: Buffer; truncated: boolean; variants: number },
-  ): Buffer {
-    let entry = answers.get(key);
-    if (entry && entry.tag === tag) {
-      const idx = pick(entry.variants.length);
-      const cached = entry.variants[idx];
-      if (cached) {
-        counters.cacheHits++;
-        if (entry.truncated) counters.truncated++;
-        return patchCached(cached, query, nameLength);
-      }
-      const built = build(idx);
-      entry.variants[idx] = built.buffer;
-      if (built.truncated) counters.truncated++;
-      return patchCached(built.buffer, query, nameLength);
-    }
-    const first = build(0);
-    const variants: (Buffer | undefined)[] = new Array(Math.max(1, first.variants)).fill(undefined);
-    variants[0] = first.buffer;
-    entry = { tag, variants, truncated: first.truncated };
-    if (located.kind !== 'unavailable') {
-      answers.delete(key);
-      answers.set(key, entry);
-      if (answers.size > o.cacheSize) {
-        const oldest = answers.keys().next().value;
-        if (oldest !== undefined) answers.delete(oldest);
-      }
-    }
-    if (first.truncated) counters.truncated++;
-    const idx = pick(variants.length);
-    if (idx === 0) return patchCached(first.buffer, query, nameLength);
-    return answerFrom(located, key, tag, query, nameLength, build);
-  }
+  const answers = new EncodedAnswers(o.cacheSize, o.order, counters);
 
   /** Decodes a query: the fast reader for the common shape, dns2's decoder for the rest. */
   function shapeOf(query: Buffer): QueryShape | 'formerr' | undefined {
@@ -316,11 +268,18 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   ): Buffer {
     const req = { id: q.id, rd: q.rd, question, edns };
     const ra = forwarder.enabled;
-    return answerFrom(located, key, tagOf(located, registry), query, q.nameLength, (rotation) => {
-      const r = buildAnswer(located, q.type, cfg, registry, rotation);
-      const out = writeResponse(req, { ...r, aa: r.rcode !== RCODE.SERVFAIL, ra }, limit);
-      return { ...out, variants: r.variants };
-    });
+    return answers.answer(
+      located.kind !== 'unavailable',
+      key,
+      tagOf(located, registry),
+      query,
+      q.nameLength,
+      (rotation) => {
+        const r = buildAnswer(located, q.type, cfg, registry, rotation);
+        const out = writeResponse(req, { ...r, aa: r.rcode !== RCODE.SERVFAIL, ra }, limit);
+        return { ...out, variants: r.variants };
+      },
+    );
   }
 
   async function forward(
@@ -369,68 +328,27 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     else reply(r);
   }
 
-  const { udp, tcp, port } = await listen(o.host, o.port);
-  const connections = new Set<Socket>();
-
-  udp.on('message', (msg, rinfo) => {
-    if (limiter && !limiter.take(rinfo.address)) {
+  const listeners = await openListeners(o.host, o.port, {
+    handle: safeHandle,
+    admitUdp: (address) => {
+      if (!limiter || limiter.take(address)) return true;
       counters.rateLimited++;
-      return;
-    }
-    safeHandle(msg, false, (reply) => {
-      if (reply && !closed) udp.send(reply, rinfo.port, rinfo.address);
-    });
+      return false;
+    },
+    onError,
+    maxTcpConnections: o.maxTcpConnections,
+    tcpIdleTimeout: o.tcpIdleTimeout,
   });
-  udp.on('error', onError);
-
-  tcp.on('connection', (sock) => {
-    if (connections.size >= o.maxTcpConnections || closed) {
-      sock.destroy();
-      return;
-    }
-    connections.add(sock);
-    sock.setTimeout(o.tcpIdleTimeout, () => sock.destroy());
-    sock.on('close', () => connections.delete(sock));
-    sock.on('error', () => sock.destroy());
-    let buffered: Buffer = Buffer.alloc(0);
-    let pending = 0;
-    sock.on('data', (chunk: Buffer) => {
-      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
-      while (buffered.length >= 2) {
-        const n = buffered.readUInt16BE(0);
-        if (buffered.length < n + 2) break;
-        const frame = Buffer.from(buffered.subarray(2, n + 2));
-        buffered = buffered.subarray(n + 2);
-        // RFC 7766 pipelining, with a bound on queries in progress per connection.
-        if (++pending > 64) {
-          sock.destroy();
-          return;
-        }
-        safeHandle(frame, true, (reply) => {
-          pending--;
-          if (!reply || sock.destroyed) return;
-          const len = Buffer.alloc(2);
-          len.writeUInt16BE(reply.length);
-          sock.write(Buffer.concat([len, reply]));
-        });
-      }
-    });
-  });
-
-  let closed = false;
   let closing: Promise<void> | undefined;
   const server: DnsServer = {
     host: o.host,
-    port,
+    port: listeners.port,
     get stats() {
       return { ...counters, forwarded: forwarder.forwarded };
     },
     close() {
       closing ??= (async () => {
-        closed = true;
-        udp.close();
-        for (const c of connections) c.destroy();
-        await new Promise<void>((r) => tcp.close(() => r()));
+        await listeners.close();
         await Promise.all([registry.close(), forwarder.close()]);
         answers.clear();
       })();
@@ -441,33 +359,4 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     },
   };
   return server;
-}
-
-/** Binds UDP then TCP on the same port (retrying on a clash when the port was 0). */
-async function listen(host: string, wanted: number): Promise<{ udp: UdpSocket; tcp: Server; port: number }> {
-  for (let attempt = 0; ; attempt++) {
-    const udp = createSocket(isIP(host) === 6 ? 'udp6' : 'udp4');
-    await new Promise<void>((resolve, reject) => {
-      udp.once('error', reject);
-      udp.bind(wanted, host, () => {
-        udp.off('error', reject);
-        resolve();
-      });
-    });
-    const port = udp.address().port;
-    const tcp = createServer();
-    try {
-      await new Promise<void>((resolve, reject) => {
-        tcp.once('error', reject);
-        tcp.listen(port, host, () => {
-          tcp.off('error', reject);
-          resolve();
-        });
-      });
-      return { udp, tcp, port };
-    } catch (e) {
-      udp.close();
-      if (wanted !== 0 || attempt >= 5) throw e;
-    }
-  }
 }
