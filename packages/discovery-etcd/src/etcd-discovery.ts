@@ -18,7 +18,12 @@ import {
   parseOptions,
 } from '@switchyard/core/driver';
 import { Etcd3, type IOptions } from 'etcd3';
-import { callDeadline, type EtcdRecord, etcdRegistrationDriver } from './etcd-registration-driver.js';
+import {
+  type CallDeadlines,
+  callDeadline,
+  type EtcdRecord,
+  etcdRegistrationDriver,
+} from './etcd-registration-driver.js';
 import { PKG, watchService } from './etcd-watch.js';
 import { etcdFaultHandling } from './fault-handling.js';
 import { InstanceCodec } from './instance-codec.js';
@@ -137,10 +142,15 @@ export function createEtcdDiscovery(options: EtcdDiscoveryOptions): EtcdDiscover
         'grpc.keepalive_permit_without_calls': 0,
         ...o.clientOptions?.grpcOptions,
       },
-      defaultCallOptions: o.requireLeader
-        ? requireLeaderCallOptions(o.clientOptions?.defaultCallOptions)
-        : o.clientOptions?.defaultCallOptions,
+      defaultCallOptions: perAttemptDeadlines(
+        clock,
+        requestTimeout,
+        o.requireLeader
+          ? requireLeaderCallOptions(o.clientOptions?.defaultCallOptions)
+          : o.clientOptions?.defaultCallOptions,
+      ),
     });
+  const deadlines: CallDeadlines = owned ? () => ({}) : (ms) => callDeadline(clock, ms);
   const codec = new InstanceCodec(prefix);
   const detaching = new Set<Promise<void>>();
 
@@ -148,12 +158,12 @@ export function createEtcdDiscovery(options: EtcdDiscoveryOptions): EtcdDiscover
     {
       name: 'etcd',
       capabilities: CAPABILITIES,
-      registration: etcdRegistrationDriver(client, codec, clock, requestTimeout),
+      registration: etcdRegistrationDriver(client, codec, clock, requestTimeout, deadlines),
       async list(service) {
         const res = await client
           .getAll()
           .prefix(codec.servicePrefix(service))
-          .options(callDeadline(clock, requestTimeout))
+          .options(deadlines(requestTimeout))
           .exec();
         const instances = res.kvs.flatMap((kv) => codec.decode(kv.key.toString(), kv.value.toString()) ?? []);
         return {
@@ -164,11 +174,7 @@ export function createEtcdDiscovery(options: EtcdDiscoveryOptions): EtcdDiscover
       watch: (service, from, signal) =>
         watchService(detaching, client, codec, clock, requestTimeout, service, from, signal),
       async services() {
-        const keys = await client
-          .getAll()
-          .prefix(codec.rootPrefix)
-          .options(callDeadline(clock, requestTimeout))
-          .keys();
+        const keys = await client.getAll().prefix(codec.rootPrefix).options(deadlines(requestTimeout)).keys();
         return keys.flatMap((key) => codec.parseKey(key)?.service ?? []);
       },
       async close() {
@@ -179,4 +185,23 @@ export function createEtcdDiscovery(options: EtcdDiscoveryOptions): EtcdDiscover
     { pkg: PKG, clock, backoff: o.backoff, requestTimeout, ttl: o.ttl, minTtl: 1000 },
   );
   return Object.assign(backend, { client, prefix }) as EtcdDiscovery;
+}
+
+/**
+ * A call-options factory giving every unary call attempt its own deadline (half of
+ * `requestTimeout`): etcd3 resolves it per attempt, so when a member dies with a call in flight
+ * the retry on the next member has time left (the kit's own deadline still bounds the whole call).
+ * Streams (watches, keep-alives) get no deadline.
+ */
+function perAttemptDeadlines(
+  clock: Clock,
+  requestTimeout: number,
+  base: IOptions['defaultCallOptions'],
+): IOptions['defaultCallOptions'] {
+  const perAttempt = Math.max(100, Math.floor(requestTimeout / 2));
+  return (context) => {
+    const own = (typeof base === 'function' ? base(context) : base) ?? {};
+    if (context.isStream) return own;
+    return { deadline: new Date(clock.now() + perAttempt), ...own };
+  };
 }

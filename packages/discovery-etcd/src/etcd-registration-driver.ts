@@ -20,6 +20,13 @@ export function callDeadline(clock: Clock, ms: number): { deadline: Date } {
 }
 
 /**
+ * Per-call options for a call that may take `ms`: an absolute deadline for a client the user gave
+ * us, nothing for one we created (its call-options factory sets a fresh deadline per attempt, so a
+ * retry on another member gets time of its own).
+ */
+export type CallDeadlines = (ms: number) => { deadline?: Date };
+
+/**
  * Registration on etcd: the instance is a key on its own lease; `etcd3` sends keep-alives every
  * ttl/3 on its stream. The kit's heartbeat checks that the key still exists on our lease with our
  * value, and sends one extra keep-alive on a fresh stream when the stream has been silent for half
@@ -30,8 +37,9 @@ export function etcdRegistrationDriver(
   codec: InstanceCodec,
   clock: Clock,
   requestTimeout: number,
+  deadlines: CallDeadlines,
 ): RegistrationDriver<EtcdRecord> {
-  const opts = () => callDeadline(clock, requestTimeout);
+  const opts = () => deadlines(requestTimeout);
   return {
     async put(instance, ttl, signal) {
       const lease = client.lease(Math.max(1, Math.ceil(ttl / 1000)), opts());
@@ -71,7 +79,7 @@ export function etcdRegistrationDriver(
       }
       const res = await client
         .get(record.key)
-        .options(callDeadline(clock, Math.min(requestTimeout, record.ttl)))
+        .options(deadlines(Math.min(requestTimeout, record.ttl)))
         .exec();
       const kv = res.kvs[0];
       if (!kv || kv.lease !== record.leaseId) return false;

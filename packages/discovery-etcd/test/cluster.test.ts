@@ -86,4 +86,52 @@ describe('fault: 3-member cluster', () => {
       await Promise.all([m1!.process.start(), m2!.process.start()]);
     }
   });
+
+  it('killing the leader and bringing it back: register/resolve calls under load move to healthy members without failing', async () => {
+    const opts = { hosts: etcd.endpoints, prefix: '/leader-kill', ttl: TTL, requestTimeout: 2000 };
+    await using d = createEtcdDiscovery(opts);
+    // Find the leader: ask each member whom it follows.
+    let leader: (typeof etcd.members)[number] | undefined;
+    for (const m of etcd.members) {
+      const c = new Etcd3({ hosts: m.endpoint });
+      try {
+        const st = await c.maintenance.status();
+        if (st.leader === st.header.member_id) leader = m;
+      } finally {
+        c.close();
+      }
+    }
+    expect(leader, 'a leader').toBeDefined();
+    let ok = 0;
+    const failures: string[] = [];
+    let running = true;
+    const worker = async (w: number) => {
+      for (let i = 0; running; i++) {
+        try {
+          const reg = await d.register({
+            id: `w${w}-${i}`,
+            service: 'load',
+            address: '127.0.0.1',
+            port: 1000 + w,
+          });
+          await d.resolve('load');
+          await reg.close();
+          ok++;
+        } catch (error) {
+          failures.push((error as Error).message);
+        }
+      }
+    };
+    const workers = [0, 1, 2, 3].map(worker);
+    await new Promise((r) => setTimeout(r, 500));
+    await leader!.process.kill();
+    await new Promise((r) => setTimeout(r, 2000));
+    await leader!.process.start();
+    await etcd.waitHealthy();
+    await new Promise((r) => setTimeout(r, 2000));
+    running = false;
+    await Promise.all(workers);
+    expect(ok).toBeGreaterThan(20);
+    expect(failures, failures.slice(0, 3).join(' | ')).toEqual([]);
+  });
 });

@@ -202,7 +202,7 @@ describe('per-instance breaker, outlier ejection, slow start', () => {
     expect(states.at(-1)).toBe('host-0:closed');
     expect(tally(lb, 20).get('host-0')).toBe(10);
     unsubscribe('switchyard:breaker:changed', onPublish);
-    expect(published).toContainEqual({ service: 'svc', id: 'host-0', state: 'open' });
+    expect(published).toContainEqual({ service: 'svc', id: 'host-0', state: 'open', source: 'loadbalancer' });
   });
 
   it('ejects outliers with growing ejection time and a cap on the ejected fraction', async () => {

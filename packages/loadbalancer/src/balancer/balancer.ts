@@ -64,7 +64,7 @@ class BalancerImpl implements Balancer {
   readonly #o: ResolvedBalancerOptions;
   readonly #options: BalancerOptions;
   readonly #builder;
-  readonly #events = new Emitter<BalancerEvents>({ diagnostics: true });
+  readonly #events = new Emitter<BalancerEvents>({ diagnostics: true, source: 'loadbalancer' });
   readonly #states = new Map<string, EndpointState>();
   readonly #pickClock: PickClock;
   readonly #abort = new AbortController();
