@@ -174,6 +174,21 @@ describe('resolver against dnsmasq', () => {
     expect(r.stats.cacheHits).toBe(1);
   });
 
+  it("the caller's signal aborts a lookup stuck on a dead server; close() refuses further lookups", async () => {
+    const r = createDnsResolver({ nameservers: [`127.0.0.1:${blackholePort}`], queryTimeout: 2_000 });
+    const ac = new AbortController();
+    const t0 = performance.now();
+    const pending = r.query('a.orders.test', 'A', { signal: ac.signal });
+    setTimeout(() => ac.abort(), 50);
+    await expect(pending).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(performance.now() - t0).toBeLessThan(1_000);
+    await expect(r.query('a.orders.test', 'A', { signal: AbortSignal.timeout(30) })).rejects.toMatchObject({
+      code: 'TIMEOUT',
+    });
+    await r.close();
+    await expect(r.query('a.orders.test', 'A')).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+
   it('rejects bad options and names with INVALID_ARGUMENT naming the field', async () => {
     expect(() => createDnsResolver({ nameservers: ['nope'] })).toThrow(/nameservers\[0\]/);
     expect(() => createDnsResolver({ nameservers: [ns], queryTimout: 5 } as never)).toThrow(/queryTimout/);
