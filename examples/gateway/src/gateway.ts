@@ -186,9 +186,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     offRoutes();
     const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
+    let cut = false;
     if (inFlight > 0) {
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, drainTimeout);
+        const t = setTimeout(() => {
+          cut = true;
+          resolve();
+        }, drainTimeout);
         drained = () => {
           clearTimeout(t);
           resolve();
@@ -203,7 +207,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     });
     sticky.clear();
     await balancers.close();
-    await pools.close();
+    // After a cut, requests still waiting on upstreams are abandoned rather than awaited.
+    if (cut) pools.destroy();
+    else await pools.close();
     await discovery.close();
     if (ownsBackend) await backend.close();
   }
