@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import {
   type Clock,
   createDiscoveryClient,
@@ -15,6 +16,7 @@ import { GatewayMetrics } from './ops/metrics.js';
 import { createHttpHandler, type ProxyContext } from './proxy/http-proxy.js';
 import { type BalancerTuning, ServiceBalancers } from './proxy/service-balancers.js';
 import { originOf, type UpstreamPoolOptions, UpstreamPools } from './proxy/upstream-pools.js';
+import { createUpgradeHandler } from './proxy/websocket-proxy.js';
 import { PKG } from './routes/route-config.js';
 import type { RouteSource } from './routes/route-source.js';
 import { Router } from './routes/router.js';
@@ -146,6 +148,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     },
   };
   const server = createServer({ keepAliveTimeout: 65_000 }, createHttpHandler(ctx));
+  const upgraded = new Set<Duplex>();
+  const onUpgrade = createUpgradeHandler(ctx, upgraded);
+  server.on('upgrade', (req, socket, head) => void onUpgrade(req, socket, head));
   const admin = createAdminServer({
     live: () => true,
     ready() {
@@ -200,6 +205,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       });
     }
     server.closeAllConnections();
+    // Upgraded (WebSocket) connections are not HTTP requests: they end with the drain.
+    for (const s of upgraded) s.destroy();
     await stopped;
     await new Promise<void>((resolve) => {
       admin.close(() => resolve());
