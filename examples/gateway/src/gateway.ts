@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createH2Server, type Http2Server, type Http2Session } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
@@ -13,6 +14,8 @@ import {
 import type { Balancer } from '@switchyard/loadbalancer';
 import { createAdminServer } from './ops/admin-server.js';
 import { GatewayMetrics } from './ops/metrics.js';
+import { createH2StreamHandler } from './proxy/h2-proxy.js';
+import { H2Sessions } from './proxy/h2-sessions.js';
 import { createHttpHandler, type ProxyContext } from './proxy/http-proxy.js';
 import { type BalancerTuning, ServiceBalancers } from './proxy/service-balancers.js';
 import { originOf, type UpstreamPoolOptions, UpstreamPools } from './proxy/upstream-pools.js';
@@ -31,6 +34,8 @@ export interface GatewayOptions {
   /** Proxy listener. Default 127.0.0.1:8080 (0 = any free port). */
   host?: string;
   port?: number;
+  /** Also listen for HTTP/2 (h2c, prior knowledge: gRPC clients, h2 proxies) on this port (0 = any free port). Default off. */
+  http2Port?: number;
   /** Admin listener for /healthz, /readyz, /metrics. Default port 9901 on `host` (0 = any free port). */
   adminPort?: number;
   /** Breakers, ejection, retry budget, locality for every service balancer. */
@@ -46,6 +51,8 @@ export interface GatewayOptions {
 export interface Gateway extends AsyncDisposable {
   readonly url: string;
   readonly adminUrl: string;
+  /** The HTTP/2 (h2c) listener's URL, when `http2Port` was given. */
+  readonly http2Url: string | undefined;
   readonly discovery: DiscoveryClient;
   readonly rules: GatewayTrafficRules;
   readonly metrics: GatewayMetrics;
@@ -93,6 +100,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const discovery = createDiscoveryClient({ backend, rules: rules.source });
   const metrics = new GatewayMetrics();
   const pools = new UpstreamPools(options.pools);
+  const h2sessions = new H2Sessions();
   const sticky = new StickySessions(clock);
   const readySet = new WeakSet<Balancer>();
   const balancers: ServiceBalancers = new ServiceBalancers(
@@ -108,6 +116,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         const live = new Set<string>();
         for (const x of balancers.all()) for (const i of x.instances()) live.add(originOf(i));
         pools.retain(live);
+        h2sessions.retain(live);
       });
     },
   );
@@ -151,6 +160,18 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const upgraded = new Set<Duplex>();
   const onUpgrade = createUpgradeHandler(ctx, upgraded);
   server.on('upgrade', (req, socket, head) => void onUpgrade(req, socket, head));
+  let h2server: Http2Server | undefined;
+  const h2front = new Set<Http2Session>();
+  if (options.http2Port !== undefined) {
+    checkPort('http2Port', options.http2Port);
+    const onStream = createH2StreamHandler(ctx, h2sessions);
+    h2server = createH2Server();
+    h2server.on('session', (s) => {
+      h2front.add(s);
+      s.once('close', () => h2front.delete(s));
+    });
+    h2server.on('stream', (stream, headers) => void onStream(stream, headers));
+  }
   const admin = createAdminServer({
     live: () => true,
     ready() {
@@ -169,11 +190,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   });
   let proxyAddr: AddressInfo;
   let adminAddr: AddressInfo;
+  let h2Addr: AddressInfo | undefined;
   try {
     proxyAddr = await listen(server, port, host);
+    if (h2server) h2Addr = await listen(h2server as unknown as Server, options.http2Port!, host);
     adminAddr = await listen(admin, adminPort, host);
   } catch (error) {
     server.close();
+    h2server?.close();
     offRoutes();
     await balancers.close();
     await discovery.close();
@@ -190,6 +214,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     draining = true;
     offRoutes();
     const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+    const h2stopped = h2server ? new Promise<void>((resolve) => h2server.close(() => resolve())) : undefined;
+    // GOAWAY: HTTP/2 clients open no new streams; streams in flight finish (counted in inFlight).
+    for (const s of h2front) s.close();
     server.closeIdleConnections();
     let cut = false;
     if (inFlight > 0) {
@@ -207,7 +234,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     server.closeAllConnections();
     // Upgraded (WebSocket) connections are not HTTP requests: they end with the drain.
     for (const s of upgraded) s.destroy();
+    for (const s of h2front) s.destroy();
     await stopped;
+    await h2stopped;
     await new Promise<void>((resolve) => {
       admin.close(() => resolve());
       admin.closeAllConnections();
@@ -215,8 +244,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     sticky.clear();
     await balancers.close();
     // After a cut, requests still waiting on upstreams are abandoned rather than awaited.
-    if (cut) pools.destroy();
-    else await pools.close();
+    if (cut) {
+      pools.destroy();
+      h2sessions.destroy();
+    } else {
+      await pools.close();
+      await h2sessions.close();
+    }
     await discovery.close();
     if (ownsBackend) await backend.close();
   }
@@ -224,6 +258,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   return {
     url: fmt(proxyAddr),
     adminUrl: fmt(adminAddr),
+    http2Url: h2Addr ? fmt(h2Addr) : undefined,
     discovery,
     rules,
     metrics,

@@ -32,7 +32,11 @@ export interface RouteConfig {
   readonly timeout?: number;
   /** Retries on another instance (idempotent, body-less requests; within the retry budget). Default 2. */
   readonly retries?: number;
+  /** Upstream protocol: `http1` (default; undici keep-alive pools) or `h2c` (HTTP/2 with prior knowledge, e.g. gRPC). */
+  readonly protocol?: UpstreamProtocol;
 }
+
+export type UpstreamProtocol = 'http1' | 'h2c';
 
 export interface GatewayRoutes {
   readonly routes: readonly RouteConfig[];
@@ -58,6 +62,7 @@ const KNOWN_ROUTE_KEYS = new Set([
   'sticky',
   'timeout',
   'retries',
+  'protocol',
 ]);
 const TOKEN = /^[A-Za-z0-9._-]{1,128}$/;
 const HOST = /^(\*\.)?[A-Za-z0-9.-]{1,253}(:\d{1,5})?$/;
@@ -124,6 +129,12 @@ export function parseRoutes(input: unknown): GatewayRoutes {
         `${at}.picker`,
         `must be one of ${PICKERS.join(', ')}, got ${JSON.stringify(r.picker)}`,
       );
+    if (r.protocol !== undefined && r.protocol !== 'http1' && r.protocol !== 'h2c')
+      throw invalidArgument(
+        PKG,
+        `${at}.protocol`,
+        `must be "http1" or "h2c", got ${JSON.stringify(r.protocol)}`,
+      );
     return {
       name,
       ...(r.host !== undefined
@@ -146,6 +157,7 @@ export function parseRoutes(input: unknown): GatewayRoutes {
       ...(r.sticky !== undefined ? { sticky: parseSticky(`${at}.sticky`, r.sticky) } : {}),
       ...(r.timeout !== undefined ? { timeout: int(`${at}.timeout`, r.timeout, 1, 3600e3) } : {}),
       ...(r.retries !== undefined ? { retries: int(`${at}.retries`, r.retries, 0, 10) } : {}),
+      ...(r.protocol !== undefined ? { protocol: r.protocol as UpstreamProtocol } : {}),
     };
   });
   return { routes };
