@@ -12,6 +12,7 @@ import {
   systemClock,
 } from '@switchyard/core';
 import type { Balancer } from '@switchyard/loadbalancer';
+import type { GeoLocator } from './geo/geo-locator.js';
 import { createAdminServer } from './ops/admin-server.js';
 import { GatewayMetrics } from './ops/metrics.js';
 import { createH2StreamHandler } from './proxy/h2-proxy.js';
@@ -43,6 +44,8 @@ export interface GatewayOptions {
   pools?: UpstreamPoolOptions;
   /** How long `close()` waits for in-flight requests before cutting connections, ms. Default 10 000. */
   drainTimeout?: number;
+  /** GeoIP: client IP → zone/region, so the balancer prefers the nearest zone and fails over region by region. */
+  geo?: GeoLocator;
   /** Take the client IP from the first X-Forwarded-For entry (behind a trusted L4/L7 balancer). Default false. */
   trustProxy?: boolean;
   clock?: Clock;
@@ -133,6 +136,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   let drained: (() => void) | undefined;
   const trustProxy = options.trustProxy === true;
   const ctx: ProxyContext = {
+    geo: options.geo,
     router: () => router,
     balancerFor: (route) => balancers.for(route),
     pools,

@@ -5,14 +5,13 @@ import {
   type OutgoingHttpHeaders,
   type ServerHttp2Stream,
 } from 'node:http2';
-import type { PickContext } from '@switchyard/core';
 import type { PickHandle } from '@switchyard/loadbalancer';
 import type { Dispatcher } from 'undici';
 import type { RouteConfig } from '../routes/route-config.js';
 import { hostOf, upstreamPath } from '../routes/router.js';
 import { downstreamResponseHeaders } from './forward-headers.js';
 import type { H2Sessions } from './h2-sessions.js';
-import type { ProxyContext } from './http-proxy.js';
+import { basePickContext, type ProxyContext } from './http-proxy.js';
 
 /** Connection-specific headers HTTP/2 forbids, plus hop-by-hop ones. */
 const DROP = new Set([
@@ -103,7 +102,7 @@ export function createH2StreamHandler(ctx: ProxyContext, sessions: H2Sessions) {
     });
     const balancer = ctx.balancerFor(route);
     const clientIp = stream.session?.socket?.remoteAddress;
-    const context: PickContext = clientIp === undefined ? {} : { callerIp: clientIp };
+    const context = basePickContext(ctx, clientIp);
     if (route.sticky) {
       const k = ctx.sticky.keyFor(route.name, route.sticky, headers, clientIp);
       if (k) context.key = k.key;

@@ -3,6 +3,7 @@ import type { PickContext } from '@switchyard/core';
 import { isSwitchyardError } from '@switchyard/core';
 import type { Balancer, PickHandle } from '@switchyard/loadbalancer';
 import type { Dispatcher } from 'undici';
+import type { GeoLocator } from '../geo/geo-locator.js';
 import type { GatewayMetrics } from '../ops/metrics.js';
 import type { RouteConfig } from '../routes/route-config.js';
 import { hostOf, type Router, upstreamPath } from '../routes/router.js';
@@ -11,6 +12,8 @@ import { downstreamResponseHeaders, upstreamRequestHeaders } from './forward-hea
 import type { UpstreamPools } from './upstream-pools.js';
 
 export interface ProxyContext {
+  /** GeoIP → caller locality for the balancer's zone/region tiers (optional). */
+  readonly geo: GeoLocator | undefined;
   router(): Router;
   balancerFor(route: RouteConfig): Balancer;
   readonly pools: UpstreamPools;
@@ -21,6 +24,15 @@ export interface ProxyContext {
   /** In-flight bookkeeping for graceful drain. */
   begin(): void;
   end(): void;
+}
+
+/** The pick context every protocol starts from: caller IP (canary rules) and, with GeoIP, its locality. */
+export function basePickContext(ctx: ProxyContext, clientIp: string | undefined): PickContext {
+  const context: PickContext = clientIp === undefined ? {} : { callerIp: clientIp };
+  const loc = ctx.geo?.locate(clientIp);
+  if (loc?.zone !== undefined) context.zone = loc.zone;
+  if (loc?.region !== undefined) context.region = loc.region;
+  return context;
 }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
@@ -105,7 +117,7 @@ async function forward(
   const balancer = ctx.balancerFor(route);
   const sm = ctx.metrics.service(route.service);
   const clientIp = ctx.clientIp(req);
-  const context: PickContext = clientIp === undefined ? {} : { callerIp: clientIp };
+  const context = basePickContext(ctx, clientIp);
   let setCookie: string | undefined;
   if (route.sticky) {
     const k = ctx.sticky.keyFor(route.name, route.sticky, req.headers, clientIp);

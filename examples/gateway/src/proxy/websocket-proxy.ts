@@ -1,11 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { PickContext, ServiceInstance } from '@switchyard/core';
+import type { ServiceInstance } from '@switchyard/core';
 import type { PickHandle } from '@switchyard/loadbalancer';
 import { hostOf, upstreamPath } from '../routes/router.js';
 import { upstreamRequestHeaders } from './forward-headers.js';
-import type { ProxyContext } from './http-proxy.js';
+import { basePickContext, type ProxyContext } from './http-proxy.js';
 
 const CONNECT_TIMEOUT = 5_000;
 
@@ -43,7 +43,7 @@ export function createUpgradeHandler(ctx: ProxyContext, sockets: Set<Duplex>) {
     if (!route) return reject(socket, 404, 'Not Found');
     const balancer = ctx.balancerFor(route);
     const clientIp = ctx.clientIp(req);
-    const context: PickContext = clientIp === undefined ? {} : { callerIp: clientIp };
+    const context = basePickContext(ctx, clientIp);
     if (route.sticky) {
       const k = ctx.sticky.keyFor(route.name, route.sticky, req.headers, clientIp);
       if (k) context.key = k.key;
