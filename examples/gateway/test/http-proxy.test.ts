@@ -112,7 +112,7 @@ describe('HTTP/1.1 proxy', () => {
     await Promise.all(Array.from({ length: 16 }, worker));
     const m = gw.metrics.service('orders');
     expect(killed).toBe(true);
-    expect(ok).toBeGreaterThan(200);
+    expect(ok).toBeGreaterThan(50);
     expect(m.retries).toBeGreaterThan(0);
     expect(m.connectErrors).toBeGreaterThan(0);
     // Every failure is one the budget refused a retry for; with the default budget there are none.

@@ -54,7 +54,7 @@ describe('sticky routes end to end', () => {
     routes: [
       { name: 'cookie', pathPrefix: '/c', service: 'carts', sticky: { by: 'cookie' } },
       { name: 'header', pathPrefix: '/h', service: 'carts', sticky: { by: 'header', name: 'x-user' } },
-      { name: 'ip', pathPrefix: '/i', service: 'carts', sticky: { by: 'ip', sessionTimeout: 60 } },
+      { name: 'ip', pathPrefix: '/i', service: 'carts', sticky: { by: 'ip', sessionTimeout: 250 } },
       { name: 'free', pathPrefix: '/f', service: 'carts' },
     ],
   });
@@ -105,13 +105,13 @@ describe('sticky routes end to end', () => {
 
   it('an IP session forgets its upstream after the idle timeout', async () => {
     const seen = new Set<string>();
-    for (let round = 0; round < 12; round++) {
+    for (let round = 0; round < 14; round++) {
       const owner = (await get('/i/x')).upstream;
       expect((await get('/i/x')).upstream).toBe(owner);
       seen.add(owner);
-      await new Promise((r) => setTimeout(r, 80));
+      await new Promise((r) => setTimeout(r, 300));
     }
-    // Each round starts a new session (idle > 60 ms) and is balanced afresh over two live upstreams.
+    // Each round starts a new session (idle > 250 ms) and is balanced afresh over two live upstreams.
     expect(seen.size).toBe(2);
   });
 });
