@@ -140,6 +140,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     router: () => router,
     balancerFor: (route) => balancers.for(route),
     pools,
+    h2: h2sessions,
     sticky,
     metrics,
     clientIp(req: IncomingMessage) {

@@ -10,6 +10,7 @@ import { createMemoryRouteSource } from '../src/routes/route-source.js';
 const backend = createMemoryDiscovery();
 const regs: Registration[] = [];
 const closers: (() => Promise<unknown>)[] = [];
+const grpcServers = new Map<string, grpc.Server>();
 let h1: DemoUpstream;
 let gw: Gateway;
 
@@ -41,6 +42,7 @@ const EchoClient = grpc.makeGenericClientConstructor(echoService, 'Echo');
 
 async function startGrpcUpstream(id: string) {
   const server = new grpc.Server();
+  grpcServers.set(id, server);
   server.addService(echoService, {
     echo(call: grpc.ServerUnaryCall<{ msg: string }, unknown>, cb: grpc.sendUnaryData<unknown>) {
       const trailer = new grpc.Metadata();
@@ -140,6 +142,15 @@ describe('HTTP/2 front', () => {
     expect(r.body).toBe('web-1\n');
   });
 
+  it('HTTP/1.1 → h2c upstream (translated), trailers as chunked trailers', async () => {
+    const { request } = await import('undici');
+    const r = await request(`${gw.url}/h2/y`);
+    expect(r.statusCode).toBe(200);
+    expect(r.headers['x-upstream']).toBe('h2-1');
+    expect(await r.body.text()).toBe('h2-1 GET /h2/y\n');
+    expect(r.trailers['x-checksum']).toBe('h2-1-/h2/y');
+  });
+
   it('h2 → h2c upstream with trailers intact', async () => {
     const r = await h2get(gw.http2Url!, '/h2/x');
     expect(r.status).toBe(200);
@@ -205,6 +216,26 @@ describe('gRPC pass-through', () => {
       await new Promise((r) => setImmediate(r));
       expect(items).toEqual(Array.from({ length: 50 }, (_, i) => i));
       expect(total).toBe('50');
+    } finally {
+      c.close();
+    }
+  });
+
+  it('a gRPC upstream crashes: later calls are dialled elsewhere, none fails', async () => {
+    await startGrpcUpstream('grpc-3');
+    const c = new EchoClient(gw.http2Url!.replace('http://', ''), grpc.credentials.createInsecure());
+    try {
+      await expect
+        .poll(async () => (await call(c, 'x')).res?.id, { timeout: 5_000, interval: 1 })
+        .toBe('grpc-3');
+      grpcServers.get('grpc-3')!.forceShutdown(); // crash: still registered in discovery
+      await new Promise((r) => setTimeout(r, 50));
+      const before = gw.metrics.service('echo').connectErrors;
+      const results = [];
+      for (let i = 0; i < 40; i++) results.push(await call(c, `after${i}`));
+      expect(results.filter((r) => r.err)).toEqual([]);
+      expect(results.every((r) => r.res!.id !== 'grpc-3')).toBe(true);
+      expect(gw.metrics.service('echo').connectErrors).toBeGreaterThan(before);
     } finally {
       c.close();
     }

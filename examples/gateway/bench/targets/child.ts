@@ -8,6 +8,8 @@ export function serveTarget(start: (upstream: string) => Promise<Server | { port
       const s = await start(msg.upstream);
       const port = 'port' in s ? s.port : ((s as Server).address() as AddressInfo).port;
       process.send?.({ port });
+    } else if (msg.cmd === 'exit') {
+      process.exit(0);
     } else if (msg.cmd === 'rss') {
       process.send?.({ rss: process.memoryUsage.rss() });
     }

@@ -9,6 +9,8 @@ import type { RouteConfig } from '../routes/route-config.js';
 import { hostOf, type Router, upstreamPath } from '../routes/router.js';
 import type { StickySessions } from '../sticky/sticky-sessions.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
+import { forwardToH2 } from './h1-to-h2.js';
+import type { H2Sessions } from './h2-sessions.js';
 import type { UpstreamPools } from './upstream-pools.js';
 
 export interface ProxyContext {
@@ -17,6 +19,8 @@ export interface ProxyContext {
   router(): Router;
   balancerFor(route: RouteConfig): Balancer;
   readonly pools: UpstreamPools;
+  /** HTTP/2 sessions to `h2c` upstreams. */
+  readonly h2: H2Sessions;
   readonly sticky: StickySessions;
   readonly metrics: GatewayMetrics;
   clientIp(req: IncomingMessage): string | undefined;
@@ -154,6 +158,17 @@ async function forward(
           return;
         }
         throw error;
+      }
+      if (route.protocol === 'h2c') {
+        if (await forwardToH2(ctx.h2, req, res, handle, path, clientIp, setCookie)) return;
+        sm.connectErrors++;
+        // The session never opened: nothing (not even a body byte) was sent, so any request may retry.
+        if (attempt < maxRetries && retry()) {
+          tried = avoidAlso(tried, handle.instance.id);
+          continue;
+        }
+        sendError(res, 502, `upstream ${route.service} unreachable\n`);
+        return;
       }
       const t0 = performance.now();
       let upstream: Dispatcher.ResponseData;
