@@ -26,7 +26,7 @@ export function boundedLoadPicker<T extends ServiceInstance = ServiceInstance>(
     const set = prepareSet(instances, options);
     const ring = buildHashRing(set, ringOptions);
     const { hashes, owners } = ring;
-    const { isEligible, random, weights } = set;
+    const { isEligible, next, weights } = set;
     const loadOf = options?.loadOf;
     const n = instances.length;
     const len = hashes.length;
@@ -45,7 +45,7 @@ export function boundedLoadPicker<T extends ServiceInstance = ServiceInstance>(
         }
         if (totalWeight === 0) return undefined;
         const perWeight = ((1 + epsilon) * (totalLoad + 1)) / totalWeight;
-        let idx = ringIndex(ring, keyHash(context, random));
+        let idx = ringIndex(ring, keyHash(context, next));
         let fallback = -1;
         for (let k = 0; k < len; k++) {
           const owner = owners[idx] as number;

@@ -26,7 +26,7 @@ export function jumpHashPicker<T extends ServiceInstance = ServiceInstance>(
   const metaKey = config.hashKeyMetadata ?? 'hash_key';
   return (instances, options) => {
     const set = prepareSet(instances, options);
-    const { isEligible, random, weights } = set;
+    const { isEligible, next, weights } = set;
     const n = instances.length;
     const keys = instances.map((i) => endpointKeyOf(i, metaKey));
     const shardOf = (i: number) => {
@@ -54,7 +54,7 @@ export function jumpHashPicker<T extends ServiceInstance = ServiceInstance>(
       size: n,
       pick(context) {
         if (buckets === 0) return undefined;
-        let h = keyHash(context, random);
+        let h = keyHash(context, next);
         for (let k = 0; k <= REHASHES; k++) {
           const owner = slots[jumpBucket(h, buckets)] as number;
           if (!isEligible || isEligible(instances[owner] as T, owner)) return instances[owner];

@@ -32,7 +32,7 @@ export function maglevPicker<T extends ServiceInstance = ServiceInstance>(
   const metaKey = config.hashKeyMetadata ?? 'hash_key';
   return (instances, options) => {
     const set = prepareSet(instances, options);
-    const { isEligible, random } = set;
+    const { isEligible, next } = set;
     const n = instances.length;
     const size = requested ?? Math.max(65537, nextPrime(100 * n));
     const table = buildMaglevTable(
@@ -46,7 +46,7 @@ export function maglevPicker<T extends ServiceInstance = ServiceInstance>(
       size: n,
       pick(context) {
         if (empty) return undefined;
-        let h = keyHash(context, random);
+        let h = keyHash(context, next);
         for (let k = 0; k <= REHASHES; k++) {
           const owner = table[h % size] as number;
           if (!isEligible || isEligible(instances[owner] as T, owner)) return instances[owner];

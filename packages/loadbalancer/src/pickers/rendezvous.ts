@@ -19,7 +19,7 @@ export function rendezvousPicker<T extends ServiceInstance = ServiceInstance>(
   const metaKey = config.hashKeyMetadata ?? 'hash_key';
   return (instances, options) => {
     const set = prepareSet(instances, options);
-    const { isEligible, random, weights } = set;
+    const { isEligible, next, weights } = set;
     const n = instances.length;
     const hostHashes = new Uint32Array(n);
     for (let i = 0; i < n; i++) hostHashes[i] = murmur3String(endpointKeyOf(instances[i] as T, metaKey));
@@ -29,7 +29,7 @@ export function rendezvousPicker<T extends ServiceInstance = ServiceInstance>(
         name: 'rendezvous',
         size: n,
         pick(context) {
-          const h = keyHash(context, random);
+          const h = keyHash(context, next);
           let best = -1;
           let bestScore = -1;
           for (let i = 0; i < n; i++) {
@@ -51,7 +51,7 @@ export function rendezvousPicker<T extends ServiceInstance = ServiceInstance>(
       name: 'rendezvous',
       size: n,
       pick(context) {
-        const h = keyHash(context, random);
+        const h = keyHash(context, next);
         let best = -1;
         let bestScore = Number.POSITIVE_INFINITY;
         for (let i = 0; i < n; i++) {

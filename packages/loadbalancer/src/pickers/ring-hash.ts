@@ -18,14 +18,14 @@ export function ringHashPicker<T extends ServiceInstance = ServiceInstance>(
     const set = prepareSet(instances, options);
     const ring = buildHashRing(set, ringOptions);
     const { hashes, owners } = ring;
-    const { isEligible, random } = set;
+    const { isEligible, next } = set;
     const len = hashes.length;
     return {
       name: 'ring-hash',
       size: instances.length,
       pick(context) {
         if (len === 0) return undefined;
-        let idx = ringIndex(ring, keyHash(context, random));
+        let idx = ringIndex(ring, keyHash(context, next));
         for (let k = 0; k < len; k++) {
           const owner = owners[idx] as number;
           if (!isEligible || isEligible(instances[owner] as T, owner)) return instances[owner];
