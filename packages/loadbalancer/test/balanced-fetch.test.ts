@@ -170,6 +170,19 @@ describe('createBalancedFetch against real HTTP servers on loopback', () => {
     expect(new Set(refused)).toEqual(new Set(['api:retry']));
   });
 
+  it('rejects a signal that is not an AbortSignal and a null key with INVALID_ARGUMENT', async () => {
+    await using lb = balancer();
+    const fetch = createBalancedFetch({ balancers: lb });
+    await expect(fetch('http://api/x', { signal: {} as AbortSignal })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      field: 'signal',
+    });
+    await expect(fetch('http://api/x', { key: null as unknown as string })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      field: 'context.key',
+    });
+  });
+
   it('hedges a slow request to another instance', async () => {
     (backends[0] as Backend).mode = 'slow';
     await using lb = balancer({ breaker: false, outlierDetection: false });

@@ -13,6 +13,7 @@ import {
 } from '@switchyard/core';
 import { fetch as undiciFetch } from 'undici';
 import type { Balancer } from '../balancer/balancer.js';
+import { keyString } from '../hashing/key-hash.js';
 import { PKG } from '../weights/prepared-set.js';
 import { type AttemptResult, runAttempt } from './attempt.js';
 
@@ -122,6 +123,9 @@ export function createBalancedFetch(options: BalancedFetchOptions): BalancedFetc
     const url = new URL(String(input));
     const balancer = byService.get(url.hostname.toLowerCase());
     const { key: initKey, callerIp, signal: userSignal, ...requestInit } = init;
+    if (userSignal !== undefined && userSignal !== null && !(userSignal instanceof AbortSignal))
+      throw invalidArgument(PKG, 'signal', 'must be an AbortSignal');
+    if (initKey !== undefined) keyString(initKey);
     if (!balancer)
       return doFetch(url.toString(), { ...requestInit, ...(userSignal ? { signal: userSignal } : {}) });
     const overall = deadlineSignal(timeout, {
