@@ -157,6 +157,21 @@ describe('keys that are not strings', () => {
   });
 });
 
+describe('picker configs are checked', () => {
+  const cases: [() => unknown, string][] = [
+    [() => maglevPicker({ hashKeyMetadata: 7 as unknown as string }), 'maglev.hashKeyMetadata'],
+    [() => rendezvousPicker({ hashKeyMetadata: '' }), 'rendezvous.hashKeyMetadata'],
+    [() => jumpHashPicker({ shardMetadata: null as unknown as string }), 'jumpHash.shardMetadata'],
+    [() => ringHashPicker({ vnode: 10 } as never), 'ringHash.vnode'],
+    [() => boundedLoadPicker({ epsilon: '0.5' as unknown as number }), 'boundedLoad.epsilon'],
+    [() => leastRequestPicker({ choices: '2' as unknown as number }), 'leastRequest.choices'],
+    [() => peakEwmaPicker('fast' as never), 'peakEwma'],
+  ];
+  for (const [make, field] of cases) {
+    it(`INVALID_ARGUMENT naming ${field}`, () => expectCode(make, 'INVALID_ARGUMENT', field));
+  }
+});
+
 describe('a broken injected random source', () => {
   for (const [name, make] of ALL_PICKERS) {
     it(`${name}: random() returning 1, NaN, -1 or Infinity still picks an eligible host`, () => {

@@ -2,13 +2,12 @@ import type {
   Backoff,
   BackoffOptions,
   Clock,
-  DiscoveryEvent,
   InstanceFilter,
   PickerBuilder,
   TrafficRulesSource,
 } from '@switchyard/core';
 import { assertServiceName, invalidArgument, systemClock, validateFilter } from '@switchyard/core';
-import { clampedRandom, type Option, opt, parseOptions } from '@switchyard/core/driver';
+import { clampedRandom, type Option, opt, parseOptions, type WatchSource } from '@switchyard/core/driver';
 import type { AdaptiveThrottleOptions } from '../resilience/adaptive-throttle.js';
 import {
   type CircuitBreakerOptions,
@@ -20,13 +19,8 @@ import { PKG } from '../weights/prepared-set.js';
 import type { ResolvedOutlierOptions, ResolvedSlowStartOptions } from './endpoint-state.js';
 import type { LocalityOptions } from './locality-plan.js';
 
-/** Anything with the discovery backend's `watch` signature (a backend or a discovery client). */
-export interface WatchSource {
-  watch(
-    service: string,
-    options?: { filter?: InstanceFilter; signal?: AbortSignal },
-  ): AsyncIterable<DiscoveryEvent>;
-}
+/** Anything with a discovery `watch` (a backend, a discovery client): core's driver-kit type. */
+export type { WatchSource };
 
 export interface OutlierDetectionOptions {
   /** Eject after this many consecutive failures. Default 5. */

@@ -1,5 +1,4 @@
 import type {
-  DiscoveryBackend,
   DiscoveryClient,
   PickContext,
   RouteRule,
@@ -7,14 +6,7 @@ import type {
   TimerHandle,
   Unsubscribe,
 } from '@switchyard/core';
-import {
-  createDiscoveryClient,
-  Emitter,
-  invalidArgument,
-  raceSignal,
-  routesOf,
-  SwitchyardError,
-} from '@switchyard/core';
+import { Emitter, raceSignal, routesOf, SwitchyardError } from '@switchyard/core';
 import { opt, parseOptions, runWatchLoop, type WatchSource } from '@switchyard/core/driver';
 import { keyString } from '../hashing/key-hash.js';
 import { leastRequestPicker } from '../pickers/least-request.js';
@@ -23,11 +15,13 @@ import { type BreakerState, CircuitBreaker } from '../resilience/circuit-breaker
 import { LatencyTracker } from '../resilience/latency-tracker.js';
 import { RetryBudget } from '../resilience/retry-budget.js';
 import { PKG } from '../weights/prepared-set.js';
+import type { Balancer, BalancerEvents } from './balancer-api.js';
 import {
   type BalancerOptions,
   type ResolvedBalancerOptions,
   resolveBalancerOptions,
 } from './balancer-options.js';
+import { watchSourceFor } from './discovery-source.js';
 import { EndpointState, type EndpointStatsView } from './endpoint-state.js';
 import type { PickClock } from './locality-plan.js';
 import { recordOutlierOutcome } from './outlier-ejection.js';
@@ -35,43 +29,7 @@ import { PickHandle } from './pick-handle.js';
 import { RoutingPlan } from './routing-plan.js';
 import { StickyTable } from './sticky-table.js';
 
-/**
- * The balancer's events, also published on `node:diagnostics_channel` as `switchyard:<event>`
- * (`switchyard:balancer:ejected`, …) and mapped to metrics by `@switchyard/core/otel`.
- */
-export interface BalancerEvents {
-  /** The routable set changed (one event per plan rebuild). */
-  'balancer:instances-changed': { service: string; instances: readonly ServiceInstance[] };
-  /** A breaker changed state; `id` is undefined for the service breaker. */
-  'balancer:breaker-changed': { service: string; id: string | undefined; state: BreakerState };
-  'balancer:ejected': { service: string; id: string; duration: number };
-  'balancer:returned': { service: string; id: string };
-  /** The discovery watch failed or ended; it is re-opened after a backoff. */
-  'balancer:watch-error': { service: string; error: unknown };
-  /** The retry budget refused a retry or a hedge (the last answer or error is returned). */
-  'balancer:budget-exhausted': { service: string; kind: 'retry' | 'hedge' };
-}
-
-export interface Balancer extends AsyncDisposable {
-  readonly service: string;
-  /** Resolves once the first discovery snapshot arrived. */
-  ready(options?: { signal?: AbortSignal }): Promise<void>;
-  /**
-   * Picks an instance; throws NO_AVAILABLE_INSTANCE, CIRCUIT_OPEN (service breaker/throttle) or CLOSED.
-   * `avoid`: instance ids already tried by this request (retries and hedges re-draw to avoid them).
-   */
-  pick(context?: PickContext, avoid?: ReadonlySet<string>): PickHandle;
-  /** Instances currently routable (what discovery delivered, pull-outs already applied there). */
-  instances(): readonly ServiceInstance[];
-  /** Shared per-endpoint statistics. */
-  stats(): EndpointStatsView[];
-  /** The service's retry budget (shared by every caller retrying against it). */
-  readonly retryBudget: RetryBudget | undefined;
-  /** Recent latencies of the service (for hedging). */
-  readonly latency: LatencyTracker;
-  on<K extends keyof BalancerEvents>(event: K, listener: (payload: BalancerEvents[K]) => void): Unsubscribe;
-  close(): Promise<void>;
-}
+export type { Balancer, BalancerEvents } from './balancer-api.js';
 
 /**
  * A client-side load balancer for one service: follows `discovery.watch(service)` through core's
@@ -122,25 +80,9 @@ class BalancerImpl implements Balancer {
       // Pickers draw integers from it and clamp an injected source themselves.
       random: o.pickerRandom ?? Math.random,
     };
-    this.#source = o.discovery;
-    this.#ownedClient = undefined;
-    if (o.rules && !isDiscoveryClient(o.discovery)) {
-      if (!isDiscoveryBackend(o.discovery)) {
-        throw invalidArgument(
-          PKG,
-          'rules',
-          'needs a discovery client or backend as `discovery` (pull-outs are applied by the discovery client), got a bare watch source',
-        );
-      }
-      // Same instances as watching the backend directly (no health panic); pull-outs applied there.
-      this.#ownedClient = createDiscoveryClient({
-        backend: o.discovery,
-        rules: o.rules,
-        clock: o.clock,
-        panicThreshold: 0,
-      });
-      this.#source = this.#ownedClient;
-    }
+    const { source, owned } = watchSourceFor(o);
+    this.#source = source;
+    this.#ownedClient = owned;
     this.retryBudget =
       o.retryBudget === undefined
         ? undefined
@@ -466,13 +408,3 @@ class BalancerImpl implements Balancer {
 }
 
 const READY_SCHEMA = { signal: opt.signal() };
-
-function isDiscoveryClient(source: WatchSource): source is DiscoveryClient {
-  const c = source as Partial<DiscoveryClient>;
-  return typeof c.status === 'function' && typeof c.resync === 'function' && typeof c.backend === 'object';
-}
-
-function isDiscoveryBackend(source: WatchSource): source is DiscoveryBackend {
-  const b = source as Partial<DiscoveryBackend>;
-  return typeof b.register === 'function' && typeof b.resolve === 'function';
-}

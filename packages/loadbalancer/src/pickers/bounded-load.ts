@@ -3,6 +3,7 @@ import { invalidArgument } from '@switchyard/core';
 import { buildHashRing, type HashRingOptions, ringIndex, validateRingOptions } from '../hashing/hash-ring.js';
 import { keyHash } from '../hashing/key-hash.js';
 import { PKG, prepareSet } from '../weights/prepared-set.js';
+import { checkPickerConfig } from './picker-config.js';
 
 export interface BoundedLoadOptions extends HashRingOptions {
   /** Allowed overload over the weighted mean: capacity = ceil((1 + ε) × (load + 1) × w / W). Default 0.25. */
@@ -18,6 +19,7 @@ export interface BoundedLoadOptions extends HashRingOptions {
 export function boundedLoadPicker<T extends ServiceInstance = ServiceInstance>(
   config: BoundedLoadOptions = {},
 ): PickerBuilder<T> {
+  checkPickerConfig('boundedLoad', config);
   const ringOptions = validateRingOptions('boundedLoad', config);
   const epsilon = config.epsilon ?? 0.25;
   if (typeof epsilon !== 'number' || !(epsilon > 0) || epsilon > 100)

@@ -2,6 +2,7 @@ import type { PickerBuilder, ServiceInstance } from '@switchyard/core';
 import { keyHash } from '../hashing/key-hash.js';
 import { combineHashes, fmix32 } from '../hashing/murmur3.js';
 import { endpointKeyOf, prepareSet, scanEligible } from '../weights/prepared-set.js';
+import { checkPickerConfig } from './picker-config.js';
 
 export interface JumpHashOptions {
   /** Metadata key with the shard number that orders buckets (default `shard`); then endpoint key order. */
@@ -22,6 +23,7 @@ const MAX_SLOTS = 1 << 16;
 export function jumpHashPicker<T extends ServiceInstance = ServiceInstance>(
   config: JumpHashOptions = {},
 ): PickerBuilder<T> {
+  checkPickerConfig('jumpHash', config);
   const shardKey = config.shardMetadata ?? 'shard';
   const metaKey = config.hashKeyMetadata ?? 'hash_key';
   return (instances, options) => {

@@ -1,6 +1,7 @@
 import type { PickerBuilder, ServiceInstance } from '@switchyard/core';
 import { createP2cPick, validateChoices } from '../weights/p2c-sampler.js';
 import { prepareSet } from '../weights/prepared-set.js';
+import { checkPickerConfig } from './picker-config.js';
 
 export interface LeastRequestOptions {
   /** Candidates drawn per pick (power of d choices), 2..10. Default 2. */
@@ -17,6 +18,7 @@ export interface LeastRequestOptions {
 export function leastRequestPicker<T extends ServiceInstance = ServiceInstance>(
   config: LeastRequestOptions = {},
 ): PickerBuilder<T> {
+  checkPickerConfig('leastRequest', config);
   const choices = validateChoices('leastRequest.choices', config.choices ?? 2);
   return (instances, options) => {
     const set = prepareSet(instances, options);

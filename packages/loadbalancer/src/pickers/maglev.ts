@@ -4,6 +4,7 @@ import { keyHash } from '../hashing/key-hash.js';
 import { combineHashes, murmur3String } from '../hashing/murmur3.js';
 import { isPrime, nextPrime } from '../hashing/primes.js';
 import { endpointKeyOf, PKG, prepareSet, scanEligible } from '../weights/prepared-set.js';
+import { checkPickerConfig } from './picker-config.js';
 
 export interface MaglevOptions {
   /** Lookup table size: a prime. Default 65 537, raised to the next prime >= 100 × hosts. */
@@ -23,6 +24,7 @@ const REHASHES = 8;
 export function maglevPicker<T extends ServiceInstance = ServiceInstance>(
   config: MaglevOptions = {},
 ): PickerBuilder<T> {
+  checkPickerConfig('maglev', config);
   const requested = config.tableSize;
   if (
     requested !== undefined &&

@@ -1,6 +1,7 @@
 import type { PickerBuilder, ServiceInstance } from '@switchyard/core';
 import { createP2cPick, validateChoices } from '../weights/p2c-sampler.js';
 import { prepareSet } from '../weights/prepared-set.js';
+import { checkPickerConfig } from './picker-config.js';
 
 export interface PeakEwmaOptions {
   /** Candidates drawn per pick, 2..10. Default 2. */
@@ -21,6 +22,7 @@ const PENALTY = 1e6;
 export function peakEwmaPicker<T extends ServiceInstance = ServiceInstance>(
   config: PeakEwmaOptions = {},
 ): PickerBuilder<T> {
+  checkPickerConfig('peakEwma', config);
   const choices = validateChoices('peakEwma.choices', config.choices ?? 2);
   return (instances, options) => {
     const set = prepareSet(instances, options);

@@ -2,6 +2,7 @@ import type { PickerBuilder, ServiceInstance } from '@switchyard/core';
 import { keyHash } from '../hashing/key-hash.js';
 import { combineHashes, murmur3String } from '../hashing/murmur3.js';
 import { endpointKeyOf, prepareSet } from '../weights/prepared-set.js';
+import { checkPickerConfig } from './picker-config.js';
 
 export interface RendezvousOptions {
   /** Metadata key holding a stable endpoint key (default `hash_key`); the instance id otherwise. */
@@ -16,6 +17,7 @@ export interface RendezvousOptions {
 export function rendezvousPicker<T extends ServiceInstance = ServiceInstance>(
   config: RendezvousOptions = {},
 ): PickerBuilder<T> {
+  checkPickerConfig('rendezvous', config);
   const metaKey = config.hashKeyMetadata ?? 'hash_key';
   return (instances, options) => {
     const set = prepareSet(instances, options);

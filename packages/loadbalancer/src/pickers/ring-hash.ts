@@ -2,6 +2,7 @@ import type { PickerBuilder, ServiceInstance } from '@switchyard/core';
 import { buildHashRing, type HashRingOptions, ringIndex, validateRingOptions } from '../hashing/hash-ring.js';
 import { keyHash } from '../hashing/key-hash.js';
 import { prepareSet } from '../weights/prepared-set.js';
+import { checkPickerConfig } from './picker-config.js';
 
 export type RingHashOptions = HashRingOptions;
 
@@ -13,6 +14,7 @@ export type RingHashOptions = HashRingOptions;
 export function ringHashPicker<T extends ServiceInstance = ServiceInstance>(
   config: RingHashOptions = {},
 ): PickerBuilder<T> {
+  checkPickerConfig('ringHash', config);
   const ringOptions = validateRingOptions('ringHash', config);
   return (instances, options) => {
     const set = prepareSet(instances, options);
