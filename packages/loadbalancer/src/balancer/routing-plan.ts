@@ -1,5 +1,5 @@
 import type { PickContext, PickerBuilder, RouteGroup, RouteRule, ServiceInstance } from '@switchyard/core';
-import { murmur3String } from '../hashing/murmur3.js';
+import { hashString } from '../hashing/murmur3.js';
 import type { EndpointState } from './endpoint-state.js';
 import { type LocalityOptions, LocalityPlan, type PickClock } from './locality-plan.js';
 
@@ -134,7 +134,7 @@ export class RoutingPlan {
     if (n === 1) return 0;
     const total = this.#cumulative[n - 1] as number;
     if (total === 0) return 0;
-    const u = context?.key !== undefined ? murmur3String(context.key, 0x2545f491) / 4294967296 : random();
+    const u = context?.key !== undefined ? hashString(context.key, 0x2545f491) / 4294967296 : random();
     const x = u * total;
     for (let i = 0; i < n; i++) if (x < (this.#cumulative[i] as number)) return i;
     return n - 1;

@@ -1,7 +1,7 @@
 import type { PickContext } from '@switchyard/core';
 import { invalidArgument } from '@switchyard/core';
 import { PKG } from '../weights/prepared-set.js';
-import { murmur3String } from './murmur3.js';
+import { hashString } from './murmur3.js';
 
 /**
  * A request key as the string that is hashed: strings as they are, finite numbers and bigints by
@@ -28,7 +28,7 @@ export function keyHash(context: PickContext | undefined, next: () => number): n
     const { hash, key } = context;
     if (hash !== undefined)
       return typeof hash === 'number' && Number.isFinite(hash) ? hash >>> 0 : badHash(hash);
-    if (key !== undefined) return murmur3String(typeof key === 'string' ? key : keyString(key));
+    if (key !== undefined) return hashString(typeof key === 'string' ? key : keyString(key));
   }
   // Two 30-bit draws make 32 random bits.
   return ((next() << 2) ^ next()) >>> 0;

@@ -47,6 +47,11 @@ function mixBlock(h: number, k: number): number {
 /** MurmurHash3 x86_32 of the UTF-16LE bytes of `s`, as an unsigned 32-bit integer. */
 export function murmur3String(s: string, seed = 0): number {
   if (typeof s !== 'string' || typeof seed !== 'number') badInput('s', s, seed);
+  return hashString(s, seed);
+}
+
+/** `murmur3String` without the argument checks, for callers that already hold a string (hot paths). */
+export function hashString(s: string, seed = 0): number {
   let h = seed | 0;
   const len = s.length;
   const pairs = len & ~1;

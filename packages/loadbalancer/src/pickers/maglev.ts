@@ -1,7 +1,7 @@
 import type { PickerBuilder, ServiceInstance } from '@switchyard/core';
 import { invalidArgument } from '@switchyard/core';
 import { keyHash } from '../hashing/key-hash.js';
-import { combineHashes, murmur3String } from '../hashing/murmur3.js';
+import { combineHashes, hashString } from '../hashing/murmur3.js';
 import { isPrime, nextPrime } from '../hashing/primes.js';
 import { endpointKeyOf, PKG, prepareSet, scanEligible } from '../weights/prepared-set.js';
 import { checkPickerConfig } from './picker-config.js';
@@ -79,8 +79,8 @@ export function buildMaglevTable(weights: Float64Array, keys: readonly string[],
   for (let e = 0; e < m; e++) {
     const i = order[e] as number;
     const key = keys[i] as string;
-    pos[e] = murmur3String(key, 0x9747b28c) % size;
-    skip[e] = (murmur3String(key, 0x5bd1e995) % (size - 1)) + 1;
+    pos[e] = hashString(key, 0x9747b28c) % size;
+    skip[e] = (hashString(key, 0x5bd1e995) % (size - 1)) + 1;
     norm[e] = (weights[i] as number) / maxW;
   }
   let filled = 0;

@@ -1,6 +1,6 @@
 import type { PickerBuilder, ServiceInstance } from '@switchyard/core';
 import { keyHash } from '../hashing/key-hash.js';
-import { combineHashes, murmur3String } from '../hashing/murmur3.js';
+import { combineHashes, hashString } from '../hashing/murmur3.js';
 import { endpointKeyOf, prepareSet } from '../weights/prepared-set.js';
 import { checkPickerConfig } from './picker-config.js';
 
@@ -24,7 +24,7 @@ export function rendezvousPicker<T extends ServiceInstance = ServiceInstance>(
     const { isEligible, next, weights } = set;
     const n = instances.length;
     const hostHashes = new Uint32Array(n);
-    for (let i = 0; i < n; i++) hostHashes[i] = murmur3String(endpointKeyOf(instances[i] as T, metaKey));
+    for (let i = 0; i < n; i++) hostHashes[i] = hashString(endpointKeyOf(instances[i] as T, metaKey));
     if (set.uniform) {
       // Equal weights: the highest combined hash wins, no logarithm needed.
       return {
