@@ -3,12 +3,12 @@ import type { PickerBuilder } from '@switchyard/core';
 import { invalidArgument } from '@switchyard/core';
 import {
   type CircuitBreakerOptions,
+  checkBalancerOptions,
   leastRequestPicker,
   maglevPicker,
   type OutlierDetectionOptions,
   peakEwmaPicker,
   randomPicker,
-  resolveBreakerOptions,
   ringHashPicker,
   roundRobinPicker,
 } from '@switchyard/loadbalancer';
@@ -61,7 +61,15 @@ export class SwitchyardLbConfig implements experimental.TypedLoadBalancingConfig
       (typeof json.hashMetadata !== 'string' || !/^[a-z0-9_.-]{1,64}$/.test(json.hashMetadata))
     )
       throw invalidArgument(PKG, `${POLICY}.hashMetadata`, 'must be a lower-case metadata key');
-    if (json.breaker) resolveBreakerOptions(`${POLICY}.breaker`, json.breaker);
+    try {
+      checkBalancerOptions({
+        ...(json.breaker !== undefined ? { breaker: json.breaker } : {}),
+        ...(json.outlierDetection !== undefined ? { outlierDetection: json.outlierDetection } : {}),
+      });
+    } catch (error) {
+      // The balancer names the field (`breaker.consecutiveFailures`); say it is in this policy's config.
+      throw invalidArgument(PKG, POLICY, (error as Error).message.replace(/^\[[^\]]*\] /, ''));
+    }
     this.json = json;
     this.pickerName = picker;
     this.hashMetadata = json.hashMetadata;

@@ -95,10 +95,10 @@ export class SwitchyardLoadBalancer implements experimental.LoadBalancer {
           ? { outlierDetection: lbConfig.json.outlierDetection }
           : {}),
       });
-      this.#balancer.on('breaker:changed', () => this.#recompute());
-      this.#balancer.on('endpoint:returned', () => this.#recompute());
+      this.#balancer.on('balancer:breaker-changed', () => this.#recompute());
+      this.#balancer.on('balancer:returned', () => this.#recompute());
       // A QUEUEd pick waits for a new picker: give one when the balancer catches up with the feed.
-      this.#balancer.on('instances:changed', () => this.#recompute());
+      this.#balancer.on('balancer:instances-changed', () => this.#recompute());
     }
     this.#config = lbConfig;
     this.#paused = true;
