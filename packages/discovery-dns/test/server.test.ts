@@ -1,7 +1,8 @@
+import { createSocket } from 'node:dgram';
 import { createMemoryDiscovery, type Registration } from '@switchyard/core';
 import { type DnsmasqServer, startDnsmasq } from '@switchyard/testkit/servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDnsDiscovery, type DnsServer, startDnsServer } from '../src/index.js';
+import { createDnsDiscovery, createDnsResolver, type DnsServer, startDnsServer } from '../src/index.js';
 import { dig, eventually, header, short } from './dig.js';
 
 const ZONE = 'sy.test';
@@ -196,6 +197,27 @@ describe('DNS server queried by dig', () => {
     expect(server.stats.forwarded).toBe(1);
     expect(header(await dig(server.port, ['nothing.up.test', 'A'])).status).toBe('NXDOMAIN');
     expect((await short(front.port, `orders.${ZONE}`)).sort()).toEqual(['10.0.0.1', '10.0.0.2']);
+  });
+
+  it('a dead first upstream is skipped after three failures', async () => {
+    const dead = createSocket('udp4');
+    await new Promise<void>((r) => dead.bind(0, '127.0.0.1', () => r()));
+    await using s = await startDnsServer({
+      discovery: memory,
+      zone: 'fwd.test',
+      upstreams: [`127.0.0.1:${dead.address().port}`, `${upstream.host}:${upstream.port}`],
+      upstreamTimeout: 400,
+    });
+    await using r = createDnsResolver({ nameservers: [`127.0.0.1:${s.port}`], queryTimeout: 2_000 });
+    try {
+      for (let i = 0; i < 3; i++) expect((await r.query(`n${i}.up.test`, 'A')).status).toBe('NXDOMAIN');
+      const t0 = performance.now();
+      expect((await r.query('www.up.test', 'A')).records[0]?.address).toBe('10.7.7.7');
+      // Straight to the live upstream: well under the dead one's 400 ms timeout.
+      expect(performance.now() - t0).toBeLessThan(300);
+    } finally {
+      dead.close();
+    }
   });
 
   it('TTL 0: nothing is cached by the resolver and a watch re-resolves every minRefresh', async () => {

@@ -18,6 +18,12 @@ export interface ForwardedAnswer {
   additionals: DnsRecord[];
 }
 
+interface Upstream {
+  ns: Nameserver;
+  failures: number;
+  openUntil: number;
+}
+
 interface CachedForward {
   answer: ForwardedAnswer;
   storedAt: number;
@@ -36,7 +42,8 @@ export interface UpstreamForwarderOptions {
 }
 
 /**
- * Forwards names outside the zone to upstream resolvers in order (UDP, TCP on truncation), caches
+ * Forwards names outside the zone to upstream resolvers in order (UDP, TCP on truncation; an upstream
+ * failing three times in a row goes last for a second), caches
  * the answers by their smallest TTL (negative ones by the SOA, RFC 2308) and serves them with the
  * TTLs decremented by their age. SERVFAIL when every upstream failed.
  */
@@ -45,11 +52,13 @@ export class UpstreamForwarder {
   readonly #cache = new Map<string, CachedForward>();
   readonly #inFlight = new Map<string, Promise<ForwardedAnswer | undefined>>();
   readonly #closer = new AbortController();
+  readonly #upstreams: Upstream[];
   forwarded = 0;
   cacheHits = 0;
 
   constructor(options: UpstreamForwarderOptions) {
     this.#o = options;
+    this.#upstreams = options.upstreams.map((ns) => ({ ns, failures: 0, openUntil: 0 }));
   }
 
   get enabled(): boolean {
@@ -82,11 +91,19 @@ export class UpstreamForwarder {
   }
 
   async #ask(name: string, type: number): Promise<ForwardedAnswer | undefined> {
-    for (const ns of this.#o.upstreams) {
+    // Healthy upstreams first, in order; those with an open breaker only when nothing else is left.
+    const now = this.#o.clock.monotonic();
+    const order = [...this.#upstreams].sort((a, b) => Number(a.openUntil > now) - Number(b.openUntil > now));
+    for (const u of order) {
+      const ns = u.ns;
       if (this.#closer.signal.aborted) return undefined;
       try {
         const m = await this.#exchange(ns, name, type);
-        if (m.rcode !== RCODE.NOERROR && m.rcode !== RCODE.NXDOMAIN) continue;
+        if (m.rcode !== RCODE.NOERROR && m.rcode !== RCODE.NXDOMAIN) {
+          this.#failed(u);
+          continue;
+        }
+        u.failures = 0;
         this.forwarded++;
         const answer: ForwardedAnswer = {
           rcode: m.rcode,
@@ -97,10 +114,16 @@ export class UpstreamForwarder {
         this.#store(`${type}:${canonicalName(name)}`, answer);
         return answer;
       } catch {
-        // next upstream
+        this.#failed(u);
       }
     }
     return undefined;
+  }
+
+  /** Three failures in a row skip an upstream for a second (tried again after, or when all are down). */
+  #failed(u: Upstream): void {
+    u.failures++;
+    if (u.failures >= 3) u.openUntil = this.#o.clock.monotonic() + 1_000;
   }
 
   async #exchange(ns: Nameserver, name: string, type: number): Promise<DecodedMessage> {
