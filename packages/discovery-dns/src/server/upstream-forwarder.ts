@@ -37,6 +37,8 @@ export interface UpstreamForwarderOptions {
   cacheSize: number;
   /** Upper bound on a cached upstream TTL, ms. */
   maxTtl: number;
+  /** How long past its TTL an upstream answer may be served (TTL 0) while every upstream fails, ms. */
+  staleFor: number;
   /** Queries forwarded at once at most; beyond it the server answers REFUSED (CoreDNS `max_concurrent`). */
   maxInFlight: number;
 }
@@ -45,7 +47,8 @@ export interface UpstreamForwarderOptions {
  * Forwards names outside the zone to upstream resolvers in order (UDP, TCP on truncation; an upstream
  * failing three times in a row goes last for a second), caches
  * the answers by their smallest TTL (negative ones by the SOA, RFC 2308) and serves them with the
- * TTLs decremented by their age. SERVFAIL when every upstream failed.
+ * TTLs decremented by their age. When every upstream fails: the expired answer (within `staleFor`,
+ * TTL 0), else SERVFAIL.
  */
 export class UpstreamForwarder {
   readonly #o: UpstreamForwarderOptions;
@@ -55,6 +58,7 @@ export class UpstreamForwarder {
   readonly #upstreams: Upstream[];
   forwarded = 0;
   cacheHits = 0;
+  staleServed = 0;
 
   constructor(options: UpstreamForwarderOptions) {
     this.#o = options;
@@ -85,7 +89,9 @@ export class UpstreamForwarder {
     const running = this.#inFlight.get(key);
     if (running) return running;
     if (this.#inFlight.size >= this.#o.maxInFlight) return 'busy';
-    const p = this.#ask(name, type).finally(() => this.#inFlight.delete(key));
+    const p = this.#ask(name, type)
+      .then((answer) => answer ?? this.#stale(key))
+      .finally(() => this.#inFlight.delete(key));
     this.#inFlight.set(key, p);
     return p;
   }
@@ -118,6 +124,24 @@ export class UpstreamForwarder {
       }
     }
     return undefined;
+  }
+
+  /**
+   * Every upstream failed: an expired answer no older than `staleFor` is served with TTL 0, so
+   * nobody caches it (CoreDNS `serve_stale`); `undefined` (SERVFAIL) otherwise.
+   */
+  #stale(key: string): ForwardedAnswer | undefined {
+    const hit = this.#cache.get(key);
+    if (!hit || this.#o.clock.monotonic() - hit.storedAt - hit.ttl > this.#o.staleFor) return undefined;
+    this.staleServed++;
+    const zero = (r: DnsRecord) => (r.type === TYPE.OPT ? r : { ...r, ttl: 0 });
+    const a = hit.answer;
+    return {
+      ...a,
+      answers: a.answers.map(zero),
+      authorities: a.authorities.map(zero),
+      additionals: a.additionals.map(zero),
+    };
   }
 
   /** Three failures in a row skip an upstream for a second (tried again after, or when all are down). */
