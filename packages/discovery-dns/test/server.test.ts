@@ -129,6 +129,33 @@ describe('DNS server queried by dig', () => {
     expect((await d.resolve('Billing')).instances.map((i) => i.id)).toEqual(['c1']);
   });
 
+  it('strict options: INVALID_ARGUMENT naming the field', async () => {
+    const bad = async (o: Record<string, unknown>, field: string) =>
+      expect(startDnsServer({ discovery: memory, zone: 'x.test', ...o } as never)).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        field,
+      });
+    await bad({ ttl: 20_000 }, 'ttl');
+    await bad({ zone: 'bad zone' }, 'zone');
+    await bad({ upstreams: ['nope'] }, 'upstreams[0]');
+    await bad({ order: 'sorted' }, 'order');
+    await bad({ rateLimit: { burst: 3 } }, 'rateLimit.perSecond');
+    await bad({ host: 'localhost' }, 'host');
+    await expect(startDnsServer({ discovery: memory, zone: 'x.test', tll: 1 } as never)).rejects.toThrow(
+      /tll/,
+    );
+    await expect(startDnsServer({ discovery: {} as never, zone: 'x.test' })).rejects.toMatchObject({
+      field: 'discovery',
+    });
+  });
+
+  it('fixed order answers the same order every time', async () => {
+    await using fixed = await startDnsServer({ discovery: memory, zone: 'fixed.test', order: 'fixed' });
+    const firsts = new Set<string>();
+    for (let i = 0; i < 4; i++) firsts.add((await short(fixed.port, 'orders.fixed.test'))[0] as string);
+    expect(firsts.size).toBe(1);
+  });
+
   it('rotates the order of answers between queries', async () => {
     const firsts = new Set<string>();
     for (let i = 0; i < 4; i++) firsts.add((await short(server.port, `orders.${ZONE}`))[0] as string);
