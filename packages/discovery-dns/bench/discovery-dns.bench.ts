@@ -14,6 +14,7 @@
  * Run: pnpm --filter @switchyard/discovery-dns bench   (BENCH_SECONDS=3 per server by default)
  */
 import { Resolver } from 'node:dns/promises';
+import { cpus, loadavg } from 'node:os';
 import { createMemoryDiscovery } from '@switchyard/core';
 import { fmt, markdownTable, nsPerOp, ratio } from '@switchyard/testkit/bench';
 import { startDnsmasq } from '@switchyard/testkit/servers';
@@ -24,6 +25,11 @@ import { createDnsDiscovery, createDnsResolver, startDnsServer } from '../src/in
 import { udpLoad } from './udp-load.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+console.log(
+  `${cpus().length} CPUs, load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')} at start`,
+);
 const N = 10;
 const us = (ns: number) => `${fmt(ns / 1000, 2)} µs`;
 

@@ -18,7 +18,6 @@ export const TYPE = {
   AXFR: 252,
   ANY: 255,
 } as const;
-export type RecordTypeName = 'A' | 'AAAA' | 'SRV' | 'TXT' | 'PTR' | 'SOA' | 'CNAME';
 
 export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
 export const CLASS_IN = 1;
@@ -159,13 +158,6 @@ export function encodeQuery(id: number, name: string, type: number, edns: number
   buf.writeUInt16BE(TYPE.OPT, at + 1);
   buf.writeUInt16BE(edns, at + 3);
   return buf;
-}
-
-/** The requester's UDP payload limit: 512 without EDNS, its OPT size (at least 512) with it. */
-export function udpLimit(additionals: readonly DnsRecord[], max: number): { limit: number; edns: boolean } {
-  const opt = additionals.find((r) => r.type === TYPE.OPT);
-  if (!opt) return { limit: 512, edns: false };
-  return { limit: Math.min(Math.max(512, opt.class), max), edns: true };
 }
 
 /** Lower-case, no trailing dot: the form names are compared in. */

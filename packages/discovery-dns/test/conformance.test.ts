@@ -17,7 +17,7 @@ const started = () => {
 async function restart(): Promise<void> {
   const old = await started();
   await old.close();
-  await new Promise((r) => setTimeout(r, 1_500));
+  await new Promise((r) => setTimeout(r, 500));
   server = startDnsServer({ ...options, port: old.port });
   await server;
 }

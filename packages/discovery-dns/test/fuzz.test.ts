@@ -112,6 +112,17 @@ describe('hostile input', () => {
     expect(accepted).toBeGreaterThan(100);
   });
 
+  it('no input takes long to read: p99 under 1 ms (RFC 9267: no compression loops)', () => {
+    const times: number[] = [];
+    for (const p of inputs(20_000)) {
+      const t0 = performance.now();
+      if (!readQuery(p)) decodeMessage(p);
+      times.push(performance.now() - t0);
+    }
+    times.sort((a, b) => a - b);
+    expect(times[Math.floor(times.length * 0.99)]).toBeLessThan(1);
+  });
+
   it('survives random and mutated packets over UDP and TCP, answers FORMERR where it can, still serves', async () => {
     const packets = inputs(3_000);
     const sock = createSocket('udp4');

@@ -1,5 +1,6 @@
 import { createSocket } from 'node:dgram';
 import { createMemoryDiscovery, type DiscoveryBackend, SwitchyardError } from '@switchyard/core';
+import { startDnsmasq } from '@switchyard/testkit/servers';
 import { expect, it } from 'vitest';
 import { encodeQuery, TYPE } from '../src/dns-message.js';
 import { startDnsServer } from '../src/index.js';
@@ -80,4 +81,30 @@ it('maxServices bounds the watches: a service without instances gives its watch 
   await one.close();
   await eventually(async () => header(await dig(server.port, ['one.cap.test', 'A'])).status === 'NXDOMAIN');
   expect(await short(server.port, 'two.cap.test')).toEqual(['10.8.2.2']);
+});
+
+it('forwarding: an upstream outage serves the last upstream answer with TTL 0, then SERVFAIL once it is too old', async () => {
+  const up = await startDnsmasq({ config: ['local=/up.test/', 'host-record=x.up.test,10.8.3.1'] });
+  await using memory = createMemoryDiscovery();
+  await using server = await startDnsServer({
+    discovery: memory,
+    zone: 'own.test',
+    upstreams: [`${up.host}:${up.port}`],
+    upstreamTimeout: 200,
+    upstreamStale: 1_500,
+  });
+  try {
+    expect(await dig(server.port, ['x.up.test', 'A', '+noall', '+answer'])).toMatch(
+      /x\.up\.test\.\s+1\s+IN\s+A\s+10\.8\.3\.1/,
+    );
+    await up.stop();
+    await sleep(1_100);
+    expect(await dig(server.port, ['x.up.test', 'A', '+noall', '+answer'])).toMatch(
+      /x\.up\.test\.\s+0\s+IN\s+A\s+10\.8\.3\.1/,
+    );
+    await sleep(1_600);
+    expect(header(await dig(server.port, ['x.up.test', 'A'])).status).toBe('SERVFAIL');
+  } finally {
+    await up.stop();
+  }
 });

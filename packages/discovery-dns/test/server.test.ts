@@ -1,7 +1,8 @@
+import { createSocket } from 'node:dgram';
 import { createMemoryDiscovery, type Registration } from '@switchyard/core';
 import { type DnsmasqServer, startDnsmasq } from '@switchyard/testkit/servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDnsDiscovery, type DnsServer, startDnsServer } from '../src/index.js';
+import { createDnsDiscovery, createDnsResolver, type DnsServer, startDnsServer } from '../src/index.js';
 import { dig, eventually, header, short } from './dig.js';
 
 const ZONE = 'sy.test';
@@ -128,6 +129,33 @@ describe('DNS server queried by dig', () => {
     expect((await d.resolve('Billing')).instances.map((i) => i.id)).toEqual(['c1']);
   });
 
+  it('strict options: INVALID_ARGUMENT naming the field', async () => {
+    const bad = async (o: Record<string, unknown>, field: string) =>
+      expect(startDnsServer({ discovery: memory, zone: 'x.test', ...o } as never)).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        field,
+      });
+    await bad({ ttl: 20_000 }, 'ttl');
+    await bad({ zone: 'bad zone' }, 'zone');
+    await bad({ upstreams: ['nope'] }, 'upstreams[0]');
+    await bad({ order: 'sorted' }, 'order');
+    await bad({ rateLimit: { burst: 3 } }, 'rateLimit.perSecond');
+    await bad({ host: 'localhost' }, 'host');
+    await expect(startDnsServer({ discovery: memory, zone: 'x.test', tll: 1 } as never)).rejects.toThrow(
+      /tll/,
+    );
+    await expect(startDnsServer({ discovery: {} as never, zone: 'x.test' })).rejects.toMatchObject({
+      field: 'discovery',
+    });
+  });
+
+  it('fixed order answers the same order every time', async () => {
+    await using fixed = await startDnsServer({ discovery: memory, zone: 'fixed.test', order: 'fixed' });
+    const firsts = new Set<string>();
+    for (let i = 0; i < 4; i++) firsts.add((await short(fixed.port, 'orders.fixed.test'))[0] as string);
+    expect(firsts.size).toBe(1);
+  });
+
   it('rotates the order of answers between queries', async () => {
     const firsts = new Set<string>();
     for (let i = 0; i < 4; i++) firsts.add((await short(server.port, `orders.${ZONE}`))[0] as string);
@@ -196,6 +224,27 @@ describe('DNS server queried by dig', () => {
     expect(server.stats.forwarded).toBe(1);
     expect(header(await dig(server.port, ['nothing.up.test', 'A'])).status).toBe('NXDOMAIN');
     expect((await short(front.port, `orders.${ZONE}`)).sort()).toEqual(['10.0.0.1', '10.0.0.2']);
+  });
+
+  it('a dead first upstream is skipped after three failures', async () => {
+    const dead = createSocket('udp4');
+    await new Promise<void>((r) => dead.bind(0, '127.0.0.1', () => r()));
+    await using s = await startDnsServer({
+      discovery: memory,
+      zone: 'fwd.test',
+      upstreams: [`127.0.0.1:${dead.address().port}`, `${upstream.host}:${upstream.port}`],
+      upstreamTimeout: 400,
+    });
+    await using r = createDnsResolver({ nameservers: [`127.0.0.1:${s.port}`], queryTimeout: 2_000 });
+    try {
+      for (let i = 0; i < 3; i++) expect((await r.query(`n${i}.up.test`, 'A')).status).toBe('NXDOMAIN');
+      const t0 = performance.now();
+      expect((await r.query('www.up.test', 'A')).records[0]?.address).toBe('10.7.7.7');
+      // Straight to the live upstream: well under the dead one's 400 ms timeout.
+      expect(performance.now() - t0).toBeLessThan(300);
+    } finally {
+      dead.close();
+    }
   });
 
   it('TTL 0: nothing is cached by the resolver and a watch re-resolves every minRefresh', async () => {

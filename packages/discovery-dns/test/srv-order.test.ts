@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { instanceLabel, instanceToTxt, orderSrv, txtToInstanceFields } from '../src/index.js';
 
@@ -71,6 +72,46 @@ describe('instance TXT form and labels', () => {
       tags: ['v1', 'has=equals'],
       metadata: { team: 'core', long: 'é'.repeat(400) },
     });
+  });
+
+  it('round-trips any instance (property)', () => {
+    const text = fc.string({ unit: 'grapheme', maxLength: 300 });
+    fc.assert(
+      fc.property(
+        fc.record({
+          id: fc.stringMatching(/^[A-Za-z0-9._:@-]{1,80}$/),
+          tags: fc.array(text, { maxLength: 5 }),
+          metadata: fc.dictionary(fc.stringMatching(/^[a-z][a-z0-9_.-]{0,20}$/), text, { maxKeys: 5 }),
+          weight: fc.integer({ min: 0, max: 1000 }),
+          zone: fc.option(text, { nil: undefined }),
+          health: fc.constantFrom(
+            'passing' as const,
+            'warning' as const,
+            'critical' as const,
+            'maintenance' as const,
+          ),
+        }),
+        (r) => {
+          const instance = {
+            ...r,
+            service: 's',
+            address: '10.0.0.1',
+            port: 1,
+            ...(r.zone === undefined ? {} : { zone: r.zone }),
+          };
+          const txt = instanceToTxt(instance);
+          expect(txt.every((x) => Buffer.byteLength(x) <= 255)).toBe(true);
+          const back = txtToInstanceFields(txt);
+          expect(back.id).toBe(r.id);
+          expect(back.tags).toEqual(r.tags);
+          expect(back.metadata).toEqual(r.metadata);
+          expect(back.weight).toBe(r.weight);
+          expect(back.zone).toBe(r.zone);
+          expect(back.health).toBe(r.health);
+        },
+      ),
+      { numRuns: 300, seed: 42 },
+    );
   });
 
   it('labels are DNS-safe and distinct for ids differing only in case', () => {

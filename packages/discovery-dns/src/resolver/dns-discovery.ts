@@ -143,7 +143,16 @@ export function createDnsDiscovery(options: DnsDiscoveryOptions): KitDiscoveryBa
     return index.get(name) ?? [];
   }
 
-  async function addresses(target: string, additionals: readonly DnsRecord[], signal: AbortSignal) {
+  /** A listing built only from one answer (no further query) is reused while that answer is cached. */
+  const built = new WeakMap<DnsAnswer, { instances: ServiceInstance[]; ttl: number }>();
+  type Ctx = { queried: boolean };
+
+  async function addresses(
+    target: string,
+    additionals: readonly DnsRecord[],
+    signal: AbortSignal,
+    ctx?: Ctx,
+  ) {
     const t = canonicalName(target);
     const wanted = glueOf(additionals, t);
     if (wanted.length > 0)
@@ -151,6 +160,7 @@ export function createDnsDiscovery(options: DnsDiscoveryOptions): KitDiscoveryBa
         list: wanted.map((r) => r.address as string),
         ttl: Math.min(...wanted.map((r) => r.ttl * 1000)),
       };
+    if (ctx) ctx.queried = true;
     const answers = await Promise.all(o.addressTypes.map((type) => resolver.query(t, type, { signal })));
     return {
       list: answers.flatMap((a) => a.records.map((r) => r.address as string)),
@@ -163,6 +173,9 @@ export function createDnsDiscovery(options: DnsDiscoveryOptions): KitDiscoveryBa
     signal: AbortSignal,
   ): Promise<{ instances: ServiceInstance[]; ttl: number }> {
     const srv = await resolver.query(nameOf(service), 'SRV', { signal });
+    const memo = built.get(srv);
+    if (memo) return memo;
+    const ctx: Ctx = { queried: false };
     let ttl = srv.ttl;
     const records = srv.records.filter((r) => r.target && r.target !== '.' && r.port);
     const priorities = [...new Set(records.map((r) => r.priority ?? 0))].sort((a, b) => a - b);
@@ -170,7 +183,7 @@ export function createDnsDiscovery(options: DnsDiscoveryOptions): KitDiscoveryBa
     for (const priority of priorities) {
       const group = records.filter((r) => (r.priority ?? 0) === priority);
       const resolved = await Promise.all(
-        group.map((r) => addresses(r.target as string, srv.additionals, signal)),
+        group.map((r) => addresses(r.target as string, srv.additionals, signal, ctx)),
       );
       group.forEach((r, i) => {
         const a = resolved[i] as { list: string[]; ttl: number };
@@ -186,7 +199,9 @@ export function createDnsDiscovery(options: DnsDiscoveryOptions): KitDiscoveryBa
       });
       if (o.priorities === 'lowest' && instances.length > 0) break;
     }
-    return { instances: dedupe(instances), ttl };
+    const result = { instances: dedupe(instances), ttl };
+    if (!ctx.queried) built.set(srv, frozen(result));
+    return result;
   }
 
   async function listA(service: string, signal: AbortSignal) {
@@ -199,19 +214,22 @@ export function createDnsDiscovery(options: DnsDiscoveryOptions): KitDiscoveryBa
 
   async function listDnsSd(service: string, signal: AbortSignal) {
     const ptr = await resolver.query(`_instances.${nameOf(service)}`, 'PTR', { signal });
+    const memo = built.get(ptr);
+    if (memo) return memo;
+    const ctx: Ctx = { queried: false };
     let ttl = ptr.ttl;
     const instances = await Promise.all(
       ptr.records.map(async (r) => {
         const target = canonicalName(r.domain ?? '');
-        const srv = await recordsAt(target, 'SRV', ptr, signal);
-        const txt = await recordsAt(target, 'TXT', ptr, signal);
+        const srv = await recordsAt(target, 'SRV', ptr, signal, ctx);
+        const txt = await recordsAt(target, 'TXT', ptr, signal, ctx);
         ttl = Math.min(ttl, srv.ttl, txt.ttl);
         const s = srv.records[0];
         if (!s?.target || !s.port) return [];
         const fields = txtToInstanceFields(
           txt.records.flatMap((t) => (Array.isArray(t.data) ? t.data : [t.data ?? ''])),
         );
-        const a = await addresses(s.target, ptr.additionals, signal);
+        const a = await addresses(s.target, ptr.additionals, signal, ctx);
         ttl = Math.min(ttl, a.ttl);
         return a.list.slice(0, 1).map((address) => ({
           id: fields.id ?? `${address}:${s.port}`,
@@ -227,14 +245,17 @@ export function createDnsDiscovery(options: DnsDiscoveryOptions): KitDiscoveryBa
         }));
       }),
     );
-    return { instances: dedupe(instances.flat()), ttl };
+    const result = { instances: dedupe(instances.flat()), ttl };
+    if (!ctx.queried) built.set(ptr, frozen(result));
+    return result;
   }
 
   /** Records of `type` at `name`: from the browse answer's additional section, else a query. */
-  async function recordsAt(name: string, type: QueryType, from: DnsAnswer, signal: AbortSignal) {
+  async function recordsAt(name: string, type: QueryType, from: DnsAnswer, signal: AbortSignal, ctx: Ctx) {
     const code = type === 'SRV' ? TYPE.SRV : TYPE.TXT;
     const found = from.additionals.filter((r) => r.type === code && canonicalName(r.name) === name);
     if (found.length > 0) return { records: found, ttl: Math.min(...found.map((r) => r.ttl * 1000)) };
+    ctx.queried = true;
     const a = await resolver.query(name, type, { signal });
     return { records: a.records, ttl: a.ttl };
   }
@@ -291,6 +312,17 @@ function instance(
 ): ServiceInstance {
   const host = isIP(address) === 6 ? `[${address}]` : address;
   return { id: `${host}:${port}`, service, address, port, tags: [], metadata, weight, health: 'passing' };
+}
+
+/** A shared listing cannot be changed by one caller under another. */
+function frozen<T extends { instances: ServiceInstance[] }>(listing: T): T {
+  for (const i of listing.instances) {
+    Object.freeze(i.tags);
+    Object.freeze(i.metadata);
+    Object.freeze(i);
+  }
+  Object.freeze(listing.instances);
+  return listing;
 }
 
 function dedupe(list: ServiceInstance[]): ServiceInstance[] {

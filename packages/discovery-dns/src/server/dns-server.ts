@@ -52,6 +52,8 @@ export interface DnsServerOptions {
   upstreams?: readonly string[];
   /** Deadline of one upstream try, ms. Default 2 000. */
   upstreamTimeout?: number;
+  /** An upstream answer past its TTL is served (with TTL 0) this long while every upstream fails, ms. Default 60 000; 0: off. */
+  upstreamStale?: number;
   /** Forwarded queries in flight at most (REFUSED beyond). Default 256. */
   maxForwards?: number;
   /** Deadline for backend reads (first snapshot of a service, the service list), ms. Default 5 000. */
@@ -125,6 +127,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
       )
       .default([]),
     upstreamTimeout: opt.duration().default(2_000),
+    upstreamStale: opt.duration({ allowZero: true }).default(60_000),
     maxForwards: opt.integer(1).default(256),
     requestTimeout: opt.duration().default(DEFAULT_REQUEST_TIMEOUT),
     missRefresh: opt.duration({ allowZero: true }).default(250),
@@ -173,6 +176,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     clock: o.clock,
     cacheSize: o.cacheSize,
     maxTtl: 3_600_000,
+    staleFor: o.upstreamStale,
     maxInFlight: o.maxForwards,
   });
   const counters = {

@@ -1,4 +1,4 @@
-import type { Clock, DiscoveryBackend, ServiceInstance } from '@switchyard/core';
+import { type Clock, type DiscoveryBackend, deadlineSignal, type ServiceInstance } from '@switchyard/core';
 
 const ALL_HEALTH = ['passing', 'warning', 'critical', 'maintenance'] as const;
 
@@ -107,8 +107,9 @@ export class RegistryView {
 
   #startRefresh(): void {
     this.#lastRefresh = this.#o.clock.monotonic();
+    const deadline = deadlineSignal(this.#o.requestTimeout, { clock: this.#o.clock, what: 'services()' });
     this.#refreshing = this.#backend
-      .services({ signal: AbortSignal.timeout(this.#o.requestTimeout) })
+      .services({ signal: deadline.signal })
       .then((names) => {
         this.#listFailed = false;
         const next = new Map(names.map((n) => [n.toLowerCase(), n]));
@@ -122,6 +123,7 @@ export class RegistryView {
         this.#o.onError(e);
       })
       .finally(() => {
+        deadline.dispose();
         this.#refreshing = undefined;
       });
   }

@@ -18,6 +18,12 @@ export interface ForwardedAnswer {
   additionals: DnsRecord[];
 }
 
+interface Upstream {
+  ns: Nameserver;
+  failures: number;
+  openUntil: number;
+}
+
 interface CachedForward {
   answer: ForwardedAnswer;
   storedAt: number;
@@ -31,25 +37,32 @@ export interface UpstreamForwarderOptions {
   cacheSize: number;
   /** Upper bound on a cached upstream TTL, ms. */
   maxTtl: number;
+  /** How long past its TTL an upstream answer may be served (TTL 0) while every upstream fails, ms. */
+  staleFor: number;
   /** Queries forwarded at once at most; beyond it the server answers REFUSED (CoreDNS `max_concurrent`). */
   maxInFlight: number;
 }
 
 /**
- * Forwards names outside the zone to upstream resolvers in order (UDP, TCP on truncation), caches
+ * Forwards names outside the zone to upstream resolvers in order (UDP, TCP on truncation; an upstream
+ * failing three times in a row goes last for a second), caches
  * the answers by their smallest TTL (negative ones by the SOA, RFC 2308) and serves them with the
- * TTLs decremented by their age. SERVFAIL when every upstream failed.
+ * TTLs decremented by their age. When every upstream fails: the expired answer (within `staleFor`,
+ * TTL 0), else SERVFAIL.
  */
 export class UpstreamForwarder {
   readonly #o: UpstreamForwarderOptions;
   readonly #cache = new Map<string, CachedForward>();
   readonly #inFlight = new Map<string, Promise<ForwardedAnswer | undefined>>();
   readonly #closer = new AbortController();
+  readonly #upstreams: Upstream[];
   forwarded = 0;
   cacheHits = 0;
+  staleServed = 0;
 
   constructor(options: UpstreamForwarderOptions) {
     this.#o = options;
+    this.#upstreams = options.upstreams.map((ns) => ({ ns, failures: 0, openUntil: 0 }));
   }
 
   get enabled(): boolean {
@@ -76,17 +89,27 @@ export class UpstreamForwarder {
     const running = this.#inFlight.get(key);
     if (running) return running;
     if (this.#inFlight.size >= this.#o.maxInFlight) return 'busy';
-    const p = this.#ask(name, type).finally(() => this.#inFlight.delete(key));
+    const p = this.#ask(name, type)
+      .then((answer) => answer ?? this.#stale(key))
+      .finally(() => this.#inFlight.delete(key));
     this.#inFlight.set(key, p);
     return p;
   }
 
   async #ask(name: string, type: number): Promise<ForwardedAnswer | undefined> {
-    for (const ns of this.#o.upstreams) {
+    // Healthy upstreams first, in order; those with an open breaker only when nothing else is left.
+    const now = this.#o.clock.monotonic();
+    const order = [...this.#upstreams].sort((a, b) => Number(a.openUntil > now) - Number(b.openUntil > now));
+    for (const u of order) {
+      const ns = u.ns;
       if (this.#closer.signal.aborted) return undefined;
       try {
         const m = await this.#exchange(ns, name, type);
-        if (m.rcode !== RCODE.NOERROR && m.rcode !== RCODE.NXDOMAIN) continue;
+        if (m.rcode !== RCODE.NOERROR && m.rcode !== RCODE.NXDOMAIN) {
+          this.#failed(u);
+          continue;
+        }
+        u.failures = 0;
         this.forwarded++;
         const answer: ForwardedAnswer = {
           rcode: m.rcode,
@@ -97,10 +120,34 @@ export class UpstreamForwarder {
         this.#store(`${type}:${canonicalName(name)}`, answer);
         return answer;
       } catch {
-        // next upstream
+        this.#failed(u);
       }
     }
     return undefined;
+  }
+
+  /**
+   * Every upstream failed: an expired answer no older than `staleFor` is served with TTL 0, so
+   * nobody caches it (CoreDNS `serve_stale`); `undefined` (SERVFAIL) otherwise.
+   */
+  #stale(key: string): ForwardedAnswer | undefined {
+    const hit = this.#cache.get(key);
+    if (!hit || this.#o.clock.monotonic() - hit.storedAt - hit.ttl > this.#o.staleFor) return undefined;
+    this.staleServed++;
+    const zero = (r: DnsRecord) => (r.type === TYPE.OPT ? r : { ...r, ttl: 0 });
+    const a = hit.answer;
+    return {
+      ...a,
+      answers: a.answers.map(zero),
+      authorities: a.authorities.map(zero),
+      additionals: a.additionals.map(zero),
+    };
+  }
+
+  /** Three failures in a row skip an upstream for a second (tried again after, or when all are down). */
+  #failed(u: Upstream): void {
+    u.failures++;
+    if (u.failures >= 3) u.openUntil = this.#o.clock.monotonic() + 1_000;
   }
 
   async #exchange(ns: Nameserver, name: string, type: number): Promise<DecodedMessage> {
