@@ -25,7 +25,9 @@ const PICKERS: [string, string, boolean, boolean][] = [
   ['bounded-load', 'boundedLoadPicker', false, true],
 ];
 
-const keys: PickContext[] = Array.from({ length: 50_000 }, (_, i) => ({ key: `user:${i}:${(i * 2654435761) >>> 0}` }));
+const keys: PickContext[] = Array.from({ length: 50_000 }, (_, i) => ({
+  key: `user:${i}:${(i * 2654435761) >>> 0}`,
+}));
 
 function build(lib: Lib, factory: string, n: number, weighted: boolean): Picker {
   const inst: ServiceInstance[] = Array.from({ length: n }, (_, i) =>
@@ -104,6 +106,8 @@ for (const [name, factory, weighted, keyed] of PICKERS) {
       { encoding: 'utf8' },
     );
     const r = JSON.parse(out.trim().split('\n').at(-1) as string) as { before: number; after: number };
-    console.log(`| ${name} | ${n} | ${r.before.toFixed(1)} | ${r.after.toFixed(1)} | ${(r.after / r.before).toFixed(2)} |`);
+    console.log(
+      `| ${name} | ${n} | ${r.before.toFixed(1)} | ${r.after.toFixed(1)} | ${(r.after / r.before).toFixed(2)} |`,
+    );
   }
 }
