@@ -62,7 +62,8 @@ export async function runDemo(
   await sleep(20);
   const rebuildsPerPullOut = gateway.planRebuilds() - rebuildsBefore;
   log(`  the pull-out rebuilt the balancer's plan ${rebuildsPerPullOut} time(s)`);
-  if (rebuildsPerPullOut !== 1) throw new Error(`[demo] one pull-out rebuilt the plan ${rebuildsPerPullOut} times`);
+  if (rebuildsPerPullOut !== 1)
+    throw new Error(`[demo] one pull-out rebuilt the plan ${rebuildsPerPullOut} times`);
   const pulledOut = gateway.instances().map((i) => i.id);
   const duringPullOut = new Set<string>();
   for (let i = 0; i < 10; i++) {
