@@ -244,16 +244,32 @@ export class EtcdLockDriver implements LockDriver {
     };
   }
 
+  /** Holders are the `permits` oldest keys; a semaphore is summarised by its newest holder (as on Redis). */
   async inspect(key: string): Promise<LockInfo | undefined> {
+    const kvs = await this.#queue(key);
+    if (kvs.length === 0) return undefined;
+    return this.#info(key, this.#newestHolder(kvs), kvs.length, new Map());
+  }
+
+  /** Every holder of `key` (owner, token, ttl left), oldest first. */
+  async holders(key: string): Promise<LockInfo[]> {
+    const kvs = (await this.#queue(key)).slice(0, this.#o.permits);
+    const ttls = new Map<string, Promise<number>>();
+    return Promise.all(kvs.map((kv) => this.#info(key, kv, kvs.length, ttls)));
+  }
+
+  async #queue(key: string): Promise<IKeyValue[]> {
     const res = await this.#o.client
       .getAll()
       .prefix(lockDir(this.#o.prefix, key))
       .sort('Create', 'Ascend')
       .options(this.#opts())
       .exec();
-    const holder = res.kvs[0];
-    if (!holder) return undefined;
-    return this.#info(key, holder, res.kvs.length, new Map());
+    return res.kvs;
+  }
+
+  #newestHolder(queue: IKeyValue[]): IKeyValue {
+    return queue[Math.min(this.#o.permits, queue.length) - 1]!;
   }
 
   async list(limit: number): Promise<LockInfo[]> {
@@ -264,17 +280,17 @@ export class EtcdLockDriver implements LockDriver {
       .sort('Create', 'Ascend')
       .options(this.#opts())
       .exec();
-    const byKey = new Map<string, { holder: IKeyValue; count: number }>();
+    const byKey = new Map<string, IKeyValue[]>();
     for (const kv of res.kvs) {
       const parsed = parseContenderKey(prefix, kv.key.toString());
       if (!parsed) continue;
-      const entry = byKey.get(parsed.key);
-      if (entry) entry.count++;
-      else byKey.set(parsed.key, { holder: kv, count: 1 });
+      const queue = byKey.get(parsed.key);
+      if (queue) queue.push(kv);
+      else byKey.set(parsed.key, [kv]);
     }
     const ttls = new Map<string, Promise<number>>();
     const chosen = [...byKey].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)).slice(0, limit);
-    return Promise.all(chosen.map(([key, { holder, count }]) => this.#info(key, holder, count, ttls)));
+    return Promise.all(chosen.map(([key, q]) => this.#info(key, this.#newestHolder(q), q.length, ttls)));
   }
 
   async #info(

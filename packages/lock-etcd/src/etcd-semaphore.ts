@@ -1,4 +1,5 @@
-import { KEY_PREFIX, opt, parseOptions } from '@switchyard/core/driver';
+import { assertKey, type LockInfo } from '@switchyard/core';
+import { callBackend, KEY_PREFIX, opt, parseOptions } from '@switchyard/core/driver';
 import { PKG } from './constants.js';
 import { buildEtcdLock, commonSchema, type EtcdLock, type EtcdLockCommonOptions } from './etcd-lock.js';
 
@@ -9,6 +10,8 @@ export interface EtcdSemaphoreOptions extends EtcdLockCommonOptions {
 
 export interface EtcdSemaphore extends EtcdLock {
   readonly permits: number;
+  /** Every live holder of `key` (owner, token, ttl left; `waiters` counts the queue), oldest first. */
+  holders(key: string, options?: { signal?: AbortSignal }): Promise<LockInfo[]>;
 }
 
 /**
@@ -21,6 +24,22 @@ export function createEtcdSemaphore(options: EtcdSemaphoreOptions): EtcdSemaphor
     ...commonSchema(`${KEY_PREFIX.etcd.locks.replace(/locks$/, 'semaphores')}`),
     permits: opt.integer(1, 1_000_000).required(),
   });
-  const { lock, client } = buildEtcdLock(o, { name: 'etcd-semaphore', permits: o.permits, fair: true });
-  return { ...lock, client, prefix: o.prefix, permits: o.permits };
+  const { lock, client, driver } = buildEtcdLock(o, {
+    name: 'etcd-semaphore',
+    permits: o.permits,
+    fair: true,
+  });
+  return {
+    ...lock,
+    client,
+    prefix: o.prefix,
+    permits: o.permits,
+    holders(key, opts) {
+      const { signal } = parseOptions(PKG, opts, { signal: opt.signal() });
+      assertKey(PKG, 'key', key);
+      return callBackend('holders', { pkg: PKG, clock: o.clock, timeout: o.requestTimeout, signal }, () =>
+        driver.holders(key),
+      );
+    },
+  };
 }

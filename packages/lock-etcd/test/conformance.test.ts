@@ -3,6 +3,9 @@ import { type EtcdCluster, startEtcd } from '@switchyard/testkit/servers';
 import { afterAll, beforeAll } from 'vitest';
 import { createEtcdLock } from '../src/index.js';
 
+// Every lock kind runs the shared suite (this file: the mutex, plain and reentrant; the semaphore
+// and the election's lock are in conformance-semaphore-election.test.ts, so the files run in
+// parallel). The fallback poll is long, so only watch notifications can pass the wake-up bound.
 let etcd: EtcdCluster;
 beforeAll(async () => {
   etcd = await startEtcd({ members: 1 });
@@ -11,19 +14,27 @@ afterAll(async () => {
   await etcd?.stop();
 });
 
-runLockConformance({
-  name: 'etcd',
-  ttlGranularity: 'seconds',
-  shortTtl: 1000,
-  create: async () => {
-    const a = createEtcdLock({ hosts: etcd.endpoints, prefix: 'conformance' });
-    const b = createEtcdLock({ hosts: etcd.endpoints, prefix: 'conformance' });
-    return {
-      a,
-      b,
-      cleanup: async () => {
-        await Promise.all([a.close(), b.close()]);
-      },
-    };
-  },
-});
+for (const [name, extra] of [
+  ['etcd', {}],
+  ['etcd (reentrant)', { reentrant: true }],
+] as const) {
+  runLockConformance({
+    name,
+    shortTtl: 1000,
+    create: async () => {
+      const a = createEtcdLock({
+        hosts: etcd.endpoints,
+        prefix: '/conformance',
+        pollInterval: 5000,
+        ...extra,
+      });
+      const b = createEtcdLock({
+        hosts: etcd.endpoints,
+        prefix: '/conformance',
+        pollInterval: 5000,
+        ...extra,
+      });
+      return { a, b, cleanup: async () => void (await Promise.all([a.close(), b.close()])) };
+    },
+  });
+}

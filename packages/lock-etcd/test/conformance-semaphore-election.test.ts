@@ -1,0 +1,46 @@
+import { runLockConformance } from '@switchyard/testkit/conformance';
+import { type EtcdCluster, startEtcd } from '@switchyard/testkit/servers';
+import { afterAll, beforeAll } from 'vitest';
+import { createEtcdElection, createEtcdSemaphore } from '../src/index.js';
+
+// The shared suite on the semaphore (1 and 3 permits) and on the lock an election's candidates
+// queue on (the mutex kinds are in conformance.test.ts).
+let etcd: EtcdCluster;
+beforeAll(async () => {
+  etcd = await startEtcd({ members: 1 });
+});
+afterAll(async () => {
+  await etcd?.stop();
+});
+
+for (const permits of [1, 3]) {
+  runLockConformance({
+    name: `etcd semaphore (${permits} permit${permits > 1 ? 's' : ''})`,
+    permits,
+    shortTtl: 1000,
+    create: async () => {
+      const make = () =>
+        createEtcdSemaphore({
+          hosts: etcd.endpoints,
+          prefix: '/conformance-sem',
+          permits,
+          pollInterval: 5000,
+        });
+      const a = make();
+      const b = make();
+      return { a, b, cleanup: async () => void (await Promise.all([a.close(), b.close()])) };
+    },
+  });
+}
+
+runLockConformance({
+  name: 'etcd election (its lock)',
+  shortTtl: 1000,
+  create: async () => {
+    const make = () =>
+      createEtcdElection({ hosts: etcd.endpoints, prefix: '/conformance-election', pollInterval: 5000 });
+    const a = make();
+    const b = make();
+    return { a: a.lock, b: b.lock, cleanup: async () => void (await Promise.all([a.close(), b.close()])) };
+  },
+});
