@@ -93,32 +93,48 @@ export class QueueWaiter implements LockWaiter {
     this.#wake?.();
   }
 
+  /**
+   * Waits up to `ms` for our turn. A notice that does not make us holder (a waiter ahead gave up,
+   * a semaphore holder left, a watch error) re-reads the predecessors here and goes on waiting, so
+   * a hand-off deep in the queue costs one read, not an attempt and a read.
+   */
   async wait(ms: number, signal: AbortSignal): Promise<LockAttempt | undefined> {
-    if (!this.listening && !this.#ready) {
-      const bound = Math.max(1, Math.min(ms, this.#o.requestTimeout));
-      if (!(await this.open(bound).catch(() => false))) return undefined;
+    const { clock } = this.#o;
+    const end = clock.monotonic() + ms;
+    for (;;) {
+      if (!this.listening && !this.#ready) {
+        const left = end - clock.monotonic();
+        if (left <= 0 || signal.aborted) return undefined;
+        if (!(await this.open(Math.max(1, Math.min(left, this.#o.requestTimeout))).catch(() => false))) {
+          return undefined;
+        }
+      }
+      if (!this.#fired && !this.#ready) await this.#sleep(end - clock.monotonic(), signal);
+      this.#fired = false;
+      if (signal.aborted) return undefined;
+      if (this.#ready) break;
+      if (clock.monotonic() >= end) return undefined;
     }
-    if (!this.#fired && !this.#ready) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          this.#o.clock.clearTimeout(timer);
-          signal.removeEventListener('abort', done);
-          this.#wake = undefined;
-          resolve();
-        };
-        const timer = this.#o.clock.setTimeout(done, ms, { unref: true });
-        signal.addEventListener('abort', done, { once: true });
-        this.#wake = done;
-        if (signal.aborted) done();
-      });
-    }
-    this.#fired = false;
-    if (!this.#ready || signal.aborted) return undefined;
     const place = this.#opened;
     this.#ready = false;
     this.#stop();
     if (!place || place !== this.#o.place() || !place.session.held) return undefined;
     return this.#o.grant(place);
+  }
+
+  #sleep(ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        this.#o.clock.clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        this.#wake = undefined;
+        resolve();
+      };
+      const timer = this.#o.clock.setTimeout(done, Math.max(0, ms), { unref: true });
+      signal.addEventListener('abort', done, { once: true });
+      this.#wake = done;
+      if (signal.aborted) done();
+    });
   }
 
   #stop(): void {
