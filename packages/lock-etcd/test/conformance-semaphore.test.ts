@@ -1,10 +1,10 @@
 import { runLockConformance } from '@switchyard/testkit/conformance';
 import { type EtcdCluster, startEtcd } from '@switchyard/testkit/servers';
 import { afterAll, beforeAll } from 'vitest';
-import { createEtcdElection, createEtcdSemaphore } from '../src/index.js';
+import { createEtcdSemaphore } from '../src/index.js';
 
-// The shared suite on the semaphore (1 and 3 permits) and on the lock an election's candidates
-// queue on (the mutex kinds are in conformance.test.ts).
+// The shared suite on the semaphore, 1 and 3 permits (the mutex kinds are in conformance.test.ts,
+// the election's lock in conformance-election.test.ts: the files run in parallel).
 let etcd: EtcdCluster;
 beforeAll(async () => {
   etcd = await startEtcd({ members: 1 });
@@ -17,6 +17,7 @@ for (const permits of [1, 3]) {
   runLockConformance({
     name: `etcd semaphore (${permits} permit${permits > 1 ? 's' : ''})`,
     permits,
+    ttlGranularity: 'seconds',
     shortTtl: 1000,
     create: async () => {
       const make = () =>
@@ -32,15 +33,3 @@ for (const permits of [1, 3]) {
     },
   });
 }
-
-runLockConformance({
-  name: 'etcd election (its lock)',
-  shortTtl: 1000,
-  create: async () => {
-    const make = () =>
-      createEtcdElection({ hosts: etcd.endpoints, prefix: '/conformance-election', pollInterval: 5000 });
-    const a = make();
-    const b = make();
-    return { a: a.lock, b: b.lock, cleanup: async () => void (await Promise.all([a.close(), b.close()])) };
-  },
-});
