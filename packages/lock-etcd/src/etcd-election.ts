@@ -87,6 +87,13 @@ export function createEtcdElection(options: EtcdElectionOptions): EtcdElection {
     async campaign(election, value, opts = {}) {
       assertKey(PKG, 'election', election);
       assertString(PKG, 'value', value);
+      if ((opts as AcquireOptions).autoRenew !== undefined) {
+        throw new SwitchyardError(
+          'INVALID_ARGUMENT',
+          `[${PKG}] autoRenew is not an option of campaign (leadership always renews)`,
+          { field: 'autoRenew' },
+        );
+      }
       const owner = opts.owner ?? `candidate-${randomUUID()}`;
       if (values.has(owner)) {
         throw new SwitchyardError('INVALID_ARGUMENT', `[${PKG}] owner "${owner}" is already campaigning`, {

@@ -118,6 +118,33 @@ describe('strict options (#9)', () => {
   });
 });
 
+describe('election input (#9)', () => {
+  it('validates options of campaign, proclaim, leader and observe before any call', async () => {
+    const election = createEtcdElection({ client: raw, prefix: `${prefix}-el-input` });
+    try {
+      const bad = { signal: {} as AbortSignal };
+      await expectSwitchyardError(
+        () => election.campaign('e', 'v', { autoRenew: false } as never),
+        'INVALID_ARGUMENT',
+        'autoRenew',
+      );
+      await expectSwitchyardError(() => election.campaign('e', 'v', bad), 'INVALID_ARGUMENT', 'signal');
+      await expectSwitchyardError(() => election.campaign('', 'v'), 'INVALID_ARGUMENT', 'election');
+      await expectSwitchyardError(() => election.leader('e', bad), 'INVALID_ARGUMENT', 'signal');
+      await expectSwitchyardError(() => election.observe('e', bad), 'INVALID_ARGUMENT', 'signal');
+      const leadership = await election.campaign('e', 'v');
+      await expectSwitchyardError(() => leadership.proclaim('w', bad), 'INVALID_ARGUMENT', 'signal');
+      await expectSwitchyardError(() => leadership.proclaim(5 as never), 'INVALID_ARGUMENT', 'value');
+      await leadership.proclaim('w');
+      expect((await election.leader('e'))?.value).toBe('w');
+      await leadership.resign();
+      expect(await election.leader('e')).toBeUndefined();
+    } finally {
+      await election.close();
+    }
+  });
+});
+
 describe('sub-second ttl (#9): the lease is valid for the ttl asked for, not rounded', () => {
   it('ttl 500 without renewal expires after ~500 ms and the next client gets the lock then, not after a whole second', async () => {
     const a = createEtcdLock({ client: raw, prefix: `${prefix}/ttl` });
