@@ -1,7 +1,8 @@
-import type { Clock, KitLock, ListenerErrorHandler } from '@switchyard/core';
+import type { KitLock } from '@switchyard/core';
 import {
   defineLock,
   KEY_PREFIX,
+  type LockCommonOptions,
   type LockKitOptions,
   type LockRequest,
   lockOptions,
@@ -12,8 +13,8 @@ import { PKG } from './constants.js';
 import { connect, connectionSchema, prefixOption } from './etcd-connection.js';
 import { EtcdLockDriver } from './etcd-lock-driver.js';
 
-/** Options every etcd lock kind takes (see the README's table). */
-export interface EtcdLockCommonOptions {
+/** Options every etcd lock kind takes (see the README's table; the rest is core's `LockCommonOptions`). */
+export interface EtcdLockCommonOptions extends LockCommonOptions {
   /** An existing etcd3 client; not closed by `close()`. Give either `client` or `hosts`. */
   client?: Etcd3;
   /** etcd endpoints for a client created (and closed) by the lock, e.g. `http://127.0.0.1:2379`. */
@@ -28,21 +29,8 @@ export interface EtcdLockCommonOptions {
    * long a crashed holder blocks the lock.
    */
   ttl?: number;
-  /** Default wait for a held lock, ms (default `Infinity`: until `signal` fires). */
-  wait?: number;
-  /** Deadline of one etcd call, ms (default 5 000). */
-  requestTimeout?: number;
   /** Upper bound of the jittered fallback poll while waiting for a watch event, ms (default 1 000). */
   pollInterval?: number;
-  /** A wait that finds etcd unreachable for this long rejects with `BACKEND_UNAVAILABLE`, ms (default 10 000). */
-  unavailableAfter?: number;
-  /** Safety margin subtracted from a lease's validity, ms (default 1 % of ttl + 2). */
-  drift?: number;
-  /** The same owner may re-acquire a key it holds in this client; releases count down (default false). */
-  reentrant?: boolean;
-  clock?: Clock;
-  /** Where a throwing `lease:lost` listener's error goes (default: a process warning). */
-  onListenerError?: ListenerErrorHandler;
 }
 
 export type EtcdLockOptions = EtcdLockCommonOptions;
