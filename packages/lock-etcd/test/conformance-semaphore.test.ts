@@ -18,7 +18,7 @@ for (const permits of [1, 3]) {
     name: `etcd semaphore (${permits} permit${permits > 1 ? 's' : ''})`,
     permits,
     ttlGranularity: 'seconds',
-    shortTtl: 1000,
+    shortTtl: 500, // a sub-second lease is valid for exactly its ttl (the etcd lease behind it is 1 s+)
     create: async () => {
       const make = () =>
         createEtcdSemaphore({
