@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { inspect } from 'node:util';
 import { createConfigAdmin, createConfigCenter } from '@switchyard/config-center';
 import { createMemoryConfigStore } from '@switchyard/core';
 import { z } from 'zod'; // any Standard Schema validator: zod ≥ 3.24, valibot ≥ 1, arktype ≥ 2
+
+const show = (...values: unknown[]) => process.stdout.write(`${values.map((v) => inspect(v)).join(' ')}\n`);
 
 // The store: createRedisConfigStore({ url }) or createEtcdConfigStore({ hosts }) in production.
 const store = createMemoryConfigStore();
@@ -35,8 +38,8 @@ const ns = await center.namespace('http', {
   schema: http,
   health: { check: (v) => v.timeout < 5_000, window: 1_000, interval: 50 }, // auto-rollback on failure
 });
-console.log(ns.get('timeout'), ns.get('retries'), ns.provenance.author); // 500 3 alice
-ns.subscribe(({ value, diff, version }) => console.log('v', version, value.timeout, diff.changed));
+show(ns.get('timeout'), ns.get('retries'), ns.provenance.author); // 500 3 alice
+ns.subscribe(({ value, diff, version }) => show('v', version, value.timeout, diff.changed));
 
 // gray release to 10 % of instances (consistent hash of the instance id), then promote
 await admin.startGray(ref, { timeout: 800 }, { percentage: 10 }, { author: 'bob' });
@@ -44,9 +47,9 @@ await admin.promoteGray(ref, { author: 'bob' });
 // a bad release is refused before anything is written
 await admin
   .publish(ref, { timeout: -1, dbPassword: 'x' }, { author: 'eve' })
-  .catch((e) => console.log(e.code, e.field));
+  .catch((e) => show(e.code, e.field));
 // rollback is a new release
 await admin.rollback(ref, first.revision, { author: 'ops' });
 await new Promise((r) => setTimeout(r, 50));
-console.log((await admin.audit({ namespace: 'http' })).map((a) => `${a.action}:${a.actor}`));
+show((await admin.audit({ namespace: 'http' })).map((a) => `${a.action}:${a.actor}`));
 await center.close();
