@@ -155,6 +155,28 @@ describe.each(backends)('config center on %s', (_name, makeStore) => {
     }
   });
 
+  it('a large namespace is stored compressed and read back whole', async () => {
+    const app = `gz${randomUUID().slice(0, 6)}`;
+    const ref = { env: 'prod', namespace: 'big' };
+    await using store = makeStore();
+    const admin = createConfigAdmin({ store, app });
+    const items = Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`flag.${i}`, i % 3 === 0]));
+    const r1 = await admin.publish(ref, items, { author: 'alice' });
+    const raw = (await store.get(`${app}/prod/default/big`))!.value;
+    expect(raw).toContain('"itemsGz":');
+    expect(raw.length).toBeLessThan(JSON.stringify(items).length / 3);
+    await using center = createConfigCenter({ store, app, env: 'prod' });
+    const ns = await center.namespace('big');
+    expect(ns.value).toEqual(items);
+    const r2 = await admin.publish(ref, { ...items, 'flag.7': true }, { author: 'bob' });
+    await until(() => ns.get('flag.7') === true);
+    expect(await admin.diff(ref, r1.revision, r2.revision)).toEqual({
+      added: {},
+      removed: {},
+      changed: { 'flag.7': { from: false, to: true } },
+    });
+  });
+
   it('secrets are ciphertext in the store; rotation keeps old values readable; re-encrypt', async () => {
     const app = `sec${randomUUID().slice(0, 6)}`;
     const ref = { env: 'prod', namespace: 'db' };

@@ -24,6 +24,7 @@ import {
   assertName,
   DEFAULT_CLUSTER,
   decodeDocument,
+  encodeDocument,
   type ReleaseDocument,
   ReleaseLayout,
 } from './release-layout.js';
@@ -323,7 +324,7 @@ export function createConfigCenter(options: ConfigCenterOptions): ConfigCenter {
       rollbackOf: previous.revision,
     };
     const entry = await store
-      .put(key, JSON.stringify(doc), {
+      .put(key, encodeDocument(doc), {
         expectedRevision: resolved.mainRevision,
         author: actor,
         message: doc.message!,
