@@ -56,7 +56,7 @@ const SCHEMA = {
 
 interface RedisWithScripts extends Redis {
   switchyardCfgWrite(...args: (string | number)[]): Promise<string[]>;
-  switchyardCfgList(...args: string[]): Promise<string[]>;
+  switchyardCfgList(...args: (string | Buffer)[]): Promise<string[]>;
 }
 
 /**
@@ -148,7 +148,8 @@ export function createRedisConfigStore(options: RedisConfigStoreOptions): Config
       guards.open();
       assertString(PKG, 'prefix', p);
       const min = p === '' ? '-' : `[${p}`;
-      const max = p === '' ? '+' : `(${p}\u00ff\u00ff\u00ff\u00ff`;
+      // 0xFF never occurs in UTF-8: `[<prefix>0xFF` is above every key that starts with the prefix.
+      const max = p === '' ? '+' : Buffer.concat([Buffer.from(`[${p}`), Buffer.from([0xff])]);
       const reply = await call(`list ${p}`, opts.signal, () =>
         client.switchyardCfgList(keys.rev, keys.index, keys.value(''), min, max),
       );
