@@ -397,6 +397,33 @@ describe('outages after start', () => {
   });
 });
 
+describe('store down at start without a snapshot', () => {
+  it('opening a namespace fails fast with BACKEND_UNAVAILABLE, and works once the store is back', async () => {
+    const app = `late${randomUUID().slice(0, 6)}`;
+    const store = createRedisConfigStore({ url: redis.url, requestTimeout: 300 });
+    await createConfigAdmin({ store, app }).publish(
+      { env: 'prod', namespace: 'n' },
+      { a: 1 },
+      { author: 'alice' },
+    );
+    await using center = createConfigCenter({ store, app, env: 'prod', backoff: { base: 50, max: 200 } });
+    redis.process.pause();
+    try {
+      await expect(center.namespace('n')).rejects.toMatchObject({ code: 'BACKEND_UNAVAILABLE' });
+    } finally {
+      redis.process.resume();
+    }
+    let ns: Awaited<ReturnType<typeof center.namespace>> | undefined;
+    const end = Date.now() + 5000;
+    while (!ns && Date.now() < end) {
+      ns = await center.namespace('n').catch(() => undefined);
+      if (!ns) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(ns?.get('a')).toBe(1);
+    await store.close();
+  });
+});
+
 describe('snapshot fallback', () => {
   it('the store is down at start and a snapshot exists: the app gets its config and an event', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cfg-snap-'));

@@ -242,6 +242,7 @@ export function createConfigCenter(options: ConfigCenterOptions): ConfigCenter {
           if (!first) events.emit('store:restored', { revision });
           synced = true;
           if (first) resolveFirst();
+          else firstSync = Promise.resolve(); // namespaces opened from now on need not wait or fail
           first = false;
           attempt = 0;
         }
