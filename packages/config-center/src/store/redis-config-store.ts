@@ -8,6 +8,7 @@ import {
   systemClock,
 } from '@switchyard/core';
 import {
+  ConfigStoreGuards,
   callBackend,
   DEFAULT_REQUEST_TIMEOUT,
   exclusiveOptions,
@@ -18,7 +19,6 @@ import {
 import { Redis } from 'ioredis';
 import { RedisChangeFeed } from './redis-change-feed.js';
 import { LIST_SCRIPT, WRITE_SCRIPT } from './redis-scripts.js';
-import { StoreGuards } from './store-guards.js';
 
 const PKG = 'config-center/redis';
 
@@ -84,7 +84,7 @@ export function createRedisConfigStore(options: RedisConfigStoreOptions): Config
     stream: `${prefix}log`,
     index: `${prefix}keys`,
   };
-  const guards = new StoreGuards(PKG);
+  const guards = new ConfigStoreGuards(PKG);
   const call = <T>(what: string, signal: AbortSignal | undefined, fn: () => Promise<T>) =>
     callBackend(what, { pkg: PKG, clock, timeout: requestTimeout, signal }, fn);
 
