@@ -213,7 +213,11 @@ return { best.id, best.epoch, 'created', '', '' }
 /** KEYS pods, links; ARGV uids… Returns a flat list of { pod, epoch, till, valid } ('' pod = none). */
 export const GET_LINKS = new LuaScript(
   `
-local vals = redis.call('HMGET', KEYS[2], unpack(ARGV))
+local vals = {}
+for from = 1, #ARGV, 500 do
+  local part = redis.call('HMGET', KEYS[2], unpack(ARGV, from, math.min(from + 499, #ARGV)))
+  for j = 1, #part do vals[from + j - 1] = part[j] end
+end
 local out = {}
 for i = 1, #ARGV do
   local link = parseLink(vals[i])
