@@ -20,12 +20,14 @@ export interface RouteConformanceTarget {
   /** A store; each call may return a new connection to the same backend. */
   store(): RouteStore | Promise<RouteStore>;
   teardown?(): Promise<void>;
+  /** Pod lease TTL for the suite, ms (default 1 000; heartbeats every 100 ms). */
+  ttl?: number;
 }
 
 const HB = 100;
-const TTL = 1_000;
 
 export function runRouteConformance(target: RouteConformanceTarget): void {
+  const TTL = target.ttl ?? 1_000;
   describe(`route conformance: ${target.name}`, () => {
     let store: RouteStore;
     /** The pods' own connection (pods and callers are different processes in production). */
