@@ -50,7 +50,7 @@ beforeAll(async () => {
     callers.push(c);
   }
   await Promise.all(callers.map((c) => c.next('ready')));
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await Promise.all([...pods, ...callers].map((p) => p?.kill()));

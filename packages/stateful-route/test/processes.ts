@@ -39,7 +39,7 @@ export class FixtureProcess {
   }
 
   /** The next line starting with `prefix` (one already received counts), rejected on exit or timeout. */
-  next(prefix: string, timeout = 20_000): Promise<string> {
+  next(prefix: string, timeout = 45_000): Promise<string> {
     const have = this.lines.findIndex((l) => l.startsWith(prefix));
     if (have >= 0) return Promise.resolve(this.lines.splice(have, 1)[0]!);
     return new Promise((resolve, reject) => {
