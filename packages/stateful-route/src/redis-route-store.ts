@@ -223,17 +223,12 @@ export function createRedisRouteStore(options: RedisRouteStoreOptions): RedisRou
       if (uids.length === 0) return [];
       const flat = (await call('getLinks', signal, () =>
         GET_LINKS.run(client, [key(service, 'pods'), key(service, `links:${namespace}`)], uids),
-      )) as (string | number)[];
-      const out: (JudgedLink | undefined)[] = [];
-      for (let i = 0; i < flat.length; i += 4) {
-        const pod = flat[i] as string;
-        out.push(
-          pod === ''
-            ? undefined
-            : { pod, epoch: Number(flat[i + 1]), till: Number(flat[i + 2]), valid: flat[i + 3] === 1 },
-        );
-      }
-      return out;
+      )) as string[];
+      return flat.map((v): JudgedLink | undefined => {
+        if (v === '') return undefined;
+        const f = v.split('|');
+        return { pod: f[0]!, epoch: Number(f[1]), till: Number(f[2]), valid: f[3] === '1' };
+      });
     },
     async setLink(namespace, service, uid, pod, mode, expect, signal) {
       const r = (await call('setLink', signal, () =>

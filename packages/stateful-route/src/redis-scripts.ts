@@ -44,7 +44,7 @@ local function parsePod(id, v)
 end
 local function parseLink(v)
   if not v then return nil end
-  local p, e, till = string.match(v, '^(.*)|([^|]*)|([^|]*)$')
+  local p, e, till = string.match(v, '^([^|]*)|([^|]*)|([^|]*)$')
   if not p then return nil end
   return { pod = p, epoch = e, till = tonumber(till) }
 end
@@ -137,11 +137,15 @@ return 1
 );
 
 const PICK = `
+local counts = nil
 local function cost(p)
-  local n = tonumber(redis.call('HGET', KEYS[2], p.id .. '|' .. p.epoch) or '0')
+  local n = tonumber(counts[p.id .. '|' .. p.epoch] or '0')
   return (n + 1) / p.cap * (1 + p.load / 100)
 end
 local function pick(strategy, r1, r2)
+  counts = {}
+  local flat = redis.call('HGETALL', KEYS[2])
+  for i = 1, #flat, 2 do counts[flat[i]] = flat[i + 1] end
   local all = redis.call('HGETALL', KEYS[1])
   local cand = {}
   for i = 1, #all, 2 do
@@ -210,28 +214,24 @@ return { best.id, best.epoch, 'created', '', '' }
   4,
 );
 
-/** KEYS pods, links; ARGV uids… Returns a flat list of { pod, epoch, till, valid } ('' pod = none). */
+/**
+ * KEYS pods, links; ARGV uids… Returns one string per uid: '' (no link, or released and past its
+ * window) or "pod|epoch|till|valid" (valid 1 while the pod serves it).
+ */
 export const GET_LINKS = new LuaScript(
   `
-local vals = {}
+local out = {}
 for from = 1, #ARGV, 500 do
   local part = redis.call('HMGET', KEYS[2], unpack(ARGV, from, math.min(from + 499, #ARGV)))
-  for j = 1, #part do vals[from + j - 1] = part[j] end
-end
-local out = {}
-for i = 1, #ARGV do
-  local link = parseLink(vals[i])
-  if link and not (link.till ~= 0 and link.till <= now) then
-    local v = judge(link, getPod(KEYS[1], link.pod))
-    out[#out + 1] = link.pod
-    out[#out + 1] = link.epoch
-    out[#out + 1] = string.format('%d', link.till)
-    out[#out + 1] = (v == 'ok' or v == 'drain') and 1 or 0
-  else
-    out[#out + 1] = ''
-    out[#out + 1] = ''
-    out[#out + 1] = ''
-    out[#out + 1] = 0
+  for j = 1, #part do
+    local raw = part[j]
+    local link = parseLink(raw)
+    if link and not (link.till ~= 0 and link.till <= now) then
+      local v = judge(link, getPod(KEYS[1], link.pod))
+      out[from + j - 1] = raw .. ((v == 'ok' or v == 'drain') and '|1' or '|0')
+    else
+      out[from + j - 1] = ''
+    end
   end
 end
 return out

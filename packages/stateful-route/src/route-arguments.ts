@@ -2,9 +2,20 @@ import { assertInstanceId, assertKey, assertServiceName, invalidArgument } from 
 import { PKG, ROUTING_STATES, type RoutingState } from './route-model.js';
 
 /** Validation of call arguments: `INVALID_ARGUMENT` naming the field. */
-export const namespaceArg = (v: unknown): string => assertServiceName(PKG, 'namespace', v);
-export const serviceArg = (v: unknown): string => assertServiceName(PKG, 'service', v);
-export const uidArg = (v: unknown, field = 'uid'): string => assertKey(PKG, field, v, 512);
+/** Names already validated (namespaces and services are few; the hot path skips the regex). */
+const seenNames = new Set<string>();
+function nameArg(field: string, v: unknown): string {
+  if (typeof v === 'string' && seenNames.has(v)) return v;
+  const s = assertServiceName(PKG, field, v);
+  if (seenNames.size < 10_000) seenNames.add(s);
+  return s;
+}
+export const namespaceArg = (v: unknown): string => nameArg('namespace', v);
+export const serviceArg = (v: unknown): string => nameArg('service', v);
+export const uidArg = (v: unknown, field = 'uid'): string =>
+  typeof v === 'string' && v.length > 0 && v.length <= 512 && !v.includes('\u0000')
+    ? v
+    : assertKey(PKG, field, v, 512);
 export const podArg = (v: unknown, field = 'pod'): string => assertInstanceId(PKG, field, v);
 
 export function uidsArg(v: unknown): string[] {

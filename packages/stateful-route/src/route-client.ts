@@ -127,10 +127,15 @@ export class RouteClient {
   }
 
   /** The user's routable pod, creating the link on the best pod if there is none (atomic). */
-  async computeLinkedPod(namespace: string, uid: string, service: string, opts: Sig = {}): Promise<string> {
-    const cached = this.getLinkedInCache(namespace, uid, service);
-    if (cached !== undefined) return cached;
-    return this.#claim(namespace, uid, service, opts.signal);
+  computeLinkedPod(namespace: string, uid: string, service: string, opts?: Sig): Promise<string> {
+    let cached: string | undefined;
+    try {
+      cached = this.getLinkedInCache(namespace, uid, service);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (cached !== undefined) return Promise.resolve(cached);
+    return this.#claim(namespace, uid, service, opts?.signal);
   }
 
   /** The user's routable pod (cache, then store), or `undefined`; never creates a link. */
@@ -260,7 +265,7 @@ export class RouteClient {
   }
 
   async #claim(namespace: string, uid: string, service: string, signal?: AbortSignal): Promise<string> {
-    await this.#ensureView(service, signal);
+    if (!this.#view.loaded(service)) await this.#ensureView(service, signal);
     const r = await this.store.claim(
       namespace,
       service,

@@ -83,7 +83,7 @@ export function runRouteConformance(target: RouteConformanceTarget): void {
       nextService();
       await pods(5);
       const callers = [client(), client(), client()];
-      const uids = Array.from({ length: 600 }, (_, i) => `u${i}`);
+      const uids = Array.from({ length: 400 }, (_, i) => `u${i}`);
       const results = await Promise.all(
         callers.map((c) => Promise.all(uids.map((u) => c.computeLinkedPod('ns', u, service)))),
       );
