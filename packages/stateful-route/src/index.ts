@@ -9,6 +9,7 @@ export {
   type BatchLinks,
   createRouteClient,
   type LinkEvent,
+  type PodDirectory,
   RouteClient,
   type RouteClientEvents,
   type RouteClientOptions,

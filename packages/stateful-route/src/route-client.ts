@@ -3,6 +3,7 @@ import {
   closedError,
   Emitter,
   invalidArgument,
+  type ServiceInstance,
   SwitchyardError,
   systemClock,
 } from '@switchyard/core';
@@ -27,7 +28,21 @@ export interface RouteClientOptions {
   moveBudget?: { perInterval?: number; interval?: number };
   /** `reportUnreachable` declares a pod dead when its last heartbeat is older than this, ms (default 1 500). */
   suspectAfter?: number;
+  /**
+   * Optional: where pods are registered as discovery instances (instance id = pod id), e.g. a core
+   * `DiscoveryClient` or any backend. Enables `computeLinkedInstance` and checks pod ids given to
+   * `setLinkedPodIfAbsent` against it.
+   */
+  discovery?: PodDirectory;
   clock?: Clock;
+}
+
+/** The part of a discovery backend or client the router uses: `resolve(service)`. */
+export interface PodDirectory {
+  resolve(
+    service: string,
+    options?: { signal?: AbortSignal },
+  ): Promise<{ readonly instances: readonly ServiceInstance[] }>;
 }
 
 export interface LinkEvent {
@@ -79,6 +94,7 @@ export class RouteClient {
   readonly #budgetInterval: number;
   readonly #suspectAfter: number;
   readonly #stats: RouteClientStats = { hits: 0, misses: 0, created: 0, moved: 0, staleCorrections: 0 };
+  readonly #discovery: PodDirectory | undefined;
   #closed = false;
 
   constructor(options: RouteClientOptions) {
@@ -95,9 +111,14 @@ export class RouteClient {
         interval: opt.duration({ min: 1 }).default(1_000),
       }),
       suspectAfter: opt.duration({ min: 1 }).default(1_500),
+      discovery: opt.instance<PodDirectory>(
+        (v) => typeof (v as PodDirectory)?.resolve === 'function',
+        'a discovery backend or client (resolve)',
+      ),
       clock: opt.clock().default(systemClock),
     });
     this.store = o.store;
+    this.#discovery = o.discovery;
     this.#strategy = o.strategy;
     this.#budget = o.moveBudget?.perInterval ?? 100;
     this.#budgetInterval = o.moveBudget?.interval ?? 1_000;
@@ -136,6 +157,29 @@ export class RouteClient {
     }
     if (cached !== undefined) return Promise.resolve(cached);
     return this.#claim(namespace, uid, service, opts?.signal);
+  }
+
+  /**
+   * `computeLinkedPod`, then the pod's discovery instance (address, port, metadata) from the
+   * `discovery` option. A linked pod missing from discovery rejects with `NO_AVAILABLE_INSTANCE`.
+   */
+  async computeLinkedInstance(
+    namespace: string,
+    uid: string,
+    service: string,
+    opts: Sig = {},
+  ): Promise<ServiceInstance> {
+    if (!this.#discovery) throw invalidArgument(PKG, 'discovery', 'is required for computeLinkedInstance');
+    const pod = await this.computeLinkedPod(namespace, uid, service, opts);
+    const { instances } = await this.#discovery.resolve(service, { signal: opts.signal });
+    const instance = instances.find((i) => i.id === pod);
+    if (!instance) {
+      throw new SwitchyardError(
+        'NO_AVAILABLE_INSTANCE',
+        `[${PKG}] pod "${pod}" of "${service}" is not in discovery`,
+      );
+    }
+    return instance;
   }
 
   /** The user's routable pod (cache, then store), or `undefined`; never creates a link. */
@@ -235,7 +279,14 @@ export class RouteClient {
   /** Links the user to `pod` unless it already has a valid link; returns the user's pod. */
   async setLinkedPodIfAbsent(namespace: string, uid: string, service: string, pod: string, opts: Sig = {}) {
     const key = LinkCache.key(namespaceArg(namespace), uidArg(uid), serviceArg(service));
-    const r = await this.store.setLink(namespace, service, uid, podArg(pod), 'absent', '', opts.signal);
+    podArg(pod);
+    if (this.#discovery) {
+      const { instances } = await this.#discovery.resolve(service, { signal: opts.signal });
+      if (!instances.some((i) => i.id === pod)) {
+        throw invalidArgument(PKG, 'pod', `"${pod}" is not an instance of "${service}" in discovery`);
+      }
+    }
+    const r = await this.store.setLink(namespace, service, uid, pod, 'absent', '', opts.signal);
     this.#cache.set(key, r.pod, r.epoch);
     return r.pod;
   }
