@@ -6,6 +6,7 @@ import {
   type ServiceInstance,
   SwitchyardError,
   systemClock,
+  throwIfAborted,
 } from '@switchyard/core';
 import { opt, parseOptions } from '@switchyard/core/driver';
 import { LinkCache } from './link-cache.js';
@@ -310,7 +311,7 @@ export class RouteClient {
   async #ensureView(service: string, signal?: AbortSignal): Promise<void> {
     if (this.#closed) throw closedError(PKG, 'route client');
     if (!this.#view.loaded(service)) {
-      signal?.throwIfAborted();
+      throwIfAborted(PKG, signal);
       await this.#view.refresh(service);
     }
   }
