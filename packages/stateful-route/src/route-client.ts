@@ -13,7 +13,7 @@ import { LinkCache } from './link-cache.js';
 import { PodView } from './pod-view.js';
 import { namespaceArg, podArg, serviceArg, uidArg, uidsArg } from './route-arguments.js';
 import { judgeLink, type MoveReason, type PickStrategy, PKG, type PodRecord } from './route-model.js';
-import type { RouteStore } from './route-store.js';
+import type { JudgedLink, RouteStore } from './route-store.js';
 
 export interface RouteClientOptions {
   /** Where links and pod leases live: `createRedisRouteStore(…)` or `createMemoryRouteStore()`. */
@@ -245,18 +245,33 @@ export class RouteClient {
 
   /** service → pod for every service the user has a valid link to (one call per service, in parallel). */
   async getLinkService(namespace: string, uid: string, opts: Sig = {}): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    for (const [s, l] of Object.entries(await this.describeUser(namespace, uid, opts))) {
+      if (l.valid && l.till === 0) out[s] = l.pod;
+    }
+    return out;
+  }
+
+  /** Admin view of one user: every service's stored link (valid or not), from the store. */
+  async describeUser(namespace: string, uid: string, opts: Sig = {}): Promise<Record<string, JudgedLink>> {
     namespaceArg(namespace);
     uidArg(uid);
     const services = await this.store.services(opts.signal);
     const links = await Promise.all(
       services.map((s) => this.store.getLinks(namespace, s, [uid], opts.signal)),
     );
-    const out: Record<string, string> = {};
+    const out: Record<string, JudgedLink> = {};
     services.forEach((s, i) => {
       const l = links[i]![0];
-      if (l?.valid && l.till === 0) out[s] = l.pod;
+      if (l) out[s] = l;
     });
     return out;
+  }
+
+  /** Admin view of one pod from a fresh listing (lease, state, load, active links), or `undefined`. */
+  async describePod(service: string, pod: string, opts: Sig = {}): Promise<PodRecord | undefined> {
+    const { pods } = await this.store.listPods(serviceArg(service), opts.signal);
+    return pods.find((p) => p.pod === podArg(pod));
   }
 
   /** The valid links of many users of one service, grouped by pod: one store round trip. */

@@ -271,6 +271,12 @@ export function runRouteConformance(target: RouteConformanceTarget): void {
       expect(c.getLinkedInCache('ns', 'b0', s2)).toBeUndefined();
       await c.setCache('ns', 'b0', s2, 'other');
       expect(c.getLinkedInCache('ns', 'b0', s2)).toBe('other');
+      const user = await c.describeUser('ns', 'b0');
+      expect(user[s2]).toMatchObject({ pod: 'other', valid: true, till: 0 });
+      expect(user[s1]?.pod).toBe(placed[0]);
+      const pod = await c.describePod(s2, 'other');
+      expect(pod).toMatchObject({ pod: 'other', state: 'NORMAL', links: 1 });
+      expect(await c.describePod(s2, 'ghost')).toBeUndefined();
     });
 
     it('invalidates cached links when the pod’s published state changes (not only by TTL)', async () => {
