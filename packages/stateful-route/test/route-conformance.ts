@@ -202,7 +202,7 @@ export function runRouteConformance(target: RouteConformanceTarget): void {
     it('fences a pod whose lease lapsed: new epoch, old links void, lost users reported', async () => {
       nextService();
       // Heartbeat slower than the TTL: the lease lapses between beats (a paused pod).
-      const slow = createRouteServer({ store: podStore, service, pod: 'pod-0', heartbeat: 700, ttl: 300 });
+      const slow = createRouteServer({ store: podStore, service, pod: 'pod-0', heartbeat: 1_400, ttl: 600 });
       await slow.start();
       open.push(slow);
       await pods(1, { pod: 'pod-1' });
@@ -214,7 +214,7 @@ export function runRouteConformance(target: RouteConformanceTarget): void {
       const firstEpoch = slow.epoch;
       expect(await slow.assertOwner('ns', users[0]!)).toBe(firstEpoch);
       const fenced = new Promise<{ lostEpoch: number; epoch: number }>((r) => slow.on('pod:fenced', r));
-      await delay(320);
+      await delay(650);
       expect(slow.serving).toBe(false);
       await expectSwitchyardError(slow.assertOwner('ns', users[0]!), 'CONFLICT');
       // Meanwhile the first user moved.
