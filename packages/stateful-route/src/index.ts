@@ -15,6 +15,7 @@ export {
   type RouteClientOptions,
   type RouteClientStats,
 } from './route-client.js';
+export type { RouteDiagnosticsPayloads } from './route-diagnostics.js';
 export {
   acceptsNewUsers,
   judgeLink,

@@ -87,7 +87,7 @@ type Sig = { signal?: AbortSignal };
  */
 export class RouteClient {
   readonly store: RouteStore;
-  readonly #events = new Emitter<RouteClientEvents>({ source: PKG });
+  readonly #events = new Emitter<RouteClientEvents>({ source: PKG, diagnostics: true });
   readonly #cache: LinkCache;
   readonly #view: PodView;
   readonly #strategy: PickStrategy;

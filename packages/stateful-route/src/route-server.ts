@@ -61,7 +61,7 @@ export class RouteServer {
   readonly pod: string;
   readonly heartbeat: number;
   readonly ttl: number;
-  readonly #events = new Emitter<RouteServerEvents>({ source: PKG });
+  readonly #events = new Emitter<RouteServerEvents>({ source: PKG, diagnostics: true });
   readonly #clock: Clock;
   #load: number;
   #capacity: number;

@@ -1,4 +1,4 @@
-import { createMemoryDiscovery } from '@switchyard/core';
+import { createMemoryDiscovery, subscribeDiagnostic } from '@switchyard/core';
 import { eventually, expectSwitchyardError } from '@switchyard/testkit/conformance';
 import { type RedisServer, startRedis } from '@switchyard/testkit/servers';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -14,7 +14,12 @@ afterAll(() => redis.stop());
 it('demo: the user sticks to one pod, the pod drains, the user moves once', async () => {
   await using store = createRedisRouteStore({ url: redis.url, prefix: 'demo:' });
   const lines: string[] = [];
-  const seen = await runDemo(store, (l) => lines.push(l));
+  const published: { uid: string; source: string }[] = [];
+  const off = subscribeDiagnostic('switchyard:link:moved', (e) =>
+    published.push({ uid: e.uid, source: e.source }),
+  );
+  const seen = await runDemo(store, (l) => lines.push(l)).finally(off);
+  expect(published).toEqual([{ uid: 'alice', source: 'stateful-route' }]);
   expect(new Set(seen.slice(0, 3)).size).toBe(1);
   expect(new Set(seen.slice(3)).size).toBe(1);
   expect(seen[3]).not.toBe(seen[0]);
