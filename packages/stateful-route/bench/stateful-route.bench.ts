@@ -61,6 +61,11 @@ const client = createRouteClient({ store });
 await client.pods('bench');
 const ping = await timeOps(N, () => raw.ping());
 const miss = await timeOps(N, (i) => client.computeLinkedPod('ns', `m${i}`, 'bench'));
+// A caller that restarted (empty cache) looking up users who already have links.
+const restarted = createRouteClient({ store });
+await restarted.pods('bench');
+const missLinked = await timeOps(N, (i) => restarted.computeLinkedPod('ns', `m${i}`, 'bench'));
+await restarted.close();
 const hitNs = await nsPerOp(200_000, () =>
   client.computeLinkedPod('ns', `m${Math.floor(Math.random() * N)}`, 'bench'),
 );
@@ -89,10 +94,16 @@ console.log(
     [
       ['PING (round-trip floor)', us(p50(ping.latencies)), us(p99(ping.latencies)), '1.00×'],
       [
-        'computeLinkedPod miss (claim script)',
+        'computeLinkedPod miss, new user (claim + placement)',
         us(p50(miss.latencies)),
         us(p99(miss.latencies)),
         ratio(p50(miss.latencies), p50(ping.latencies)),
+      ],
+      [
+        'computeLinkedPod miss, user already linked (restarted caller)',
+        us(p50(missLinked.latencies)),
+        us(p99(missLinked.latencies)),
+        ratio(p50(missLinked.latencies), p50(ping.latencies)),
       ],
       [
         'hand-rolled GET + SET NX, miss',
