@@ -119,7 +119,7 @@ export function createMemoryRouteStore(options: MemoryRouteStoreOptions = {}): R
       const now = clock.now();
       const p = s.pods.get(pod);
       if (!p || p.deadline <= now) return true;
-      if (now - (p.deadline - p.ttl) <= grace) return false;
+      if (now - (p.deadline - p.ttl) <= Math.max(grace, p.ttl / 2)) return false;
       s.pods.set(pod, { ...p, deadline: now });
       announce(service);
       return true;

@@ -128,7 +128,7 @@ export const SUSPECT = new LuaScript(
 local p = parsePod(ARGV[1], redis.call('HGET', KEYS[1], ARGV[1]))
 if not p or p.deadline <= now then return 1 end
 local lastBeat = p.deadline - p.ttl
-if now - lastBeat <= tonumber(ARGV[2]) then return 0 end
+if now - lastBeat <= math.max(tonumber(ARGV[2]), p.ttl / 2) then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], table.concat({ p.epoch, p.state, p.load, p.cap, string.format('%d', now), p.ttl, p.move }, '|'))
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1

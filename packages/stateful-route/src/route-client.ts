@@ -27,7 +27,10 @@ export interface RouteClientOptions {
   strategy?: PickStrategy;
   /** Users moved off pods drained with `move: true`, at most `perInterval` per `interval` ms per service (default 100 / 1 000). */
   moveBudget?: { perInterval?: number; interval?: number };
-  /** `reportUnreachable` declares a pod dead when its last heartbeat is older than this, ms (default 1 500). */
+  /**
+   * `reportUnreachable` declares a pod dead when its last heartbeat is older than
+   * `max(suspectAfter, the pod's TTL / 2)`, ms (default 0: TTL / 2 = 1.5 heartbeats).
+   */
   suspectAfter?: number;
   /**
    * Optional: where pods are registered as discovery instances (instance id = pod id), e.g. a core
@@ -111,7 +114,7 @@ export class RouteClient {
         perInterval: opt.integer(0).default(100),
         interval: opt.duration({ min: 1 }).default(1_000),
       }),
-      suspectAfter: opt.duration({ min: 1 }).default(1_500),
+      suspectAfter: opt.duration({ allowZero: true }).default(0),
       discovery: opt.instance<PodDirectory>(
         (v) => typeof (v as PodDirectory)?.resolve === 'function',
         'a discovery backend or client (resolve)',
@@ -309,7 +312,7 @@ export class RouteClient {
 
   /**
    * A caller could not reach `pod`: checks its lease at once. When its last heartbeat is older than
-   * `suspectAfter` it is declared dead now (its users move at their next request) instead of at
+   * `max(suspectAfter, TTL / 2)` it is declared dead now (its users move at their next request) instead of at
    * its TTL. Returns true when the pod is dead.
    */
   async reportUnreachable(service: string, pod: string, opts: Sig = {}): Promise<boolean> {

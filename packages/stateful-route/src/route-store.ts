@@ -83,7 +83,8 @@ export interface RouteStore extends AsyncDisposable {
   listPods(service: string, signal?: AbortSignal): Promise<PodListing>;
   /**
    * Immediate lease check after a caller could not reach the pod: declares it dead now when its
-   * last heartbeat is older than `grace` ms. Returns true when the pod is (now) dead.
+   * last heartbeat is older than `max(grace, ttl / 2)` ms (1.5 heartbeats at the default TTL, so a
+   * healthy pod is never declared dead). Returns true when the pod is (now) dead.
    */
   suspectPod(service: string, pod: string, grace: number, signal?: AbortSignal): Promise<boolean>;
   /** Returns the valid link or places the user on the best pod, atomically. `undefined`: no pod accepts users. */

@@ -187,14 +187,19 @@ export function runRouteConformance(target: RouteConformanceTarget): void {
 
       // reportUnreachable: a pod that stopped beating is declared dead before its TTL.
       nextService();
-      const [q0] = await pods(2, { heartbeat: 100, ttl: 5_000 });
+      const [q0] = await pods(2, { heartbeat: 100, ttl: 1_000 });
       let v = 0;
       while ((await c.computeLinkedPod('ns', `g${v}`, service)) !== 'pod-0') v++;
       expect(await c.reportUnreachable(service, 'pod-0')).toBe(false); // beating: not dead
       await q0!.close();
-      await delay(250);
-      const c2 = client({ suspectAfter: 200 });
-      expect(await c2.reportUnreachable(service, 'pod-0')).toBe(true);
+      const closedAt = Date.now();
+      await delay(200);
+      const c2 = client();
+      expect(await c2.reportUnreachable(service, 'pod-0')).toBe(false); // 200 ms < TTL / 2: maybe just slow
+      await delay(400);
+      const reported = Date.now();
+      expect(await c2.reportUnreachable(service, 'pod-0')).toBe(true); // 600 ms > TTL / 2: dead now, not at 1 000
+      expect(reported - closedAt).toBeLessThan(900);
       await eventually(() => c.getLinkedInCache('ns', `g${v}`, service) === undefined, 1_000, 'invalidated');
       expect(await c.computeLinkedPod('ns', `g${v}`, service)).toBe('pod-1');
     });
