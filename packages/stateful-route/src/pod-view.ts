@@ -98,7 +98,9 @@ export class PodView {
     this.#started = true;
     this.#unsubscribe ??= this.#store.onChange((change) => {
       if (change.kind === 'link') this.#onLink(change.namespace, change.service, change.uid);
-      else if (this.#views.has(change.service)) this.refresh(change.service).catch(this.#onError);
+      else if (change.kind === 'resync') {
+        for (const s of this.#views.keys()) this.refresh(s).catch(this.#onError);
+      } else if (this.#views.has(change.service)) this.refresh(change.service).catch(this.#onError);
     });
     const tick = () => {
       this.#timer = undefined;

@@ -145,7 +145,13 @@ export function createRedisRouteStore(options: RedisRouteStoreOptions): RedisRou
       } else change = { kind: 'pod', service: message };
       for (const l of listeners) l(change);
     });
-    void sub.subscribe(channel).catch(() => {});
+    const resync = () => {
+      for (const l of listeners) l({ kind: 'resync' });
+    };
+    // Changes published before the subscription was active (or while it was reconnecting) are
+    // not delivered: relist once it is (again).
+    sub.subscribe(channel).then(resync, () => {});
+    sub.on('ready', resync);
     subscriber = sub;
   }
 

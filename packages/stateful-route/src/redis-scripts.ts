@@ -137,38 +137,39 @@ return 1
 );
 
 const PICK = `
-local counts = nil
-local function cost(p)
-  local n = tonumber(counts[p.id .. '|' .. p.epoch] or '0')
-  return (n + 1) / p.cap * (1 + p.load / 100)
-end
 local function pick(strategy, r1, r2)
-  counts = {}
+  local counts = {}
   local flat = redis.call('HGETALL', KEYS[2])
   for i = 1, #flat, 2 do counts[flat[i]] = flat[i + 1] end
   local all = redis.call('HGETALL', KEYS[1])
-  local cand = {}
+  local ids, epochs, costs, n = {}, {}, {}, 0
   for i = 1, #all, 2 do
-    local p = parsePod(all[i], all[i + 1])
-    if p and p.deadline > now and p.state == 'N' and p.cap > 0 then cand[#cand + 1] = p end
+    local e, s, l, c, d = string.match(all[i + 1], '^([^|]*)|(%a)|([^|]*)|([^|]*)|([^|]*)|')
+    if s == 'N' then
+      local cap = tonumber(c)
+      if tonumber(d) > now and cap > 0 then
+        n = n + 1
+        ids[n], epochs[n] = all[i], e
+        costs[n] = (tonumber(counts[all[i] .. '|' .. e] or '0') + 1) / cap * (1 + tonumber(l) / 100)
+      end
+    end
   end
-  local n = #cand
   if n == 0 then return nil end
+  local best
   if strategy == 'p2c' and n > 2 then
     local a = math.floor(r1 * n) + 1
     local b = math.floor(r2 * (n - 1)) + 1
     if b >= a then b = b + 1 end
-    if cost(cand[a]) <= cost(cand[b]) then return cand[a] end
-    return cand[b]
+    if costs[a] <= costs[b] then best = a else best = b end
+  else
+    local start = math.floor(r1 * n)
+    local bestCost = math.huge
+    for k = 0, n - 1 do
+      local j = ((start + k) % n) + 1
+      if costs[j] < bestCost then best, bestCost = j, costs[j] end
+    end
   end
-  local start = math.floor(r1 * n)
-  local best, bestCost = nil, math.huge
-  for i = 0, n - 1 do
-    local p = cand[((start + i) % n) + 1]
-    local c = cost(p)
-    if c < bestCost then best, bestCost = p, c end
-  end
-  return best
+  return { id = ids[best], epoch = epochs[best] }
 end
 `;
 

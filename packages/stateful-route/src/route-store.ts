@@ -2,6 +2,8 @@ import type { LinkRecord, MoveReason, PickStrategy, PodRecord, RoutingState } fr
 
 export type RouteChange =
   | { readonly kind: 'pod'; readonly service: string }
+  /** Notices may have been missed (the subscription just started or reconnected): relist everything. */
+  | { readonly kind: 'resync' }
   | { readonly kind: 'link'; readonly namespace: string; readonly service: string; readonly uid: string };
 
 /** What a pod publishes on registration and on every heartbeat. */
