@@ -118,6 +118,22 @@ export function runRouteConformance(target: RouteConformanceTarget): void {
       expect(t.get('pod-0')! / t.get('pod-1')!).toBeLessThan(0.6);
     });
 
+    it('scale-out moves no existing user; new users fill the new pod first', async () => {
+      nextService();
+      await pods(3);
+      const c = client();
+      const uids = Array.from({ length: 150 }, (_, i) => `s${i}`);
+      const before = await Promise.all(uids.map((u) => c.computeLinkedPod('ns', u, service)));
+      await pods(1, { pod: 'pod-new' });
+      const fresh = client(); // no cache: every answer comes from the store
+      expect(await Promise.all(uids.map((u) => fresh.computeLinkedPod('ns', u, service)))).toEqual(before);
+      expect(fresh.stats().moved).toBe(0);
+      const newcomers = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => fresh.computeLinkedPod('ns', `n${i}`, service)),
+      );
+      expect(newcomers.every((p) => p === 'pod-new')).toBe(true);
+    });
+
     it('never returns FORBIDDEN, DRAINING (for new users) or dead pods', async () => {
       nextService();
       const [p0, p1, p2] = await pods(3);
