@@ -1,4 +1,6 @@
-import { MISSING } from '@switchyard/cache';
+/** `MISSING` of @switchyard/cache (a registered symbol: no import of the cache needed to test for it). */
+const MISSING = Symbol.for('@switchyard/cache/MISSING');
+
 import { type Command, Option } from 'commander';
 import { action } from '../command-runner.js';
 import { namespaceOf, openCache } from '../connect/cache-client.js';
@@ -32,7 +34,7 @@ export function cacheCommands(program: Command): void {
     cache.command('get').description('the value of KEY (exit 3 when absent)').argument('<key>'),
   ).action(
     action<CacheOptions>(async ({ options, out, signal }, res, [key]) => {
-      const { cache: c } = openCache(options, { name: options.cache, bus: false }, res);
+      const { cache: c } = await openCache(options, { name: options.cache, bus: false }, res);
       const value = await namespaceOf(c, options.namespace).get(key as string, { signal });
       if (value === undefined) throw notFoundError(`no entry for ${JSON.stringify(key)}`);
       const missing = value === MISSING;
@@ -51,7 +53,7 @@ export function cacheCommands(program: Command): void {
   ).action(
     action<CacheOptions>(async ({ options, out, signal }, res, [keys]) => {
       const list = keys as string[];
-      const { cache: c } = openCache(options, { name: options.cache, bus: options.bus }, res);
+      const { cache: c } = await openCache(options, { name: options.cache, bus: options.bus }, res);
       const deleted = await namespaceOf(c, options.namespace).deleteMany(list, { signal });
       out.result({ requested: list.length, deleted }, () => `deleted ${deleted} of ${list.length}`);
       if (deleted === 0) process.exitCode = EXIT.notFound;
@@ -69,7 +71,7 @@ export function cacheCommands(program: Command): void {
     action<CacheOptions & { tag?: string[]; soft?: boolean }>(async ({ options, out, signal }, res) => {
       const tags = options.tag ?? [];
       if (tags.length === 0) throw usageError('--tag', 'give at least one --tag');
-      const { cache: c } = openCache(options, { name: options.cache, bus: options.bus }, res);
+      const { cache: c } = await openCache(options, { name: options.cache, bus: options.bus }, res);
       const ns = namespaceOf(c, options.namespace);
       if (options.soft) await ns.expireByTag(tags, { signal });
       else await ns.deleteByTag(tags, { signal });
@@ -87,7 +89,7 @@ export function cacheCommands(program: Command): void {
     action<CacheOptions & { yes?: boolean }>(async ({ options, out, signal }, res) => {
       const what = options.namespace ? `namespace ${options.namespace}` : `the whole cache ${options.cache}`;
       await confirm(`Clear ${what}?`, { yes: options.yes === true, signal });
-      const { cache: c } = openCache(options, { name: options.cache, bus: options.bus }, res);
+      const { cache: c } = await openCache(options, { name: options.cache, bus: options.bus }, res);
       await namespaceOf(c, options.namespace).clear({ signal });
       out.result({ cleared: options.namespace ?? '' }, () => `cleared ${what}`);
     }),
@@ -98,7 +100,7 @@ export function cacheCommands(program: Command): void {
     .description('keys and bytes of the shared tier, read from the server')
     .action(
       action(async ({ options, out, signal }, res) => {
-        const target = openCache(options, { name: 'default', bus: false }, res);
+        const target = await openCache(options, { name: 'default', bus: false }, res);
         const s = await storeStats(target, signal);
         out.result(s, () =>
           out.table(

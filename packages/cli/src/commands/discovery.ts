@@ -80,7 +80,7 @@ export function discoveryCommands(program: Command): void {
     .description('names of the registered services')
     .action(
       action(async ({ options, out, signal }, res) => {
-        const { discovery: d } = openDiscovery(options);
+        const { discovery: d } = await openDiscovery(options);
         res.add(d);
         const names = (await d.services({ signal })).sort();
         out.result(names, () => (names.length ? names.join('\n') : out.color.dim('(no services)')));
@@ -97,7 +97,7 @@ export function discoveryCommands(program: Command): void {
       .argument('[service]'),
   ).action(
     action<FilterOptions>(async ({ options, out, signal }, res, [service]) => {
-      const { discovery: d } = openDiscovery(options);
+      const { discovery: d } = await openDiscovery(options);
       res.add(d);
       const filter = filterOf(options);
       const opts = filter ? { filter, signal } : { signal };
@@ -135,7 +135,7 @@ export function discoveryCommands(program: Command): void {
   ).action(
     action<FilterOptions & { count?: string }>(async ({ options, out, signal }, res, [service]) => {
       const count = integerFlag('--count', options.count, 1);
-      const { discovery: d } = openDiscovery(options);
+      const { discovery: d } = await openDiscovery(options);
       res.add(d);
       const filter = filterOf(options);
       let n = 0;
@@ -203,7 +203,7 @@ export function discoveryCommands(program: Command): void {
         const ttl = integerFlag('--ttl', options.ttl, 1);
         const holdFor = integerFlag('--for', options.for, 0);
         const metadata = keyValueFlags('--meta', options.meta);
-        const { discovery: d } = openDiscovery(options);
+        const { discovery: d } = await openDiscovery(options);
         res.add(d);
         const registration = await d.register(
           {

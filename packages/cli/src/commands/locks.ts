@@ -83,7 +83,7 @@ export function locksCommands(program: Command): void {
     .action(
       action<KindOption & { limit?: string }>(async ({ options, out, signal }, res, [prefix]) => {
         const limit = integerFlag('--limit', options.limit, 1);
-        const { lock } = openLock(options, options.kind);
+        const { lock } = await openLock(options, options.kind);
         res.add(lock);
         let found = byPrefix(await lock.list({ signal }), prefix as string | undefined);
         if (limit !== undefined) found = found.slice(0, limit);
@@ -98,7 +98,7 @@ export function locksCommands(program: Command): void {
     .addOption(kindOption())
     .action(
       action<KindOption>(async ({ options, out, signal }, res, [key]) => {
-        const { lock } = openLock(options, options.kind);
+        const { lock } = await openLock(options, options.kind);
         res.add(lock);
         const info = await lock.inspect(key as string, { signal });
         if (!info) throw notFoundError(`lock ${JSON.stringify(key)} is free`);
@@ -129,7 +129,7 @@ export function locksCommands(program: Command): void {
           if (!options.force) {
             throw usageError('--force', 'a forced release takes the lock from a live holder: pass --force');
           }
-          const { lock } = openLock(options, options.kind);
+          const { lock } = await openLock(options, options.kind);
           res.add(lock);
           const what = list.length === 1 ? `lock ${JSON.stringify(list[0])}` : `${list.length} locks`;
           await confirm(`Force-release ${what}?`, { yes: options.yes === true, signal });
@@ -160,7 +160,7 @@ export function locksCommands(program: Command): void {
     .addOption(kindOption())
     .action(
       action<KindOption>(async ({ options, out, signal }, res, [prefix]) => {
-        const { lock, backend } = openLock(options, options.kind);
+        const { lock, backend } = await openLock(options, options.kind);
         res.add(lock);
         const stats = lockSpaceStats(byPrefix(await lock.list({ signal }), prefix as string | undefined));
         out.result({ backend, ...stats }, () =>
@@ -189,7 +189,7 @@ export function locksCommands(program: Command): void {
         async ({ options, out, signal }, res, [prefix]) => {
           const interval = integerFlag('--interval', options.interval, 50) ?? 1000;
           const count = integerFlag('--count', options.count, 1);
-          const { lock } = openLock(options, options.kind);
+          const { lock } = await openLock(options, options.kind);
           res.add(lock);
           await liveLoop({ interval, count, signal }, async () => {
             const found = byPrefix(await lock.list({ signal }), prefix as string | undefined);

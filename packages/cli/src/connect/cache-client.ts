@@ -1,9 +1,7 @@
-import { type Cache, type CacheNamespace, createCache } from '@switchyard/cache';
-import { createEtcdBus, createEtcdCacheStore } from '@switchyard/cache/etcd';
-import { createRedisBus, createRedisCacheStore } from '@switchyard/cache/redis';
+import type { Cache, CacheNamespace } from '@switchyard/cache';
 import { KEY_PREFIX } from '@switchyard/core/driver';
-import { Etcd3 } from 'etcd3';
-import { Redis } from 'ioredis';
+import type { Etcd3 } from 'etcd3';
+import type { Redis } from 'ioredis';
 import type { Resources } from '../command-runner.js';
 import { type BackendName, chooseBackend } from './backend-choice.js';
 import {
@@ -27,14 +25,20 @@ export type CacheTarget =
  * application's invalidation bus: a delete or tag invalidation from the CLI also drops the copies
  * in every running process' L1 (the same name, `--cache`, as the application's cache).
  */
-export function openCache(
+export async function openCache(
   o: GlobalOptions,
   options: { name: string; bus: boolean },
   res: Resources,
-): CacheTarget {
+): Promise<CacheTarget> {
   const backend = chooseBackend(o, CACHE_BACKENDS, 'cache');
   const timeout = requestTimeout(o);
+  // Backends load on first use: a command pays only for the client it talks to.
+  const { createCache } = await import('@switchyard/cache');
   if (backend === 'redis') {
+    const [{ Redis }, { createRedisBus, createRedisCacheStore }] = await Promise.all([
+      import('ioredis'),
+      import('@switchyard/cache/redis'),
+    ]);
     const prefix = o.prefix ?? KEY_PREFIX.redis.cache;
     const redis = new Redis(redisUrl(o), redisOptions(o));
     redis.on('error', () => {}); // surfaced by the failing command
@@ -48,6 +52,10 @@ export function openCache(
     res.add(cache);
     return { backend, cache, prefix, redis };
   }
+  const [{ Etcd3 }, { createEtcdBus, createEtcdCacheStore }] = await Promise.all([
+    import('etcd3'),
+    import('@switchyard/cache/etcd'),
+  ]);
   const prefix = o.prefix ?? KEY_PREFIX.etcd.cache;
   const etcd = new Etcd3({ hosts: etcdHosts(o), ...etcdClientOptions(o) });
   res.add(etcd);

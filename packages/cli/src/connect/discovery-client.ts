@@ -1,9 +1,4 @@
 import type { DiscoveryBackend } from '@switchyard/core';
-import { createMemoryDiscovery } from '@switchyard/core';
-import { createConsulDiscovery } from '@switchyard/discovery-consul';
-import { createEtcdDiscovery } from '@switchyard/discovery-etcd';
-import { createK8sDiscovery } from '@switchyard/discovery-k8s';
-import { createRedisDiscovery } from '@switchyard/discovery-redis';
 import { type BackendName, chooseBackend } from './backend-choice.js';
 import {
   etcdClientOptions,
@@ -18,12 +13,16 @@ import type { GlobalOptions } from './global-options.js';
 export const DISCOVERY_BACKENDS: readonly BackendName[] = ['etcd', 'consul', 'redis', 'k8s', 'memory'];
 
 /** A discovery backend of the chosen kind, made by the package's own factory from the flags. */
-export function openDiscovery(o: GlobalOptions): { discovery: DiscoveryBackend; backend: BackendName } {
+export async function openDiscovery(
+  o: GlobalOptions,
+): Promise<{ discovery: DiscoveryBackend; backend: BackendName }> {
   const backend = chooseBackend(o, DISCOVERY_BACKENDS, 'discovery');
   const prefix = o.prefix !== undefined ? { prefix: o.prefix } : {};
   const timeout = requestTimeout(o);
   switch (backend) {
-    case 'etcd':
+    case 'etcd': {
+      // Backends load on first use: a command pays only for the client it talks to.
+      const { createEtcdDiscovery } = await import('@switchyard/discovery-etcd');
       return {
         backend,
         discovery: createEtcdDiscovery({
@@ -33,7 +32,9 @@ export function openDiscovery(o: GlobalOptions): { discovery: DiscoveryBackend; 
           ...prefix,
         }),
       };
-    case 'redis':
+    }
+    case 'redis': {
+      const { createRedisDiscovery } = await import('@switchyard/discovery-redis');
       return {
         backend,
         discovery: createRedisDiscovery({
@@ -43,7 +44,9 @@ export function openDiscovery(o: GlobalOptions): { discovery: DiscoveryBackend; 
           ...prefix,
         }),
       };
+    }
     case 'consul': {
+      const { createConsulDiscovery } = await import('@switchyard/discovery-consul');
       const tls = tlsFiles(o);
       return {
         backend,
@@ -55,7 +58,8 @@ export function openDiscovery(o: GlobalOptions): { discovery: DiscoveryBackend; 
         }),
       };
     }
-    case 'k8s':
+    case 'k8s': {
+      const { createK8sDiscovery } = await import('@switchyard/discovery-k8s');
       return {
         backend,
         discovery: createK8sDiscovery({
@@ -64,7 +68,10 @@ export function openDiscovery(o: GlobalOptions): { discovery: DiscoveryBackend; 
           ...(o.k8sNamespace !== undefined ? { namespace: o.k8sNamespace } : {}),
         }),
       };
-    case 'memory':
+    }
+    case 'memory': {
+      const { createMemoryDiscovery } = await import('@switchyard/core');
       return { backend, discovery: createMemoryDiscovery() };
+    }
   }
 }

@@ -1,7 +1,4 @@
 import type { DistributedLock, LockAdmin } from '@switchyard/core';
-import { createMemoryLock } from '@switchyard/core';
-import { createEtcdLock } from '@switchyard/lock-etcd';
-import { createRedisLock, createRedisSemaphore } from '@switchyard/lock-redis';
 import { usageError } from '../exit-codes.js';
 import { type BackendName, chooseBackend } from './backend-choice.js';
 import {
@@ -23,15 +20,17 @@ export type LockKind = (typeof LOCK_KINDS)[number];
  * An admin client of the lock space: the same factories an application uses, so the CLI reads
  * and frees exactly the keys the application writes (`--prefix` for a non-default prefix).
  */
-export function openLock(
+export async function openLock(
   o: GlobalOptions,
   kind: LockKind = 'mutex',
-): { lock: AdminLock; backend: LockBackend } {
+): Promise<{ lock: AdminLock; backend: LockBackend }> {
   const backend = chooseBackend(o, LOCK_BACKENDS, 'locks');
   const prefix = o.prefix !== undefined ? { prefix: o.prefix } : {};
   const timeout = requestTimeout(o);
   switch (backend) {
     case 'redis': {
+      // Backends load on first use: a command pays only for the client it talks to.
+      const { createRedisLock, createRedisSemaphore } = await import('@switchyard/lock-redis');
       const common = { url: redisUrl(o), redisOptions: redisOptions(o), requestTimeout: timeout, ...prefix };
       // The permit count only matters to acquires; the admin calls read whatever holders exist.
       const lock =
@@ -40,6 +39,7 @@ export function openLock(
     }
     case 'etcd': {
       if (kind !== 'mutex') throw usageError('--kind', `${kind} is inspected on redis only (etcd: mutex)`);
+      const { createEtcdLock } = await import('@switchyard/lock-etcd');
       const lock = createEtcdLock({
         hosts: etcdHosts(o),
         clientOptions: etcdClientOptions(o),
@@ -48,7 +48,9 @@ export function openLock(
       });
       return { lock, backend };
     }
-    case 'memory':
+    case 'memory': {
+      const { createMemoryLock } = await import('@switchyard/core');
       return { lock: createMemoryLock(), backend };
+    }
   }
 }
