@@ -52,7 +52,15 @@ export function runBinary(
         code,
         stdout,
         stderr,
-        json: <T>() => JSON.parse(stdout) as T,
+        json: <T>() => {
+          try {
+            return JSON.parse(stdout) as T;
+          } catch {
+            throw new Error(
+              `switchyard ${args.join(' ')} (exit ${code}) printed no JSON:\n${stdout}\n${stderr}`,
+            );
+          }
+        },
         lines: <T>() =>
           stdout
             .split('\n')
