@@ -8,7 +8,7 @@ let lock: ReturnType<typeof createEtcdLock>;
 
 beforeAll(async () => {
   etcd = await startEtcd();
-  lock = createEtcdLock({ hosts: etcd.endpoints, ttl: 30_000 });
+  lock = createEtcdLock({ hosts: etcd.endpoints, ttl: 6000 }); // a forced release is noticed at the next renewal (ttl/3)
 });
 afterAll(async () => {
   await lock?.close();
@@ -55,7 +55,7 @@ describe('switchyard locks on etcd (built binary)', () => {
     // the waiter takes over with a larger fencing token; the old holder is told it lost the lock
     const next = await waiter;
     expect(next.token > held.token).toBe(true);
-    await expect.poll(() => held.signal.aborted, { timeout: 5000 }).toBe(true);
+    await expect.poll(() => held.signal.aborted, { timeout: 10_000 }).toBe(true);
     const after = await runBinary(['locks', 'inspect', 'reports:daily', '--etcd', hosts, '--json']);
     expect(after.json()).toMatchObject({ owner: 'cron-2', token: String(next.token), waiters: 0 });
     await next.release();
