@@ -43,6 +43,22 @@ function allCommands(cmd: Command): Command[] {
 /** Runs the program on `argv` and resolves with the exit status (commander's usage errors → 2). */
 export async function runCli(argv: readonly string[]): Promise<number> {
   const program = createProgram();
+  if (argv.includes('--json')) {
+    // bad usage reported as JSON on stderr too, so a script parsing --json output sees one shape
+    for (const cmd of allCommands(program)) {
+      cmd.configureOutput({
+        writeErr: (text) => {
+          const message =
+            text
+              .replace(/^error: /, '')
+              .split('\n')[0]
+              ?.trim() ?? text;
+          if (message) process.stderr.write(`${JSON.stringify({ error: { code: 'USAGE', message } })}\n`);
+        },
+      });
+      cmd.showHelpAfterError(false);
+    }
+  }
   try {
     await program.parseAsync(argv as string[], { from: 'user' });
   } catch (error) {

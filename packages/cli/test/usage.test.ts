@@ -64,3 +64,13 @@ describe('switchyard usage, errors and exit codes (built binary)', () => {
     expect((await runBinary(['completion', 'fish'])).code).toBe(2);
   });
 });
+
+describe('switchyard --json usage errors', () => {
+  it('an unknown flag with --json is a JSON error on stderr (exit 2)', async () => {
+    const r = await runBinary(['locks', 'ls', '--bogus', '--json']);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stderr)).toEqual({
+      error: { code: 'USAGE', message: expect.stringContaining('--bogus') },
+    });
+  });
+});
