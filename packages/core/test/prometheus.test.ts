@@ -1,7 +1,13 @@
+import { channel } from 'node:diagnostics_channel';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createMemoryLock, isSwitchyardError, publishDiagnostic } from '../src/index.js';
+import {
+  createMemoryLock,
+  DIAGNOSTICS_CHANNELS,
+  isSwitchyardError,
+  publishDiagnostic,
+} from '../src/index.js';
 import {
   createPrometheusExporter,
   PROMETHEUS_CONTENT_TYPE,
@@ -106,8 +112,17 @@ describe('@switchyard/core/prometheus', () => {
     publishDiagnostic('discovery:recovered', { service: 'orders', staleFor: 2500, diff }, 'core', {
       backend: 'etcd',
     });
-    publishDiagnostic('instances:changed', { service: 'orders', instances: [{}, {}, {}] }, 'loadbalancer');
-    publishDiagnostic('breaker:changed', { service: 'orders', id: 'o-1', state: 'open' }, 'loadbalancer');
+    publishDiagnostic(
+      'balancer:instances-changed',
+      { service: 'orders', instances: [{}, {}, {}] },
+      'loadbalancer',
+    );
+    publishDiagnostic(
+      'balancer:breaker-changed',
+      { service: 'orders', id: 'o-1', state: 'open' },
+      'loadbalancer',
+    );
+    publishDiagnostic('balancer:budget-exhausted', { service: 'orders', kind: 'retry' }, 'loadbalancer');
     for (const duration of [5, 50, 50, 500, 5000]) {
       publishDiagnostic(
         'cache:loaded',
@@ -131,6 +146,9 @@ describe('@switchyard/core/prometheus', () => {
     expect(total(samples, 'switchyard_discovery_stale_duration_seconds_sum')).toBe(2.5);
     expect(total(samples, 'switchyard_balancer_instances', { service: 'orders' })).toBe(3);
     expect(total(samples, 'switchyard_balancer_breaker_transitions_total', { state: 'open' })).toBe(1);
+    expect(
+      total(samples, 'switchyard_balancer_budget_exhausted_total', { service: 'orders', kind: 'retry' }),
+    ).toBe(1);
     expect(total(samples, 'switchyard_cache_hits_total', { cache: 'catalog', tier: '0' })).toBe(1);
     expect(total(samples, 'switchyard_cache_bus_connected', { cache: 'catalog' })).toBe(1);
     const bucket = (le: string) => total(samples, 'switchyard_cache_load_duration_seconds_bucket', { le });
@@ -143,13 +161,23 @@ describe('@switchyard/core/prometheus', () => {
   it('label sets past maxSeries fold into one _other series; label values are escaped', () => {
     exporter = createPrometheusExporter({ maxSeries: 3 });
     for (let i = 0; i < 10; i++)
-      publishDiagnostic('endpoint:ejected', { service: `svc-${i}`, id: 'x', duration: 1 }, 'loadbalancer');
-    publishDiagnostic('watch:error', { service: 'we"ird\\\nname', error: new Error('x') }, 'loadbalancer');
+      publishDiagnostic('balancer:ejected', { service: `svc-${i}`, id: 'x', duration: 1 }, 'loadbalancer');
+    publishDiagnostic(
+      'balancer:watch-error',
+      { service: 'we"ird\\\nname', error: new Error('x') },
+      'loadbalancer',
+    );
     const { samples } = parseExposition(exporter.metrics());
     const ejected = find(samples, 'switchyard_balancer_ejections_total');
     expect(ejected).toHaveLength(4);
     expect(total(samples, 'switchyard_balancer_ejections_total', { service: '_other' })).toBe(7);
     expect(find(samples, 'switchyard_balancer_watch_errors_total')[0]?.labels.service).toBe('we"ird\\\nname');
+  });
+
+  it('listens on every channel core lists (a renamed channel fails here, not silently in production)', () => {
+    exporter = createPrometheusExporter();
+    const unheard = DIAGNOSTICS_CHANNELS.filter((name) => !channel(name).hasSubscribers);
+    expect(unheard).toEqual([]);
   });
 
   it('close() unsubscribes; bad options are INVALID_ARGUMENT naming the field', async () => {

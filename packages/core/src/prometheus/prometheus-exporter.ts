@@ -122,6 +122,10 @@ export function createPrometheusExporter(options: PrometheusExporterOptions = {}
     ejected: counter('balancer_ejections', 'Endpoints ejected by outlier detection', ['service']),
     returned: counter('balancer_returns', 'Ejected endpoints returned to rotation', ['service']),
     watchErrors: counter('balancer_watch_errors', "Failures of the balancer's discovery watch", ['service']),
+    budget: counter('balancer_budget_exhausted', 'Retries or hedges the retry budget refused', [
+      'service',
+      'kind',
+    ]),
   };
   const cl = ['cache', 'namespace'];
   const cache = {
@@ -191,11 +195,12 @@ export function createPrometheusExporter(options: PrometheusExporterOptions = {}
     'discovery:error': (p) => disc.errors.inc({ ...discL(p), during: str(p.during) }),
     'discovery:regression': (p) => disc.regressions.inc(discL(p)),
     'discovery:watch-error': (p) => disc.watchErrors.inc(discL(p)),
-    'instances:changed': (p) => lb.instances.set({ service: str(p.service) }, len(p.instances)),
-    'breaker:changed': (p) => lb.breaker.inc({ service: str(p.service), state: str(p.state) }),
-    'endpoint:ejected': (p) => lb.ejected.inc({ service: str(p.service) }),
-    'endpoint:returned': (p) => lb.returned.inc({ service: str(p.service) }),
-    'watch:error': (p) => lb.watchErrors.inc({ service: str(p.service) }),
+    'balancer:instances-changed': (p) => lb.instances.set({ service: str(p.service) }, len(p.instances)),
+    'balancer:breaker-changed': (p) => lb.breaker.inc({ service: str(p.service), state: str(p.state) }),
+    'balancer:ejected': (p) => lb.ejected.inc({ service: str(p.service) }),
+    'balancer:returned': (p) => lb.returned.inc({ service: str(p.service) }),
+    'balancer:watch-error': (p) => lb.watchErrors.inc({ service: str(p.service) }),
+    'balancer:budget-exhausted': (p) => lb.budget.inc({ service: str(p.service), kind: str(p.kind) }),
     'cache:hit': (p) => cache.hits.inc({ ...cacheL(p), tier: str(p.tier) }),
     'cache:miss': (p) => cache.misses.inc(cacheL(p)),
     'cache:stale': (p) => cache.stale.inc({ ...cacheL(p), reason: str(p.reason) }),
