@@ -41,7 +41,6 @@ export function basePickContext(ctx: ProxyContext, clientIp: string | undefined)
 }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
-const RETRY_STATUS = new Set([502, 503, 504]);
 const DEFAULT_TIMEOUT = 10_000;
 const DEFAULT_RETRIES = 2;
 
