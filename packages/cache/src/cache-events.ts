@@ -1,5 +1,5 @@
 import { type Channel, channel } from 'node:diagnostics_channel';
-import { DIAGNOSTICS_PREFIX, Emitter, type Unsubscribe } from '@switchyard/core';
+import { DIAGNOSTICS_PREFIX, type DiagnosticSource, Emitter, type Unsubscribe } from '@switchyard/core';
 import type { NamespaceStats } from './types.js';
 
 /** Events of a cache (`cache.on(…)`), also published on `switchyard:<event>` diagnostics channels. */
@@ -40,7 +40,7 @@ export type CacheEventName = keyof CacheEventMap;
 
 /** Events with a cheap "does anyone listen" check, so the hit path builds no payload for nobody. */
 export class CacheEvents {
-  readonly emitter = new Emitter<CacheEventMap>({ diagnostics: true });
+  readonly emitter = new Emitter<CacheEventMap>({ diagnostics: true, source: 'cache' });
   readonly #channels = new Map<CacheEventName, Channel>();
 
   on<K extends CacheEventName>(event: K, listener: (payload: CacheEventMap[K]) => void): Unsubscribe {
@@ -94,4 +94,13 @@ export class NamespaceCounters {
       deletes: this.deletes,
     };
   }
+}
+
+/** The cache's diagnostics channels and their payloads (`source: 'cache'`). */
+export type CacheDiagnosticsPayloads = {
+  [K in CacheEventName as `switchyard:${K}`]: CacheEventMap[K] & DiagnosticSource;
+};
+
+declare module '@switchyard/core' {
+  interface DiagnosticsPayloads extends CacheDiagnosticsPayloads {}
 }

@@ -1,7 +1,7 @@
 export { type BloomFilter, type BloomFilterOptions, createBloomFilter } from './bloom-filter.js';
 export type { BusListener, BusTransport } from './bus/bus-transport.js';
 export { createMemoryBus, MemoryBusHub, MemoryBusTransport } from './bus/memory-bus.js';
-export type { CacheEventMap, CacheEventName } from './cache-events.js';
+export type { CacheDiagnosticsPayloads, CacheEventMap, CacheEventName } from './cache-events.js';
 export { createCache } from './create-cache.js';
 export { createL1Tier, type L1Tier } from './l1/l1-tier.js';
 export { MISSING, type Missing } from './missing.js';

@@ -82,7 +82,13 @@ export {
   systemClock,
   type TimerHandle,
 } from './primitives/clock.js';
-export { DIAGNOSTICS_CHANNELS, DIAGNOSTICS_PREFIX, publishDiagnostic } from './primitives/diagnostics.js';
+export {
+  DIAGNOSTICS_CHANNELS,
+  DIAGNOSTICS_PREFIX,
+  publishDiagnostic,
+  subscribeDiagnostic,
+} from './primitives/diagnostics.js';
+export type { DiagnosticSource, DiagnosticsPayloads } from './primitives/diagnostics-payloads.js';
 export { Emitter, type ListenerErrorHandler, type Unsubscribe } from './primitives/emitter.js';
 export { SingleFlight } from './primitives/single-flight.js';
 export {
@@ -90,6 +96,7 @@ export {
   type MemoryRulesSource,
   validateTrafficRules,
 } from './rules/memory-rules-source.js';
+export { hasPullOuts, pullOutsOf, routesOf } from './rules/traffic-rule-parts.js';
 export {
   assertAddress,
   assertDuration,

@@ -86,3 +86,54 @@ describe('onListenerError', () => {
     }
   });
 });
+
+describe('subscribeDiagnostic', () => {
+  it('types the payload by channel and every payload names its publisher', async () => {
+    const { subscribeDiagnostic } = await import('../src/index.js');
+    const acquired: { key: string; token: bigint; source: string }[] = [];
+    const lost: { instance: { id: string }; source: string }[] = [];
+    const resyncs: { service: string; backend: string; source: string }[] = [];
+    const offs = [
+      subscribeDiagnostic('switchyard:lease:acquired', (p) => acquired.push(p)),
+      subscribeDiagnostic('switchyard:registration:lost', (p) => lost.push(p)),
+      subscribeDiagnostic('switchyard:discovery:panic', (p) => resyncs.push(p)),
+    ];
+    try {
+      const lock = createMemoryLock();
+      await (await lock.acquire('typed-k', { ttl: 5000 })).release();
+      await lock.close();
+      expect(acquired).toEqual([expect.objectContaining({ key: 'typed-k', token: 1n, source: 'core' })]);
+
+      const backend = createMemoryDiscovery();
+      const client = createDiscoveryClient({ backend, panicThreshold: 0.9 });
+      const reg = await backend.register({ id: 'x', service: 'typed', address: '127.0.0.1', port: 1 });
+      await backend.register({ id: 'y', service: 'typed', address: '127.0.0.1', port: 2 });
+      await client.resolve('typed');
+      await reg.setHealth('critical');
+      await expect.poll(() => resyncs.length).toBeGreaterThan(0);
+      expect(resyncs[0]).toMatchObject({ service: 'typed', backend: backend.name, source: 'core' });
+      await client.close();
+      await backend.close();
+    } finally {
+      for (const off of offs) off();
+    }
+    // Unsubscribed: nothing more arrives.
+    const lock = createMemoryLock();
+    await (await lock.acquire('typed-k2', { ttl: 5000 })).release();
+    await lock.close();
+    expect(acquired).toHaveLength(1);
+    expect(lost).toEqual([]);
+  });
+});
+
+// Type-level: an unknown channel does not compile; payload fields are typed.
+export function _typedSubscribeCompiles(sub: typeof import('../src/index.js').subscribeDiagnostic): void {
+  // @ts-expect-error not a Switchyard channel
+  sub('switchyard:nope', () => {});
+  sub('switchyard:lease:lost', (p) => {
+    const token: bigint = p.token;
+    const source: string = p.source;
+    void token;
+    void source;
+  });
+}

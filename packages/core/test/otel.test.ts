@@ -290,4 +290,30 @@ describe('OpenTelemetry bridge (@switchyard/core/otel)', () => {
       expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'keyAttribute' }),
     );
   });
+
+  it('maps the load balancer breaker, ejection and retry-budget events to metrics (no instance ids)', () => {
+    const m = fakeMeter();
+    handle = instrumentSwitchyard({ meter: m.meter, tracer: false });
+    const pub = (name: string, payload: object) =>
+      channel(`switchyard:balancer:${name}`).publish({ ...payload, source: 'loadbalancer' });
+    pub('breaker-changed', { service: 'api', id: 'a-1', state: 'open' });
+    pub('breaker-changed', { service: 'api', id: undefined, state: 'open' });
+    pub('breaker-changed', { service: 'api', id: 'a-1', state: 'half-open' });
+    pub('ejected', { service: 'api', id: 'a-2', duration: 30_000 });
+    pub('returned', { service: 'api', id: 'a-2' });
+    pub('budget-exhausted', { service: 'api', kind: 'retry' });
+    pub('budget-exhausted', { service: 'api', kind: 'hedge' });
+    const breaker = OTEL_METRICS.balancerBreakerTransitions;
+    expect(m.sum(breaker)).toBe(3);
+    expect(m.sum(breaker, { 'switchyard.balancer.breaker.scope': 'service' })).toBe(1);
+    expect(m.sum(breaker, { 'switchyard.balancer.breaker.state': 'open' })).toBe(2);
+    expect(m.sum(OTEL_METRICS.balancerEjections, { 'switchyard.service': 'api' })).toBe(1);
+    expect(m.of(OTEL_METRICS.balancerEjectionDuration).map((r) => r.value)).toEqual([30]);
+    expect(m.sum(OTEL_METRICS.balancerReturns)).toBe(1);
+    expect(m.sum(OTEL_METRICS.balancerBudgetExhausted, { 'switchyard.balancer.budget.kind': 'retry' })).toBe(
+      1,
+    );
+    expect(m.sum(OTEL_METRICS.balancerBudgetExhausted)).toBe(2);
+    for (const r of m.records) expect(Object.values(r.attributes)).not.toContain('a-1');
+  });
 });

@@ -149,7 +149,7 @@ export class Reflector {
   }
 
   #diag(event: string, extra: Record<string, unknown>): void {
-    publishDiagnostic(event, { source: this.#o.client.what, ...extra });
+    publishDiagnostic(event, { resource: this.#o.client.what, ...extra }, this.#o.pkg);
   }
 
   #markDown(error: unknown): void {

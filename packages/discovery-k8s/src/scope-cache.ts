@@ -1,4 +1,5 @@
 import { instancesEqual, publishDiagnostic, type ServiceInstance } from '@switchyard/core';
+import { PKG } from './options.js';
 import {
   type EndpointSliceLike,
   type MappingOptions,
@@ -68,7 +69,11 @@ export class ScopeCache {
     const service = this.#nameOf(namespace, svc);
     const mapped = sliceInstances(service, slice, this.#mapping);
     if (mapped.problem) {
-      publishDiagnostic('k8s:unmapped', { service, slice: slice.metadata?.name, problem: mapped.problem });
+      publishDiagnostic(
+        'k8s:unmapped',
+        { service, slice: slice.metadata?.name, problem: mapped.problem },
+        PKG,
+      );
     }
     return {
       service: `${namespace}/${svc}`,

@@ -14,6 +14,7 @@ import {
   watchResetError,
 } from '@switchyard/core/driver';
 import { resourceClient } from './kube-api.js';
+import { PKG } from './options.js';
 import { type KubeItem, Reflector, type ReflectorSink, type ReflectorStats } from './reflector.js';
 import { ScopeCache, type ServiceFilter } from './scope-cache.js';
 import type { MappingOptions } from './slice-mapping.js';
@@ -181,11 +182,15 @@ export class ScopeWatch {
         for (const key of changed) this.#changedAt.set(key, rev);
         if (!initial && differing > 0) {
           this.#missed += differing;
-          publishDiagnostic('k8s:missed', {
-            scope: this.scope ?? '*',
-            slices: differing,
-            services: changed.size,
-          });
+          publishDiagnostic(
+            'k8s:missed',
+            {
+              scope: this.scope ?? '*',
+              slices: differing,
+              services: changed.size,
+            },
+            PKG,
+          );
         }
         if (!initial) {
           // The kit relists these services from the cache and reports the diff as a resync.
@@ -216,7 +221,7 @@ export class ScopeWatch {
         const first = this.#down.size === 0;
         this.#down.add(self());
         if (!first) return;
-        publishDiagnostic('k8s:stale', { scope: this.scope ?? '*', error });
+        publishDiagnostic('k8s:stale', { scope: this.scope ?? '*', error }, PKG);
         const cause = new SwitchyardError(
           'BACKEND_UNAVAILABLE',
           `[${this.#s.pkg}] watch of ${this.scope ?? 'all namespaces'} interrupted`,

@@ -82,6 +82,7 @@ export class ManagedLease implements LockLease {
     this.#diagnostics = options.diagnostics ?? true;
     this.#events = new Emitter<LockLeaseEvents>({
       diagnostics: this.#diagnostics,
+      source: options.pkg,
       ...(options.onListenerError ? { onListenerError: options.onListenerError } : {}),
     });
     this.#pkg = options.pkg;
@@ -103,6 +104,7 @@ export class ManagedLease implements LockLease {
         owner: this.owner,
         token: this.token,
         ttl: this.#ttl,
+        source: this.#pkg,
       });
   }
 
@@ -179,7 +181,12 @@ export class ManagedLease implements LockLease {
       return await this.#driver.release(signal);
     } finally {
       if (this.#diagnostics)
-        publishDiagnostic('lease:released', { key: this.key, owner: this.owner, token: this.token });
+        publishDiagnostic('lease:released', {
+          key: this.key,
+          owner: this.owner,
+          token: this.token,
+          source: this.#pkg,
+        });
       this.#onEnd?.(this, 'released');
     }
   }

@@ -5,6 +5,7 @@ import type { RegistrationEvents } from '../contracts/discovery.js';
 import type { DiscoveryClientEvents } from '../discovery/client/types.js';
 import { invalidArgument } from '../errors.js';
 import { DIAGNOSTICS_PREFIX } from '../primitives/diagnostics.js';
+import type { DiagnosticsPayloads } from '../primitives/diagnostics-payloads.js';
 
 const PKG = 'core';
 /** Instrumentation scope name used for the default meter and tracer. */
@@ -54,6 +55,11 @@ export const OTEL_METRICS = {
   discoveryMissedChanges: 'switchyard.discovery.missed_changes',
   discoveryPanic: 'switchyard.discovery.panic',
   discoveryError: 'switchyard.discovery.error',
+  balancerBreakerTransitions: 'switchyard.balancer.breaker.transitions',
+  balancerEjections: 'switchyard.balancer.ejections',
+  balancerEjectionDuration: 'switchyard.balancer.ejection_duration',
+  balancerReturns: 'switchyard.balancer.returns',
+  balancerBudgetExhausted: 'switchyard.balancer.budget_exhausted',
 } as const;
 
 /** Attribute names recorded by {@link instrumentSwitchyard}. */
@@ -64,6 +70,9 @@ export const OTEL_ATTRIBUTES = {
   afterOutage: 'switchyard.discovery.after_outage',
   panicActive: 'switchyard.discovery.panic.active',
   during: 'switchyard.discovery.during',
+  breakerState: 'switchyard.balancer.breaker.state',
+  breakerScope: 'switchyard.balancer.breaker.scope',
+  budgetKind: 'switchyard.balancer.budget.kind',
 } as const;
 
 interface LeasePayload {
@@ -119,6 +128,17 @@ export function instrumentSwitchyard(options: InstrumentSwitchyardOptions = {}):
     'Panic-threshold transitions (attribute active: engaged or released)',
   );
   const discoveryError = counter(m.discoveryError, 'Background discovery operations that failed');
+  const breakerTransitions = counter(
+    m.balancerBreakerTransitions,
+    'Load-balancer circuit-breaker transitions (attributes: state, scope endpoint or service)',
+  );
+  const ejections = counter(m.balancerEjections, 'Endpoints ejected by outlier detection');
+  const ejectionDuration = histogram(m.balancerEjectionDuration, 'Ejection periods decided', 's');
+  const returns = counter(m.balancerReturns, 'Ejected endpoints returned to rotation');
+  const budgetExhausted = counter(
+    m.balancerBudgetExhausted,
+    'Retries or hedges refused by the retry budget (attribute kind)',
+  );
 
   const lockAttributes = (key: string): Attributes => {
     const value = keyAttribute?.(key);
@@ -177,6 +197,28 @@ export function instrumentSwitchyard(options: InstrumentSwitchyardOptions = {}):
     'discovery:error': (p) => {
       const { service, during } = p as DiscoveryClientEvents['discovery:error'];
       discoveryError.add(1, { [a.service]: service, [a.during]: during });
+    },
+    // @switchyard/loadbalancer. Instance ids stay out of metric attributes (unbounded over time).
+    'balancer:breaker-changed': (p) => {
+      const { service, id, state } = p as DiagnosticsPayloads['switchyard:balancer:breaker-changed'];
+      breakerTransitions.add(1, {
+        [a.service]: service,
+        [a.breakerState]: state,
+        [a.breakerScope]: id === undefined ? 'service' : 'endpoint',
+      });
+    },
+    'balancer:ejected': (p) => {
+      const { service, duration } = p as DiagnosticsPayloads['switchyard:balancer:ejected'];
+      ejections.add(1, { [a.service]: service });
+      ejectionDuration.record(Math.max(0, duration) / 1000, { [a.service]: service });
+    },
+    'balancer:returned': (p) => {
+      const { service } = p as DiagnosticsPayloads['switchyard:balancer:returned'];
+      returns.add(1, { [a.service]: service });
+    },
+    'balancer:budget-exhausted': (p) => {
+      const { service, kind } = p as DiagnosticsPayloads['switchyard:balancer:budget-exhausted'];
+      budgetExhausted.add(1, { [a.service]: service, [a.budgetKind]: kind });
     },
   };
 

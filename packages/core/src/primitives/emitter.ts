@@ -13,15 +13,25 @@ export class Emitter<Events extends { [K in keyof Events]: unknown }> {
   readonly #listeners = new Map<keyof Events, Set<(payload: never) => void>>();
   readonly #onListenerError: (error: unknown, event: keyof Events) => void;
   readonly #diagnostics: boolean;
+  readonly #source: string | undefined;
+  readonly #extra: Readonly<Record<string, unknown>> | undefined;
 
   /**
    * With `diagnostics: true`, every event is also published on `node:diagnostics_channel` as
-   * `switchyard:<event>` (see `DIAGNOSTICS_CHANNELS`).
+   * `switchyard:<event>` (see `DIAGNOSTICS_CHANNELS`), tagged with `source` (the publishing
+   * package) and the `diagnosticsFields` (e.g. `{ backend }`).
    */
   constructor(
-    options: { onListenerError?: (error: unknown, event: keyof Events) => void; diagnostics?: boolean } = {},
+    options: {
+      onListenerError?: (error: unknown, event: keyof Events) => void;
+      diagnostics?: boolean;
+      source?: string;
+      diagnosticsFields?: Readonly<Record<string, unknown>>;
+    } = {},
   ) {
     this.#diagnostics = options.diagnostics ?? false;
+    this.#source = options.source;
+    this.#extra = options.diagnosticsFields;
     this.#onListenerError =
       options.onListenerError ??
       ((error, event) =>
@@ -55,7 +65,7 @@ export class Emitter<Events extends { [K in keyof Events]: unknown }> {
   }
 
   emit<K extends keyof Events>(event: K, payload: Events[K]): void {
-    if (this.#diagnostics) publishDiagnostic(String(event), payload);
+    if (this.#diagnostics) publishDiagnostic(String(event), payload, this.#source, this.#extra);
     const set = this.#listeners.get(event);
     if (!set) return;
     for (const fn of [...set]) {

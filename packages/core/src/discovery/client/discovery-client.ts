@@ -41,6 +41,8 @@ export function createDiscoveryClient(options: DiscoveryClientOptions): Discover
   const { backend, clock } = opts;
   const events = new Emitter<DiscoveryClientEvents>({
     diagnostics: true,
+    source: 'core',
+    diagnosticsFields: { backend: backend.name },
     ...(opts.onListenerError ? { onListenerError: opts.onListenerError } : {}),
   });
   const caches = new Map<string, ServiceCache>();

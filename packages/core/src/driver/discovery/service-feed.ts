@@ -154,7 +154,11 @@ export class ServiceFeed {
     };
     this.#advance(regressed ? undefined : listing.revision, changed);
     if (regressed) {
-      publishDiagnostic('discovery:regression', { service: this.service, backend: this.#s.driver.name });
+      publishDiagnostic(
+        'discovery:regression',
+        { service: this.service, backend: this.#s.driver.name },
+        this.#s.pkg,
+      );
     }
     const wasStale = this.#stale;
     this.#stale = false;
@@ -279,7 +283,11 @@ export class ServiceFeed {
           if (failures > 0 || !delivered) this.#markStale();
           if (!resumable) needList = true;
         }
-        publishDiagnostic('discovery:watch-error', { service: this.service, backend: driver.name, error });
+        publishDiagnostic(
+          'discovery:watch-error',
+          { service: this.service, backend: driver.name, error },
+          pkg,
+        );
       }
       // Only a watch that worked for a while resets the backoff: one that fails right after it
       // opens must not turn into a tight reconnect loop.

@@ -62,6 +62,7 @@ export class ManagedRegistration<Handle = unknown, Extra = Record<string, unknow
     this.#o = options;
     this.#events = new Emitter<RegistrationEvents>({
       diagnostics: true,
+      source: options.pkg,
       ...(options.onListenerError ? { onListenerError: options.onListenerError } : {}),
     });
     this.#instance = options.instance;
