@@ -115,7 +115,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         () => readySet.add(b),
         () => {},
       );
-      b.on('instances:changed', () => {
+      b.on('balancer:instances-changed', () => {
         const live = new Set<string>();
         for (const x of balancers.all()) for (const i of x.instances()) live.add(originOf(i));
         pools.retain(live);

@@ -8,7 +8,6 @@ import {
   type OutlierDetectionOptions,
   peakEwmaPicker,
   randomPicker,
-  resolveBreakerOptions,
   ringHashPicker,
   roundRobinPicker,
 } from '@switchyard/loadbalancer';
@@ -61,7 +60,12 @@ export class SwitchyardLbConfig implements experimental.TypedLoadBalancingConfig
       (typeof json.hashMetadata !== 'string' || !/^[a-z0-9_.-]{1,64}$/.test(json.hashMetadata))
     )
       throw invalidArgument(PKG, `${POLICY}.hashMetadata`, 'must be a lower-case metadata key');
-    if (json.breaker) resolveBreakerOptions(`${POLICY}.breaker`, json.breaker);
+    for (const k of ['breaker', 'outlierDetection'] as const) {
+      const v = json[k];
+      // Field-level checks happen when the policy builds its balancer (same option parser, same messages).
+      if (v !== undefined && v !== false && (typeof v !== 'object' || v === null || Array.isArray(v)))
+        throw invalidArgument(PKG, `${POLICY}.${k}`, 'must be an options object or false');
+    }
     this.json = json;
     this.pickerName = picker;
     this.hashMetadata = json.hashMetadata;
