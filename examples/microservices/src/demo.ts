@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { DistributedLock, LockAdmin } from '@switchyard/core';
 import { demonstrateStaleHolder, FencedLedger, runBillingWorkers } from './billing-job.js';
 import { runCacheStep } from './cache-step.js';
 import { createCluster } from './cluster.js';
@@ -10,6 +11,8 @@ export interface DemoResult {
   instancesSeen: number;
   instancesAfterShutdown: number;
   pulledOut: string[];
+  /** Balancer plan rebuilds caused by the one pull-out (must be 1). */
+  rebuildsPerPullOut: number;
   discountsApplied: number[];
   billingTokens: bigint[];
   staleWriteRefused: boolean;
@@ -21,9 +24,9 @@ export interface DemoResult {
 /** The scripted run: every step checks its outcome and throws if something is off. */
 export async function runDemo(
   log: (line: string) => void = () => {},
-  options: { discovery?: DemoDiscovery } = {},
+  options: { discovery?: DemoDiscovery; locks?: () => DistributedLock & LockAdmin } = {},
 ): Promise<DemoResult> {
-  const cluster = createCluster(undefined, options.discovery);
+  const cluster = createCluster(undefined, options.discovery, options.locks);
   const gatewayClients = cluster.connect();
   const adminClients = cluster.connect();
 
@@ -53,8 +56,15 @@ export async function runDemo(
   );
 
   log('4. traffic rules: the operator pulls orders-2 out of rotation, then back in');
+  const rebuildsBefore = gateway.planRebuilds();
   gateway.rules.set({ pulledInstances: [{ service: 'orders', id: 'orders-2' }] });
   await until(() => gateway.instances().length === 2, 'gateway stops routing to orders-2');
+  await until(() => gateway.balancer.instances().length === 2, 'the balancer drops orders-2');
+  await sleep(20);
+  const rebuildsPerPullOut = gateway.planRebuilds() - rebuildsBefore;
+  log(`  the pull-out rebuilt the balancer's plan ${rebuildsPerPullOut} time(s)`);
+  if (rebuildsPerPullOut !== 1)
+    throw new Error(`[demo] one pull-out rebuilt the plan ${rebuildsPerPullOut} times`);
   const pulledOut = gateway.instances().map((i) => i.id);
   const duringPullOut = new Set<string>();
   for (let i = 0; i < 10; i++) {
@@ -100,6 +110,7 @@ export async function runDemo(
     instancesSeen,
     instancesAfterShutdown,
     pulledOut,
+    rebuildsPerPullOut,
     discountsApplied: [5, 15, 5],
     billingTokens,
     staleWriteRefused: stale.refused,

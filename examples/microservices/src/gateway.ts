@@ -9,7 +9,9 @@ import type { Clients } from './cluster.js';
 
 /**
  * The gateway follows the orders instances through a discovery client: a local, watch-driven
- * cache over the registry, with operator traffic rules (pull-out / pull-in) applied live.
+ * cache over the registry, with operator traffic rules applied live. One rules source, two
+ * consumers: the discovery client applies its pull-outs (the one place they are applied), the
+ * balancer its routes (groups, canaries); a pull-out reaches the balancer as one discovery event.
  */
 export function startGateway(clients: Clients, log: (line: string) => void) {
   const rules = createMemoryRulesSource();
@@ -24,6 +26,8 @@ export function startGateway(clients: Clients, log: (line: string) => void) {
     rules,
   });
   const fetch = createBalancedFetch({ balancers: [balancer], perTryTimeout: 2_000 });
+  let planRebuilds = 0;
+  balancer.on('balancer:instances-changed', () => planRebuilds++);
   const ac = new AbortController();
   let current: readonly ServiceInstance[] = [];
   const events: ClientDiscoveryEvent[] = [];
@@ -44,6 +48,8 @@ export function startGateway(clients: Clients, log: (line: string) => void) {
     fetch,
     rules,
     instances: () => current,
+    /** How many times the balancer rebuilt its routing plan so far. */
+    planRebuilds: () => planRebuilds,
     events,
     async stop() {
       ac.abort();

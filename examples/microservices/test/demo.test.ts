@@ -7,6 +7,7 @@ it('the demo runs end to end on the in-memory backends', async () => {
   expect(result.instancesSeen).toBe(3);
   expect(result.instancesAfterShutdown).toBe(2);
   expect(result.pulledOut).toEqual(['orders-1', 'orders-3']);
+  expect(result.rebuildsPerPullOut).toBe(1);
   expect(result.responses).toHaveLength(30);
   // Locality: the gateway sits in zone-a and both zone-a instances are healthy.
   expect(Object.keys(result.perInstance).sort()).toEqual(['orders-1', 'orders-2']);

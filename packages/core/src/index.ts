@@ -96,6 +96,7 @@ export {
   type MemoryRulesSource,
   validateTrafficRules,
 } from './rules/memory-rules-source.js';
+export { hasPullOuts, pullOutsOf, routesOf } from './rules/traffic-rule-parts.js';
 export {
   assertAddress,
   assertDuration,

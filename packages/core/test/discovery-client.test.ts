@@ -5,7 +5,10 @@ import {
   createDiscoveryClient,
   createMemoryRulesSource,
   type DiscoverySource,
+  hasPullOuts,
   type InstanceInput,
+  pullOutsOf,
+  routesOf,
 } from '../src/index.js';
 import { env, ids } from './discovery-client-fixtures.js';
 
@@ -243,6 +246,31 @@ describe('discovery client: traffic rules', () => {
     const snap = await client.resolve('api');
     expect(snap.panic).toBe(true);
     expect(ids(snap.instances)).toEqual(['a1', 'a2']);
+  });
+});
+
+describe('traffic rules split: pull-outs (discovery client) and routes (balancer)', () => {
+  it('splits a rules document and ignores route-only changes in the client', async () => {
+    const route = { service: 'api', groups: [{ name: 'blue', weight: 1, match: { tags: ['blue'] } }] };
+    const doc = { pulledInstances: [{ service: 'api', id: 'a1' }], routes: [route] };
+    expect(pullOutsOf(doc)).toEqual({ pulledInstances: doc.pulledInstances });
+    expect(routesOf(doc)).toEqual({ routes: [route] });
+    expect(pullOutsOf(undefined)).toEqual({});
+    expect(hasPullOuts(doc)).toBe(true);
+    expect(hasPullOuts({ routes: [route], pulledZones: [] })).toBe(false);
+
+    const { backend, memory } = env();
+    await memory.register(inst('a1'));
+    await memory.register(inst('a2'));
+    const rules = createMemoryRulesSource(doc);
+    await using client = createDiscoveryClient({ backend, rules });
+    const w = client.watch('api')[Symbol.asyncIterator]();
+    expect(ids((await next(w)).snapshot.instances)).toEqual(['a2']);
+    const before = client.status('api').version;
+    rules.update((r) => ({ ...r, routes: [] }));
+    expect(client.status('api').version).toBe(before);
+    rules.set({});
+    expect(ids((await next(w)).diff.added)).toEqual(['a1']);
   });
 });
 

@@ -387,4 +387,28 @@ for (const [name, make] of [
     `| ${name} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.p999)} | ${fmt(r.slowShare * 100, 2)} % |`,
   );
 }
+// ---------------------------------------------------------------- 5. allocation per pick
+{
+  const out = execFileSync(
+    process.execPath,
+    [
+      '--expose-gc',
+      '--max-semi-space-size=64',
+      '--min-semi-space-size=64',
+      '--conditions=switchyard-source',
+      '--import',
+      'tsx/esm',
+      fileURLToPath(new URL('./pick-allocation.ts', import.meta.url)),
+    ],
+    { encoding: 'utf8' },
+  );
+  console.log('\n## Allocation per pick (bytes, 100 hosts, young-generation growth over 200,000 picks)\n');
+  console.log('| picker | B/pick |');
+  console.log('|---|---:|');
+  for (const line of out.trim().split('\n')) {
+    const r = JSON.parse(line) as { picker: string; bytesPerPick: number };
+    console.log(`| ${r.picker} | ${fmt(r.bytesPerPick, 2)} |`);
+  }
+}
+
 console.log(`\n(node ${process.version}, sink ${sink % 10})`);

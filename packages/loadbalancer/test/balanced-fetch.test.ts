@@ -149,6 +149,40 @@ describe('createBalancedFetch against real HTTP servers on loopback', () => {
     expect(backends.reduce((a, b) => a + b.hits, 0)).toBe(1);
   });
 
+  it('returns a readable 503 (body unread) when the retry budget refuses the retry, and says so', async () => {
+    for (const b of backends) b.mode = '503';
+    await using lb = balancer({
+      breaker: false,
+      outlierDetection: false,
+      retryBudget: { ratio: 0, minRetriesPerSecond: 0.1, window: 10_000 },
+    });
+    const refused: string[] = [];
+    lb.on('balancer:budget-exhausted', (e) => refused.push(`${e.service}:${e.kind}`));
+    const fetch = createBalancedFetch({ balancers: lb, retries: 5 });
+    await (await fetch('http://api/first')).text(); // spends the one retry token
+    for (let i = 0; i < 20; i++) {
+      const res = await fetch(`http://api/r${i}`);
+      expect(res.status).toBe(503);
+      // Was `TypeError: Body is unusable`: the body had been cancelled before the budget said no.
+      expect(await res.text()).toMatch(new RegExp(`^[abc] GET /r${i}$`));
+    }
+    expect(refused.length).toBeGreaterThanOrEqual(20);
+    expect(new Set(refused)).toEqual(new Set(['api:retry']));
+  });
+
+  it('rejects a signal that is not an AbortSignal and a null key with INVALID_ARGUMENT', async () => {
+    await using lb = balancer();
+    const fetch = createBalancedFetch({ balancers: lb });
+    await expect(fetch('http://api/x', { signal: {} as AbortSignal })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      field: 'signal',
+    });
+    await expect(fetch('http://api/x', { key: null as unknown as string })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      field: 'context.key',
+    });
+  });
+
   it('hedges a slow request to another instance', async () => {
     (backends[0] as Backend).mode = 'slow';
     await using lb = balancer({ breaker: false, outlierDetection: false });

@@ -1,8 +1,8 @@
-import { createManualClock, createMemoryRulesSource } from '@switchyard/core';
+import { createDiscoveryClient, createManualClock, createMemoryRulesSource } from '@switchyard/core';
 import { describe, expect, it } from 'vitest';
 import { createBalancer, ringHashPicker, roundRobinPicker } from '../src/index.js';
-import { fakeDiscovery, tick } from './fake-discovery.js';
-import { makeInstances, seededRandom, tally } from './fixtures.js';
+import { fakeDiscovery, memoryBackend, tick } from './fake-discovery.js';
+import { expectCode, makeInstances, seededRandom, tally } from './fixtures.js';
 
 describe('locality, panic, stickiness', () => {
   const zoned = () =>
@@ -126,7 +126,7 @@ describe('traffic rules', () => {
       ],
     });
     await using lb = createBalancer({
-      discovery: fakeDiscovery(grouped()),
+      discovery: await memoryBackend(grouped()),
       service: 'svc',
       rules,
       random: seededRandom(7),
@@ -142,24 +142,59 @@ describe('traffic rules', () => {
       expect(lb.pick({ key: 'user-1' }).instance.tags).toEqual(u === 'host-3' ? ['canary'] : ['stable']);
   });
 
-  it('applies instance, server and zone pull-outs live', async () => {
+  it('applies instance, server and zone pull-outs live: a raw backend given rules is wrapped in a discovery client', async () => {
     const rules = createMemoryRulesSource();
     const instances = grouped().map((i, k) => ({ ...i, zone: k === 3 ? 'z2' : 'z1' }));
     await using lb = createBalancer({
-      discovery: fakeDiscovery(instances),
+      discovery: await memoryBackend(instances),
       service: 'svc',
       rules,
       picker: ringHashPicker(),
     });
     await lb.ready();
+    const ids = () => lb.instances().map((i) => i.id);
     expect(tally(lb, 200).size).toBe(4);
     rules.set({ pulledInstances: [{ service: 'svc', id: 'host-0' }] });
+    await expect.poll(ids).toEqual(['host-1', 'host-2', 'host-3']);
     expect([...tally(lb, 200).keys()].sort()).toEqual(['host-1', 'host-2', 'host-3']);
     rules.set({ pulledServers: ['10.0.0.2'] });
+    await expect.poll(ids).toEqual(['host-0', 'host-1']);
     expect([...tally(lb, 200).keys()].sort()).toEqual(['host-0', 'host-1']);
     rules.set({ pulledZones: [{ zone: 'z1' }] });
+    await expect.poll(ids).toEqual(['host-3']);
     expect([...tally(lb, 200).keys()]).toEqual(['host-3']);
     rules.set({ pulledZones: [{ zone: 'z1', service: 'other' }] });
-    expect(lb.instances()).toHaveLength(4);
+    await expect.poll(() => lb.instances()).toHaveLength(4);
+  });
+
+  it('rebuilds the plan once per pull-out when a discovery client and the balancer share the rules (the demo wiring)', async () => {
+    const rules = createMemoryRulesSource();
+    const backend = await memoryBackend(makeInstances(3));
+    await using discovery = createDiscoveryClient({ backend, rules });
+    await using lb = createBalancer({ discovery, service: 'svc', rules });
+    await lb.ready();
+    let rebuilds = 0;
+    lb.on('balancer:instances-changed', () => rebuilds++);
+    rules.set({ pulledInstances: [{ service: 'svc', id: 'host-1' }] });
+    await expect.poll(() => lb.instances().length).toBe(2);
+    await tick();
+    expect(rebuilds).toBe(1);
+    rules.set({});
+    await expect.poll(() => lb.instances().length).toBe(3);
+    await tick();
+    expect(rebuilds).toBe(2);
+    // A route change is the balancer's alone: one rebuild, no discovery event.
+    rules.set({ routes: [{ service: 'svc', groups: [{ name: 'all', weight: 1, match: {} }] }] });
+    await tick();
+    expect(rebuilds).toBe(3);
+  });
+
+  it('rejects rules with a bare watch source (nothing could apply the pull-outs)', () => {
+    expectCode(
+      () =>
+        createBalancer({ discovery: fakeDiscovery([]), service: 'svc', rules: createMemoryRulesSource() }),
+      'INVALID_ARGUMENT',
+      'rules',
+    );
   });
 });

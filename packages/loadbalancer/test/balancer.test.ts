@@ -151,7 +151,7 @@ describe('pick handles, ready and watch restarts', () => {
       watchBackoff: { base: 100, max: 100 },
     });
     const errors: unknown[] = [];
-    lb.on('watch:error', (e) => errors.push(e.error));
+    lb.on('balancer:watch-error', (e) => errors.push(e.error));
     await tick();
     expect(errors).toHaveLength(1);
     expectCode(() => lb.pick(), 'NO_AVAILABLE_INSTANCE');
@@ -178,10 +178,10 @@ describe('per-instance breaker, outlier ejection, slow start', () => {
     });
     await lb.ready();
     const states: string[] = [];
-    lb.on('breaker:changed', (e) => states.push(`${e.id}:${e.state}`));
+    lb.on('balancer:breaker-changed', (e) => states.push(`${e.id}:${e.state}`));
     const published: unknown[] = [];
     const onPublish = (m: unknown) => published.push(m);
-    subscribe('switchyard:breaker:changed', onPublish);
+    subscribe('switchyard:balancer:breaker-changed', onPublish);
     let failures = 0;
     while (failures < 3) {
       const h = lb.pick();
@@ -201,8 +201,8 @@ describe('per-instance breaker, outlier ejection, slow start', () => {
     for (const h of held) h.report(true, 1);
     expect(states.at(-1)).toBe('host-0:closed');
     expect(tally(lb, 20).get('host-0')).toBe(10);
-    unsubscribe('switchyard:breaker:changed', onPublish);
-    expect(published).toContainEqual({ service: 'svc', id: 'host-0', state: 'open' });
+    unsubscribe('switchyard:balancer:breaker-changed', onPublish);
+    expect(published).toContainEqual({ service: 'svc', id: 'host-0', state: 'open', source: 'loadbalancer' });
   });
 
   it('ejects outliers with growing ejection time and a cap on the ejected fraction', async () => {
@@ -218,7 +218,7 @@ describe('per-instance breaker, outlier ejection, slow start', () => {
     });
     await lb.ready();
     const ejected: [string, number][] = [];
-    lb.on('endpoint:ejected', (e) => ejected.push([e.id, e.duration]));
+    lb.on('balancer:ejected', (e) => ejected.push([e.id, e.duration]));
     for (let i = 0; i < 40; i++) lb.pick().report(false, 1);
     expect(ejected).toHaveLength(1);
     const [id] = ejected[0] as [string, number];

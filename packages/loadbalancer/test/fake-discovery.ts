@@ -1,5 +1,5 @@
 import type { DiscoveryEvent, ServiceInstance } from '@switchyard/core';
-import { AsyncChannel, diffInstances } from '@switchyard/core';
+import { AsyncChannel, createMemoryDiscovery, diffInstances } from '@switchyard/core';
 import type { WatchSource } from '../src/index.js';
 
 /** A controllable WatchSource: `set(instances)` pushes a snapshot to every watcher. */
@@ -36,3 +36,21 @@ export function fakeDiscovery(initial: ServiceInstance[] = []) {
 }
 
 export const tick = () => new Promise<void>((r) => setImmediate(r));
+
+/** A real in-memory discovery backend holding `instances` (registered, passing). */
+export async function memoryBackend(instances: ServiceInstance[]) {
+  const backend = createMemoryDiscovery();
+  for (const i of instances) {
+    await backend.register({
+      id: i.id,
+      service: i.service,
+      address: i.address,
+      port: i.port,
+      tags: i.tags,
+      metadata: i.metadata,
+      weight: i.weight,
+      ...(i.zone !== undefined ? { zone: i.zone } : {}),
+    });
+  }
+  return backend;
+}

@@ -3,7 +3,6 @@ import { isSwitchyardError } from '@switchyard/core';
 import { describe, expect, it } from 'vitest';
 import {
   boundedLoadPicker,
-  jumpBucket,
   jumpHashPicker,
   leastRequestPicker,
   maglevPicker,
@@ -17,6 +16,7 @@ import {
   smoothWeightedRoundRobinPicker,
   weightedRandomPicker,
 } from '../src/index.js';
+import { jumpBucket } from '../src/pickers/jump-hash.js';
 import { counts, makeInstances, seededRandom } from './fixtures.js';
 
 const ALL: [string, () => PickerBuilder][] = [

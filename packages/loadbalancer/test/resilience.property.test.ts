@@ -2,15 +2,14 @@ import { createManualClock, isSwitchyardError } from '@switchyard/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  CircuitBreaker,
   createBalancer,
   maglevPicker,
-  RetryBudget,
   rendezvousPicker,
-  resolveBreakerOptions,
   roundRobinPicker,
   weightedRandomPicker,
 } from '../src/index.js';
+import { CircuitBreaker, resolveBreakerOptions } from '../src/resilience/circuit-breaker.js';
+import { RetryBudget } from '../src/resilience/retry-budget.js';
 import { fakeDiscovery, tick } from './fake-discovery.js';
 import { makeInstances, seededRandom } from './fixtures.js';
 

@@ -1,213 +1,126 @@
 /**
- * lock-etcd benchmark: ours vs the etcd3 client's own Lock, plus the physical floor, on a real
- * single-member etcd started by the testkit on loopback. Run: `pnpm --filter @switchyard/lock-etcd bench`.
- * Env: UNCONTENDED (pairs, default 400), CONTENDED_MS (default 4000), WORKERS (default 32),
- * HANDOFFS (default 100).
+ * lock-etcd benchmark on testkit's shared lock harness: our mutex and semaphore vs the etcd3
+ * client's own `client.lock()` (fails at once when held: users poll) and its `Election`
+ * (campaign/resign, which waits: the etcd3 peer that queues), against one throwaway etcd on
+ * loopback, in one process, one run; the floor is a put + delete (two Raft writes, what any etcd
+ * lock pair costs at least). `pnpm --filter @switchyard/lock-etcd bench`
+ *
+ * Env: BENCH_ROUNDS (3), BENCH_OPS (1000), BENCH_CONTENDED_MS (3000), BENCH_HANDOFFS (100);
+ * BENCH_BEFORE=<path to another checkout's packages/lock-etcd/src/index.ts> adds that version's
+ * mutex as a peer in the same interleaved rounds (before/after comparisons);
+ * BENCH_PEERS=<regexp> runs only the peers whose name matches.
  */
-import { percentile } from '@switchyard/testkit/bench';
+import {
+  distributedLockPeer,
+  type LockBenchPeer,
+  lockBenchTable,
+  runLockBench,
+} from '@switchyard/testkit/bench';
 import { startEtcd } from '@switchyard/testkit/servers';
-import { Etcd3, EtcdLockFailedError } from 'etcd3';
-import { createEtcdLock } from '../src/index.js';
+import { Etcd3, EtcdLockFailedError, type IOptions } from 'etcd3';
+import { createEtcdLock, createEtcdSemaphore } from '../src/index.js';
 
-const UNCONTENDED = Number(process.env.UNCONTENDED ?? 400);
-const CONTENDED_MS = Number(process.env.CONTENDED_MS ?? 4000);
-const WORKERS = Number(process.env.WORKERS ?? 32);
-const HANDOFFS = Number(process.env.HANDOFFS ?? 100);
-
-interface Peer {
-  name: string;
-  /** Acquire waiting as long as needed; returns the release function. */
-  acquire(key: string): Promise<() => Promise<unknown>>;
-}
-
-const pct = (xs: number[], p: number) =>
-  percentile(
-    [...xs].sort((a, b) => a - b),
-    p,
-  );
-const ms = (x: number) => x.toFixed(2);
+const etcd = await startEtcd({ members: 1 });
+const clients: Etcd3[] = [];
+/** Unary calls sent by the peers' clients (not the floor's; watch and keep-alive streams not counted). */
+let sent = 0;
+const counting = {
+  execute: <T>(fn: (context: unknown) => Promise<T> | T) => {
+    sent++;
+    return fn(undefined);
+  },
+};
+const newClient = () => {
+  const c = new Etcd3({
+    hosts: etcd.endpoints,
+    faultHandling: { global: counting } as unknown as IOptions['faultHandling'],
+  });
+  clients.push(c);
+  return c;
+};
 const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
 
-async function uncontended(peer: Peer) {
-  const lat: number[] = [];
-  const key = `u-${peer.name}`;
-  for (let i = 0; i < 20; i++) await (await peer.acquire(key))(); // warm-up
-  const start = performance.now();
-  for (let i = 0; i < UNCONTENDED; i++) {
-    const t = performance.now();
-    const release = await peer.acquire(key);
-    await release();
-    lat.push(performance.now() - t);
-  }
-  const secs = (performance.now() - start) / 1000;
-  return { ops: UNCONTENDED / secs, p50: pct(lat, 50), p99: pct(lat, 99) };
-}
-
-async function contended(peer: Peer) {
-  const key = `c-${peer.name}`;
-  const counts = new Array<number>(WORKERS).fill(0);
-  const waits: number[] = [];
-  let stop = false;
-  const start = performance.now();
-  const timer = setTimeout(() => {
-    stop = true;
-  }, CONTENDED_MS);
-  await Promise.all(
-    counts.map(async (_, w) => {
-      while (!stop) {
-        const t = performance.now();
-        const release = await peer.acquire(key);
-        waits.push(performance.now() - t);
-        counts[w]!++;
-        await release();
-      }
-    }),
-  );
-  clearTimeout(timer);
-  const secs = (performance.now() - start) / 1000;
-  const total = counts.reduce((a, b) => a + b, 0);
-  const min = Math.min(...counts);
+function etcd3LockPeer(): LockBenchPeer {
+  const client = newClient();
   return {
-    ops: total / secs,
-    p99wait: pct(waits, 99),
-    fairness: min === 0 ? Number.POSITIVE_INFINITY : Math.max(...counts) / min,
+    name: 'etcd3 client.lock() (retry 5-15 ms)',
+    async lock(key) {
+      for (;;) {
+        const lock = client.lock(`bench-etcd3/${key}`).ttl(10);
+        try {
+          await lock.acquire();
+          return () => lock.release();
+        } catch (error) {
+          if (!(error instanceof EtcdLockFailedError)) throw error;
+          await sleep(5 + Math.random() * 10);
+        }
+      }
+    },
   };
 }
 
-async function handoff(peer: Peer) {
-  const key = `h-${peer.name}`;
-  const lat: number[] = [];
-  for (let i = 0; i < HANDOFFS; i++) {
-    const release = await peer.acquire(key);
-    let releasedAt = 0;
-    const waiter = peer.acquire(key).then((r) => {
-      lat.push(performance.now() - releasedAt);
-      return r;
-    });
-    await sleep(5); // let the waiter queue
-    releasedAt = performance.now();
-    await release();
-    await (await waiter)();
-  }
-  return { p50: pct(lat, 50), p99: pct(lat, 99) };
+function etcd3ElectionPeer(): LockBenchPeer {
+  const client = newClient();
+  return {
+    name: 'etcd3 Election campaign/resign',
+    async lock(key) {
+      const campaign = client.election(`bench-election-${key}`, 10).campaign('x');
+      campaign.on('error', () => {});
+      await campaign.wait();
+      return () => campaign.resign();
+    },
+  };
 }
 
-async function main() {
-  const etcd = await startEtcd({ members: 1 });
-  const client = new Etcd3({ hosts: etcd.endpoints });
-  const ours = createEtcdLock({ client, prefix: 'bench', ttl: 10_000 });
-  const peers: Peer[] = [
-    {
-      name: 'lock-etcd',
-      acquire: async (key) => {
-        const lease = await ours.acquire(key);
-        return () => lease.release();
-      },
-    },
-    {
-      // etcd3's Lock fails at once when held: users poll. 5-15 ms jittered retry.
-      name: 'etcd3 Lock',
-      acquire: async (key) => {
-        for (;;) {
-          const lock = client.lock(`etcd3-${key}`).ttl(10);
-          try {
-            await lock.acquire();
-            return () => lock.release();
-          } catch (error) {
-            if (!(error instanceof EtcdLockFailedError)) throw error;
-            await sleep(5 + Math.random() * 10);
-          }
-        }
-      },
-    },
+async function beforePeers(path: string | undefined): Promise<LockBenchPeer[]> {
+  if (!path) return [];
+  const before = (await import(path)) as { createEtcdLock: typeof createEtcdLock };
+  return [
+    distributedLockPeer(
+      'switchyard mutex (before)',
+      before.createEtcdLock({ client: newClient(), prefix: 'bench-before', ttl: 10_000 }),
+    ),
   ];
-  const floorKey = 'floor';
-  await client.put(floorKey).value('x');
-  const floorLat: number[] = [];
-  const writeLat: number[] = [];
-  for (let i = 0; i < UNCONTENDED; i++) {
-    let t = performance.now();
-    await client.get(floorKey).string();
-    floorLat.push(performance.now() - t);
-    t = performance.now();
-    await client.put('floor-w').value('x');
-    await client.delete().key('floor-w');
-    writeLat.push(performance.now() - t);
-  }
-  const floor = pct(floorLat, 50);
-  const twoWrites = pct(writeLat, 50);
-  console.log(
-    `floor: 1 get round trip p50 ${ms(floor)} ms; 2 raft writes (put+delete) p50 ${ms(twoWrites)} ms`,
-  );
-
-  const rows: string[][] = [];
-  const results = [];
-  for (const peer of peers) {
-    const u = await uncontended(peer);
-    const c = await contended(peer);
-    const h = await handoff(peer);
-    results.push({ peer, u, c, h });
-  }
-  const base = results[0]!;
-  for (const { peer, u, c, h } of results) {
-    rows.push([
-      peer.name,
-      u.ops.toFixed(0),
-      ms(u.p50),
-      ms(u.p99),
-      `${(u.p50 / twoWrites).toFixed(2)}×`,
-      c.ops.toFixed(0),
-      ms(c.p99wait),
-      c.fairness.toFixed(2),
-      ms(h.p50),
-      ms(h.p99),
-      `${(base.u.ops / u.ops).toFixed(2)}× / ${(base.c.ops / c.ops).toFixed(2)}×`,
-    ]);
-  }
-  rows.push([
-    'floor: get',
-    (1000 / floor).toFixed(0),
-    ms(floor),
-    ms(pct(floorLat, 99)),
-    '',
-    '',
-    '',
-    '',
-    '',
-    '',
-    '',
-  ]);
-  rows.push([
-    'floor: put+delete',
-    (1000 / twoWrites).toFixed(0),
-    ms(twoWrites),
-    ms(pct(writeLat, 99)),
-    '1.00×',
-    '',
-    '',
-    '',
-    '',
-    '',
-    '',
-  ]);
-  const header = [
-    'peer',
-    'uncontended ops/s',
-    'p50 ms',
-    'p99 ms',
-    'p50 vs 2 writes',
-    `contended (${WORKERS}) ops/s`,
-    'p99 wait ms',
-    'fairness max/min',
-    'hand-off p50 ms',
-    'hand-off p99 ms',
-    'lock-etcd ahead by (unc. / cont.)',
-  ];
-  console.log(`\n| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|`);
-  for (const r of rows) console.log(`| ${r.join(' | ')} |`);
-  await ours.close();
-  client.close();
-  await etcd.stop();
 }
 
-await main();
+const ours = [
+  distributedLockPeer('switchyard mutex', createEtcdLock({ client: newClient(), prefix: '/bench-m' })),
+  distributedLockPeer(
+    'switchyard semaphore (1 permit)',
+    createEtcdSemaphore({ client: newClient(), prefix: '/bench-s', permits: 1 }),
+  ),
+];
+const before = await beforePeers(process.env.BENCH_BEFORE);
+const only = process.env.BENCH_PEERS ? new RegExp(process.env.BENCH_PEERS) : undefined;
+const theirs = [etcd3LockPeer(), etcd3ElectionPeer()];
+const peers = [...ours.slice(0, 1), ...before, ...ours.slice(1), ...theirs].filter(
+  (p) => !only || only.test(p.name),
+);
+
+const floorClient = new Etcd3({ hosts: etcd.endpoints }); // the floor's own client, not counted
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const results = await runLockBench({
+  peers,
+  floor: {
+    name: 'put+delete',
+    run: async () => {
+      await floorClient.put('bench-floor').value('x');
+      await floorClient.delete().key('bench-floor');
+    },
+  },
+  commands: () => sent,
+  rounds,
+  uncontendedOps: Number(process.env.BENCH_OPS ?? 1000),
+  contendedMs: Number(process.env.BENCH_CONTENDED_MS ?? 3000),
+  handOffs: Number(process.env.BENCH_HANDOFFS ?? 100),
+  onProgress: (m) => process.stderr.write(`${m}\n`),
+});
+console.log(
+  `\netcd ${etcd.endpoints.join(',')} (1 member), node ${process.version}, ${rounds} interleaved rounds (medians); uncontended: sequential acquire+release interleaved in blocks of 50 with put+delete on another client; contended: 32 workers on one key; hand-off: release to one waiter\n`,
+);
+console.log(lockBenchTable(results, { floorName: 'put+delete', versus: theirs.map((p) => p.name) }));
+
+for (const p of [...ours, ...before, ...theirs]) await p.close?.();
+for (const c of clients) c.close();
+floorClient.close();
+await etcd.stop();

@@ -1,18 +1,19 @@
+import { randomUUID } from 'node:crypto';
 import {
   type AcquireOptions,
   AsyncChannel,
   assertKey,
   assertString,
+  type KitLock,
   SwitchyardError,
 } from '@switchyard/core';
+import { callBackend, KEY_PREFIX, type ManagedLease, opt, parseOptions } from '@switchyard/core/driver';
 import type { Etcd3, IKeyValue } from 'etcd3';
 import { PKG } from './constants.js';
+import { callOptions } from './etcd-connection.js';
+import { buildEtcdLock, commonSchema, type EtcdLockCommonOptions } from './etcd-lock.js';
 import { lockDir } from './key-space.js';
 import { Leadership } from './leadership.js';
-import { LockEngine } from './lock-engine.js';
-import { type EtcdLockOptions, resolveOptions } from './options.js';
-import { rpc } from './queue.js';
-import { callOptions } from './rpc.js';
 
 export interface Leader {
   /** The value the leader campaigned (or last proclaimed) with. */
@@ -22,8 +23,12 @@ export interface Leader {
   readonly key: string;
 }
 
+export type EtcdElectionOptions = Omit<EtcdLockCommonOptions, 'reentrant'>;
+
 export interface EtcdElection extends AsyncDisposable {
   readonly client: Etcd3;
+  /** The lock the candidates queue on (inspect, list, forceRelease, stats: the same shape as every kind). */
+  readonly lock: KitLock;
   /** Resolves when this candidate is leader; the lease's `signal` fires if leadership is lost. */
   campaign(election: string, value: string, options?: Omit<AcquireOptions, 'autoRenew'>): Promise<Leadership>;
   /** The current leader, or `undefined` when there is none. */
@@ -38,62 +43,93 @@ export interface EtcdElection extends AsyncDisposable {
 
 /**
  * Leader election on the mutex queue: campaigning candidates queue by create revision and the
- * oldest is leader (fair, no thundering herd). Default prefix `switchyard/election`.
+ * oldest is leader (fair, no thundering herd). Default prefix `/switchyard/elections`.
  */
-export function createEtcdElection(options: Omit<EtcdLockOptions, 'reentrant'>): EtcdElection {
-  const engine = new LockEngine(
-    resolveOptions({ ...options, prefix: options?.prefix ?? 'switchyard/election', reentrant: false }),
+export function createEtcdElection(options: EtcdElectionOptions): EtcdElection {
+  const o = parseOptions(PKG, options, {
+    ...commonSchema(KEY_PREFIX.etcd.locks.replace(/locks$/, 'elections')),
+    reentrant: opt.custom(() => {
+      throw new SwitchyardError('INVALID_ARGUMENT', `[${PKG}] reentrant is not an option of an election`, {
+        field: 'reentrant',
+      });
+    }),
+  });
+  const values = new Map<string, string>();
+  const { lock, driver, client } = buildEtcdLock(
+    { ...o, reentrant: false },
+    {
+      name: 'etcd-election',
+      permits: 1,
+      fair: true,
+      storedValue: (req) => values.get(req.owner) ?? req.owner,
+    },
   );
-  const { client, requestTimeout, prefix } = engine.options;
+  const { clock, requestTimeout, prefix, pollInterval } = o;
   const observers = new Set<() => void>();
+  const call = <T>(what: string, signal: AbortSignal | undefined, fn: (s: AbortSignal) => Promise<T>) =>
+    callBackend(what, { pkg: PKG, clock, timeout: requestTimeout, signal }, fn);
 
-  async function leader(election: string, signal?: AbortSignal): Promise<Leader | undefined> {
-    const res = await rpc(
-      signal,
-      'leader',
-      client
-        .getAll()
-        .prefix(lockDir(prefix, election))
-        .sort('Create', 'Ascend')
-        .limit(1)
-        .options(callOptions(requestTimeout))
-        .exec(),
-    );
+  async function leader(election: string): Promise<Leader | undefined> {
+    const res = await client
+      .getAll()
+      .prefix(lockDir(prefix, election))
+      .sort('Create', 'Ascend')
+      .limit(1)
+      .options(callOptions(clock, requestTimeout))
+      .exec();
     const kv = res.kvs[0];
     return kv ? toLeader(kv) : undefined;
   }
 
   return {
     client,
+    lock,
     async campaign(election, value, opts = {}) {
       assertKey(PKG, 'election', election);
       assertString(PKG, 'value', value);
-      const lease = await engine.acquire(election, { ...opts, permits: 1, value, autoRenew: true });
-      const queueKey = engine.queueKeyOf(lease);
+      if ((opts as AcquireOptions).autoRenew !== undefined) {
+        throw new SwitchyardError(
+          'INVALID_ARGUMENT',
+          `[${PKG}] autoRenew is not an option of campaign (leadership always renews)`,
+          { field: 'autoRenew' },
+        );
+      }
+      const owner = opts.owner ?? `candidate-${randomUUID()}`;
+      if (values.has(owner)) {
+        throw new SwitchyardError('INVALID_ARGUMENT', `[${PKG}] owner "${owner}" is already campaigning`, {
+          field: 'owner',
+        });
+      }
+      values.set(owner, value);
+      let lease: ManagedLease;
+      try {
+        lease = (await lock.acquire(election, { ...opts, owner, autoRenew: true })) as ManagedLease;
+      } finally {
+        values.delete(owner);
+      }
+      const queueKey = driver.queueKeyOf(lease);
       return new Leadership(election, lease, async (next, signal) => {
         assertString(PKG, 'value', next);
         const lost = () => new SwitchyardError('LOCK_LOST', `[${PKG}] not leader of "${election}" any more`);
         if (!lease.held || queueKey === undefined) throw lost();
-        const res = await rpc(
-          signal,
-          'proclaim',
+        const res = await call('proclaim', signal, () =>
           client
             .if(queueKey, 'Create', '==', lease.token.toString())
             .then(client.put(queueKey).value(next).ignoreLease())
-            .options(callOptions(requestTimeout))
+            .options(callOptions(clock, requestTimeout))
             .commit(),
         );
         if (!res.succeeded) throw lost();
       });
     },
-    leader(election, opts = {}) {
+    leader(election, opts) {
+      const { signal } = parseOptions(PKG, opts, { signal: opt.signal() });
       assertKey(PKG, 'election', election);
-      return leader(election, opts.signal);
+      return call('leader', signal, () => leader(election));
     },
-    observe(election, opts = {}) {
+    observe(election, opts) {
+      const { signal } = parseOptions(PKG, opts, { signal: opt.signal() });
       assertKey(PKG, 'election', election);
-      engine.assertOpen();
-      const signal = opts.signal;
       let stop: () => void = () => {};
       const channel = new AsyncChannel<Leader | undefined>({ coalesce: true, onReturn: () => stop() });
       let last: string | undefined;
@@ -125,14 +161,21 @@ export function createEtcdElection(options: Omit<EtcdLockOptions, 'reentrant'>):
       watcher.on('error', () => refresh());
       watcher.on('connected', () => refresh());
       watcher.on('data', () => refresh());
-      const poll = setInterval(refresh, engine.options.pollInterval);
-      poll.unref();
+      // The fallback poll, on the injected clock.
+      let timer = clock.setTimeout(
+        function tick() {
+          refresh();
+          timer = clock.setTimeout(tick, pollInterval, { unref: true });
+        },
+        pollInterval,
+        { unref: true },
+      );
       const onAbort = () => {
         stop();
         channel.close();
       };
       stop = () => {
-        clearInterval(poll);
+        clock.clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
         observers.delete(onAbort);
         watcher.cancel().catch(() => {});
@@ -144,8 +187,8 @@ export function createEtcdElection(options: Omit<EtcdLockOptions, 'reentrant'>):
       return channel;
     },
     async close() {
-      for (const o of [...observers]) o();
-      await engine.close();
+      for (const stopObserver of [...observers]) stopObserver();
+      await lock.close();
     },
     async [Symbol.asyncDispose]() {
       await this.close();

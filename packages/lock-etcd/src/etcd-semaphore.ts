@@ -1,55 +1,45 @@
-import {
-  type AcquireOptions,
-  assertInteger,
-  type LockLease,
-  type LockStats,
-  SwitchyardError,
-} from '@switchyard/core';
-import type { Etcd3 } from 'etcd3';
+import { assertKey, type LockInfo } from '@switchyard/core';
+import { callBackend, KEY_PREFIX, opt, parseOptions } from '@switchyard/core/driver';
 import { PKG } from './constants.js';
-import { LockEngine } from './lock-engine.js';
-import { type EtcdLockOptions, resolveOptions } from './options.js';
+import { buildEtcdLock, commonSchema, type EtcdLock, type EtcdLockCommonOptions } from './etcd-lock.js';
 
-export interface EtcdSemaphoreOptions extends Omit<EtcdLockOptions, 'reentrant'> {
-  /** Holders admitted at once per key (>= 1). Every client of a key must use the same number. */
+export interface EtcdSemaphoreOptions extends EtcdLockCommonOptions {
+  /** Holders admitted at once per key (≥ 1). Every client of a key must use the same number. */
   permits: number;
 }
 
-export interface EtcdSemaphore extends AsyncDisposable {
-  readonly client: Etcd3;
+export interface EtcdSemaphore extends EtcdLock {
   readonly permits: number;
-  /**
-   * Takes a permit: resolves once fewer than `permits` older contenders remain. The lease's
-   * `token` is its create revision (increasing, but several holders hold at once).
-   */
-  acquire(key: string, options?: AcquireOptions): Promise<LockLease>;
-  tryAcquire(key: string, options?: Omit<AcquireOptions, 'wait'>): Promise<LockLease | undefined>;
-  stats(): LockStats;
-  close(): Promise<void>;
+  /** Every live holder of `key` (owner, token, ttl left; `waiters` counts the queue), oldest first. */
+  holders(key: string, options?: { signal?: AbortSignal }): Promise<LockInfo[]>;
 }
 
 /**
- * A counting semaphore on the same queue as the mutex: the `permits` oldest keys hold. A permit
- * expires with its holder's session lease. Waiters watch the key's queue directory (any older
- * holder leaving may admit them), with the same jittered fallback poll.
+ * A counting semaphore on the same queue as the mutex: the `permits` oldest keys hold, first come
+ * first served. A lease's `token` is its create revision (increasing, but several holders hold at
+ * once). Waiters watch the key's queue directory. Default prefix `/switchyard/semaphores`.
  */
 export function createEtcdSemaphore(options: EtcdSemaphoreOptions): EtcdSemaphore {
-  const permits = assertInteger(PKG, 'permits', options?.permits, 1, 1_000_000);
-  const engine = new LockEngine(resolveOptions({ ...options, reentrant: false }));
+  const o = parseOptions(PKG, options, {
+    ...commonSchema(`${KEY_PREFIX.etcd.locks.replace(/locks$/, 'semaphores')}`),
+    permits: opt.integer(1, 1_000_000).required(),
+  });
+  const { lock, client, driver } = buildEtcdLock(o, {
+    name: 'etcd-semaphore',
+    permits: o.permits,
+    fair: true,
+  });
   return {
-    client: engine.options.client,
-    permits,
-    acquire: (key, opts = {}) => engine.acquire(key, { ...opts, permits }),
-    async tryAcquire(key, opts = {}) {
-      try {
-        return await engine.acquire(key, { ...opts, wait: 0, permits });
-      } catch (error) {
-        if (SwitchyardError.is(error, 'LOCK_TIMEOUT')) return undefined;
-        throw error;
-      }
+    ...lock,
+    client,
+    prefix: o.prefix,
+    permits: o.permits,
+    holders(key, opts) {
+      const { signal } = parseOptions(PKG, opts, { signal: opt.signal() });
+      assertKey(PKG, 'key', key);
+      return callBackend('holders', { pkg: PKG, clock: o.clock, timeout: o.requestTimeout, signal }, () =>
+        driver.holders(key),
+      );
     },
-    stats: () => engine.stats.snapshot(),
-    close: () => engine.close(),
-    [Symbol.asyncDispose]: () => engine.close(),
   };
 }

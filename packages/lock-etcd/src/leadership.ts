@@ -1,4 +1,6 @@
 import type { LockLease, LockLeaseEvents, Unsubscribe } from '@switchyard/core';
+import { opt, parseOptions } from '@switchyard/core/driver';
+import { PKG } from './constants.js';
 
 /** A won election: the underlying lock lease plus `proclaim` and `resign`. */
 export class Leadership implements LockLease {
@@ -38,8 +40,9 @@ export class Leadership implements LockLease {
   }
 
   /** Updates the value observers see, only while still leader; rejects with `LOCK_LOST` otherwise. */
-  proclaim(value: string, options: { signal?: AbortSignal } = {}): Promise<void> {
-    return this.#proclaim(value, options.signal);
+  async proclaim(value: string, options?: { signal?: AbortSignal }): Promise<void> {
+    const { signal } = parseOptions(PKG, options, { signal: opt.signal() });
+    return this.#proclaim(value, signal);
   }
 
   /** Gives up leadership (same as `release`). */

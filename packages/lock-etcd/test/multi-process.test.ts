@@ -40,7 +40,7 @@ describe('across OS processes', () => {
     expect(codes).toEqual([0, 0, 0]);
     const entries = procs.flatMap((p) => p.lines.filter((l) => l.event === 'entry'));
     expect(entries).toHaveLength(3 * 4 * 8);
-    expect(entries.every((e) => e.written === true)).toBe(true);
+    expect(entries.every((e) => e.applied === true)).toBe(true);
     expect(Number(await raw.get(`${prefix}-counter`).string())).toBe(entries.length);
     // Entry order = the counter value each holder saw; tokens must strictly increase along it.
     const ordered = [...entries].sort((x, y) => Number(x.seen) - Number(y.seen));
@@ -72,14 +72,14 @@ describe('across OS processes', () => {
       expect(lease.token > staleToken).toBe(true);
       expect(
         (await fencedPut(raw, { key: `${prefix}-resource`, value: 'new holder', token: lease.token }))
-          .written,
+          .applied,
       ).toBe(true);
       holder.child.kill('SIGCONT');
       const lost = await holder.next((l) => l.event === 'lost', 10_000);
       expect(lost.code).toBe('LOCK_LOST');
       holder.send('write');
       const write = await holder.next((l) => l.event === 'write', 10_000);
-      expect(write).toMatchObject({ written: false, fence: lease.token.toString(), aborted: true });
+      expect(write).toMatchObject({ applied: false, fence: lease.token.toString(), aborted: true });
       expect(await raw.get(`${prefix}-resource`).string()).toBe('new holder');
       expect((await lock.inspect('job'))?.token).toBe(lease.token);
       await lease.release();

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { SwitchyardError, withLock } from '@switchyard/core';
+import { runWithLockOwner, SwitchyardError, withLock } from '@switchyard/core';
 import { delay, eventually, expectSwitchyardError } from '@switchyard/testkit/conformance';
 import { type EtcdCluster, startEtcd } from '@switchyard/testkit/servers';
 import { Etcd3 } from 'etcd3';
@@ -35,16 +35,16 @@ async function queueKeys(k: string): Promise<string[]> {
 
 describe('createEtcdLock: options and input', () => {
   it('rejects bad options and input with INVALID_ARGUMENT naming the field', async () => {
-    await expectSwitchyardError(() => createEtcdLock({}), 'INVALID_ARGUMENT', 'client');
+    await expectSwitchyardError(() => createEtcdLock({}), 'INVALID_ARGUMENT', 'hosts');
     await expectSwitchyardError(
-      () => createEtcdLock({ client: raw, hosts: 'x' }),
+      () => createEtcdLock({ client: raw, hosts: 'http://127.0.0.1:1' }),
       'INVALID_ARGUMENT',
       'hosts',
     );
     await expectSwitchyardError(() => createEtcdLock({ hosts: [] }), 'INVALID_ARGUMENT', 'hosts');
     await expectSwitchyardError(() => createEtcdLock({ client: {} as Etcd3 }), 'INVALID_ARGUMENT', 'client');
     await expectSwitchyardError(
-      () => createEtcdLock({ client: raw, prefix: 'x/' }),
+      () => createEtcdLock({ client: raw, prefix: '/' }),
       'INVALID_ARGUMENT',
       'prefix',
     );
@@ -70,7 +70,6 @@ describe('createEtcdLock: options and input', () => {
       'signal',
     );
     await expectSwitchyardError(() => a.forceRelease(''), 'INVALID_ARGUMENT', 'key');
-    await expectSwitchyardError(() => a.runAsOwner('', () => 1), 'INVALID_ARGUMENT', 'owner');
   });
 
   it('keeps keys with "/" apart and does not close a client it was given', async () => {
@@ -90,13 +89,14 @@ describe('queue behaviour', () => {
     const k = key();
     const held = await a.acquire(k);
     await expectSwitchyardError(b.acquire(k, { wait: 200 }), 'LOCK_TIMEOUT');
-    expect(await queueKeys(k)).toHaveLength(1);
+    // The layer gives the queue place back once the attempt in flight has settled.
+    await eventually(async () => (await queueKeys(k)).length === 1, 2000, 'timed-out waiter dequeued');
     const ac = new AbortController();
     const waiting = b.acquire(k, { signal: ac.signal });
     await eventually(async () => (await queueKeys(k)).length === 2, 2000, 'waiter queued');
     ac.abort();
     await expectSwitchyardError(waiting, 'ABORTED');
-    expect(await queueKeys(k)).toHaveLength(1);
+    await eventually(async () => (await queueKeys(k)).length === 1, 2000, 'aborted waiter dequeued');
     expect((await a.inspect(k))?.waiters).toBe(0);
     await held.release();
     expect(await queueKeys(k)).toHaveLength(0);
@@ -212,7 +212,7 @@ describe('reentrancy', () => {
       expect(await outer.release()).toBe(true);
       expect(await a.inspect(k)).toBeUndefined();
       // Owner scoped by async context.
-      await re.runAsOwner('ctx', async () => {
+      await runWithLockOwner('ctx', async () => {
         const l1 = await re.acquire(k);
         const l2 = await re.acquire(k, { wait: 0 });
         expect(l2.owner).toBe('ctx');

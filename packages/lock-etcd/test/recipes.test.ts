@@ -140,15 +140,15 @@ describe('fencedPut', () => {
       const res = `${prefix}-resource`;
       const first = await lock.acquire('fenced');
       expect(await fencedPut(raw, { key: res, value: 'one', token: first.token })).toEqual({
-        written: true,
+        applied: true,
         fence: first.token,
       });
-      expect((await fencedPut(raw, { key: res, value: 'one-again', token: first.token })).written).toBe(true);
+      expect((await fencedPut(raw, { key: res, value: 'one-again', token: first.token })).applied).toBe(true);
       await lock.forceRelease('fenced');
       const second = await lock.acquire('fenced', { wait: 5000 });
-      expect((await fencedPut(raw, { key: res, value: 'two', token: second.token })).written).toBe(true);
+      expect((await fencedPut(raw, { key: res, value: 'two', token: second.token })).applied).toBe(true);
       const stale = await fencedPut(raw, { key: res, value: 'stale', token: first.token });
-      expect(stale).toEqual({ written: false, fence: second.token });
+      expect(stale).toEqual({ applied: false, fence: second.token });
       expect(await raw.get(res).string()).toBe('two');
       await second.release();
       await first.release();

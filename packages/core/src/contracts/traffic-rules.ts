@@ -35,14 +35,26 @@ export interface RouteRule {
   };
 }
 
-export interface TrafficRules {
+/**
+ * Pull-outs: which instances may be seen at all. A discovery question, applied in one place, the
+ * discovery client (`createDiscoveryClient({ rules })`), so every consumer of the client (a load
+ * balancer, a DNS server) agrees on what is in rotation.
+ */
+export interface PullOutRules {
   /** Instances pulled out of rotation (pull-in = remove the entry). */
   readonly pulledInstances?: readonly InstanceRef[];
   /** Hosts (instance addresses) pulled out for every service running on them. */
   readonly pulledServers?: readonly string[];
   readonly pulledZones?: readonly ZoneRef[];
+}
+
+/** Routes: how traffic is split among the instances in rotation. Applied by the load balancer. */
+export interface RouteRules {
   readonly routes?: readonly RouteRule[];
 }
+
+/** One rules document: pull-outs (discovery client) plus routes (load balancer). */
+export interface TrafficRules extends PullOutRules, RouteRules {}
 
 export interface TrafficRulesSource {
   current(): TrafficRules;

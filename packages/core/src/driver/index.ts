@@ -57,6 +57,7 @@ export type { FeedStats } from './discovery/service-feed.js';
 export { type CallPolicy, type HostBreakerOptions, hostBreaker, retryPolicy } from './host-breaker.js';
 // Locks
 export { defineLock, type KitLock, type LockKitOptions, lockOptions } from './lock/define-lock.js';
+export type { LockCommonOptions } from './lock/lock-common-options.js';
 export type {
   LockAttempt,
   LockAttemptOptions,

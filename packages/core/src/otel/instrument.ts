@@ -5,6 +5,8 @@ import type { RegistrationEvents } from '../contracts/discovery.js';
 import type { DiscoveryClientEvents } from '../discovery/client/types.js';
 import { invalidArgument } from '../errors.js';
 import { DIAGNOSTICS_PREFIX } from '../primitives/diagnostics.js';
+import type { DiagnosticsPayloads } from '../primitives/diagnostics-payloads.js';
+import { CACHE_ATTRIBUTES, CACHE_METRICS, cacheHandlers } from './cache-metrics.js';
 
 const PKG = 'core';
 /** Instrumentation scope name used for the default meter and tracer. */
@@ -54,6 +56,12 @@ export const OTEL_METRICS = {
   discoveryMissedChanges: 'switchyard.discovery.missed_changes',
   discoveryPanic: 'switchyard.discovery.panic',
   discoveryError: 'switchyard.discovery.error',
+  balancerBreakerTransitions: 'switchyard.balancer.breaker.transitions',
+  balancerEjections: 'switchyard.balancer.ejections',
+  balancerEjectionDuration: 'switchyard.balancer.ejection_duration',
+  balancerReturns: 'switchyard.balancer.returns',
+  balancerBudgetExhausted: 'switchyard.balancer.budget_exhausted',
+  ...CACHE_METRICS,
 } as const;
 
 /** Attribute names recorded by {@link instrumentSwitchyard}. */
@@ -64,6 +72,12 @@ export const OTEL_ATTRIBUTES = {
   afterOutage: 'switchyard.discovery.after_outage',
   panicActive: 'switchyard.discovery.panic.active',
   during: 'switchyard.discovery.during',
+  breakerState: 'switchyard.balancer.breaker.state',
+  breakerScope: 'switchyard.balancer.breaker.scope',
+  budgetKind: 'switchyard.balancer.budget.kind',
+  /** The package that published the event (`lock-redis`, `lock-etcd`, `core`, …): lock metrics. */
+  source: 'switchyard.source',
+  ...CACHE_ATTRIBUTES,
 } as const;
 
 interface LeasePayload {
@@ -72,6 +86,7 @@ interface LeasePayload {
   token: bigint;
   ttl?: number;
   cause?: unknown;
+  source?: string;
 }
 
 type Handler = (message: unknown) => void;
@@ -119,10 +134,23 @@ export function instrumentSwitchyard(options: InstrumentSwitchyardOptions = {}):
     'Panic-threshold transitions (attribute active: engaged or released)',
   );
   const discoveryError = counter(m.discoveryError, 'Background discovery operations that failed');
+  const breakerTransitions = counter(
+    m.balancerBreakerTransitions,
+    'Load-balancer circuit-breaker transitions (attributes: state, scope endpoint or service)',
+  );
+  const ejections = counter(m.balancerEjections, 'Endpoints ejected by outlier detection');
+  const ejectionDuration = histogram(m.balancerEjectionDuration, 'Ejection periods decided', 's');
+  const returns = counter(m.balancerReturns, 'Ejected endpoints returned to rotation');
+  const budgetExhausted = counter(
+    m.balancerBudgetExhausted,
+    'Retries or hedges refused by the retry budget (attribute kind)',
+  );
 
-  const lockAttributes = (key: string): Attributes => {
-    const value = keyAttribute?.(key);
-    return value === undefined ? {} : { [a.lockKey]: value };
+  const lockAttributes = (p: LeasePayload): Attributes => {
+    const value = keyAttribute?.(p.key);
+    const attributes: Attributes = p.source === undefined ? {} : { [a.source]: p.source };
+    if (value !== undefined) attributes[a.lockKey] = value;
+    return attributes;
   };
   const span = (name: string, attributes: Attributes, cause: unknown): void => {
     if (!tracer) return;
@@ -136,11 +164,11 @@ export function instrumentSwitchyard(options: InstrumentSwitchyardOptions = {}):
   };
 
   const handlers: Record<string, Handler> = {
-    'lease:acquired': (p) => lockAcquired.add(1, lockAttributes((p as LeasePayload).key)),
-    'lease:released': (p) => lockReleased.add(1, lockAttributes((p as LeasePayload).key)),
+    'lease:acquired': (p) => lockAcquired.add(1, lockAttributes(p as LeasePayload)),
+    'lease:released': (p) => lockReleased.add(1, lockAttributes(p as LeasePayload)),
     'lease:lost': (p) => {
-      const { key, cause } = p as LeasePayload;
-      const attributes = lockAttributes(key);
+      const { cause } = p as LeasePayload;
+      const attributes = lockAttributes(p as LeasePayload);
       lockLost.add(1, attributes);
       span('switchyard.lock.lost', attributes, cause);
     },
@@ -178,6 +206,30 @@ export function instrumentSwitchyard(options: InstrumentSwitchyardOptions = {}):
       const { service, during } = p as DiscoveryClientEvents['discovery:error'];
       discoveryError.add(1, { [a.service]: service, [a.during]: during });
     },
+    // @switchyard/loadbalancer. Instance ids stay out of metric attributes (unbounded over time).
+    'balancer:breaker-changed': (p) => {
+      const { service, id, state } = p as DiagnosticsPayloads['switchyard:balancer:breaker-changed'];
+      breakerTransitions.add(1, {
+        [a.service]: service,
+        [a.breakerState]: state,
+        [a.breakerScope]: id === undefined ? 'service' : 'endpoint',
+      });
+    },
+    'balancer:ejected': (p) => {
+      const { service, duration } = p as DiagnosticsPayloads['switchyard:balancer:ejected'];
+      ejections.add(1, { [a.service]: service });
+      ejectionDuration.record(Math.max(0, duration) / 1000, { [a.service]: service });
+    },
+    'balancer:returned': (p) => {
+      const { service } = p as DiagnosticsPayloads['switchyard:balancer:returned'];
+      returns.add(1, { [a.service]: service });
+    },
+    'balancer:budget-exhausted': (p) => {
+      const { service, kind } = p as DiagnosticsPayloads['switchyard:balancer:budget-exhausted'];
+      budgetExhausted.add(1, { [a.service]: service, [a.budgetKind]: kind });
+    },
+    // @switchyard/cache
+    ...cacheHandlers({ counter, histogram }),
   };
 
   // A subscriber that throws would surface as an uncaught exception in the publisher's process:

@@ -34,12 +34,19 @@ export interface DiagnosticsPayloads {
   /** A backend watch stream failed; the kit resumes or relists. */
   'switchyard:discovery:watch-error': DiagnosticSource & { service: string; backend: string; error: unknown };
   /** @switchyard/loadbalancer: the balancer's instance set changed. */
-  'switchyard:instances:changed': DiagnosticSource & {
+  'switchyard:balancer:instances-changed': DiagnosticSource & {
     service: string;
     instances: readonly ServiceInstance[];
   };
-  'switchyard:breaker:changed': DiagnosticSource & { service: string; id: string | undefined; state: string };
-  'switchyard:endpoint:ejected': DiagnosticSource & { service: string; id: string; duration: number };
-  'switchyard:endpoint:returned': DiagnosticSource & { service: string; id: string };
-  'switchyard:watch:error': DiagnosticSource & { service: string; error: unknown };
+  /** A breaker changed state; `id` is undefined for the service breaker. */
+  'switchyard:balancer:breaker-changed': DiagnosticSource & {
+    service: string;
+    id: string | undefined;
+    state: string;
+  };
+  'switchyard:balancer:ejected': DiagnosticSource & { service: string; id: string; duration: number };
+  'switchyard:balancer:returned': DiagnosticSource & { service: string; id: string };
+  'switchyard:balancer:watch-error': DiagnosticSource & { service: string; error: unknown };
+  /** The retry budget refused a retry (or hedge). */
+  'switchyard:balancer:budget-exhausted': DiagnosticSource & { service: string; kind: 'retry' | 'hedge' };
 }

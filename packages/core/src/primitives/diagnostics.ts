@@ -26,11 +26,12 @@ export const DIAGNOSTICS_CHANNELS = [
   'switchyard:discovery:regression',
   'switchyard:discovery:watch-error',
   // @switchyard/loadbalancer (payloads carry `service`)
-  'switchyard:instances:changed',
-  'switchyard:breaker:changed',
-  'switchyard:endpoint:ejected',
-  'switchyard:endpoint:returned',
-  'switchyard:watch:error',
+  'switchyard:balancer:instances-changed',
+  'switchyard:balancer:breaker-changed',
+  'switchyard:balancer:ejected',
+  'switchyard:balancer:returned',
+  'switchyard:balancer:watch-error',
+  'switchyard:balancer:budget-exhausted',
 ] as const satisfies readonly (keyof DiagnosticsPayloads)[];
 
 /**

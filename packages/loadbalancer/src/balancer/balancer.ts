@@ -1,16 +1,27 @@
-import type { PickContext, ServiceInstance, TimerHandle, TrafficRules, Unsubscribe } from '@switchyard/core';
-import { Emitter, fullJitterBackoff, raceSignal, SwitchyardError, sleep } from '@switchyard/core';
+import type {
+  DiscoveryClient,
+  PickContext,
+  RouteRule,
+  ServiceInstance,
+  TimerHandle,
+  Unsubscribe,
+} from '@switchyard/core';
+import { Emitter, raceSignal, routesOf, SwitchyardError } from '@switchyard/core';
+import { opt, parseOptions, runWatchLoop, type WatchSource } from '@switchyard/core/driver';
+import { keyString } from '../hashing/key-hash.js';
 import { leastRequestPicker } from '../pickers/least-request.js';
 import { AdaptiveThrottle } from '../resilience/adaptive-throttle.js';
 import { type BreakerState, CircuitBreaker } from '../resilience/circuit-breaker.js';
 import { LatencyTracker } from '../resilience/latency-tracker.js';
 import { RetryBudget } from '../resilience/retry-budget.js';
 import { PKG } from '../weights/prepared-set.js';
+import type { Balancer, BalancerEvents } from './balancer-api.js';
 import {
   type BalancerOptions,
   type ResolvedBalancerOptions,
   resolveBalancerOptions,
 } from './balancer-options.js';
+import { watchSourceFor } from './discovery-source.js';
 import { EndpointState, type EndpointStatsView } from './endpoint-state.js';
 import type { PickClock } from './locality-plan.js';
 import { recordOutlierOutcome } from './outlier-ejection.js';
@@ -18,40 +29,14 @@ import { PickHandle } from './pick-handle.js';
 import { RoutingPlan } from './routing-plan.js';
 import { StickyTable } from './sticky-table.js';
 
-export interface BalancerEvents {
-  'instances:changed': { service: string; instances: readonly ServiceInstance[] };
-  /** A breaker changed state; `id` is undefined for the service breaker. */
-  'breaker:changed': { service: string; id: string | undefined; state: BreakerState };
-  'endpoint:ejected': { service: string; id: string; duration: number };
-  'endpoint:returned': { service: string; id: string };
-  'watch:error': { service: string; error: unknown };
-}
-
-export interface Balancer extends AsyncDisposable {
-  readonly service: string;
-  /** Resolves once the first discovery snapshot arrived. */
-  ready(options?: { signal?: AbortSignal }): Promise<void>;
-  /**
-   * Picks an instance; throws NO_AVAILABLE_INSTANCE, CIRCUIT_OPEN (service breaker/throttle) or CLOSED.
-   * `avoid`: instance ids already tried by this request (retries and hedges re-draw to avoid them).
-   */
-  pick(context?: PickContext, avoid?: ReadonlySet<string>): PickHandle;
-  /** Instances currently routable (after traffic-rule pull-outs). */
-  instances(): readonly ServiceInstance[];
-  /** Shared per-endpoint statistics. */
-  stats(): EndpointStatsView[];
-  /** The service's retry budget (shared by every caller retrying against it). */
-  readonly retryBudget: RetryBudget | undefined;
-  /** Recent latencies of the service (for hedging). */
-  readonly latency: LatencyTracker;
-  on<K extends keyof BalancerEvents>(event: K, listener: (payload: BalancerEvents[K]) => void): Unsubscribe;
-  close(): Promise<void>;
-}
+export type { Balancer, BalancerEvents } from './balancer-api.js';
 
 /**
- * A client-side load balancer for one service: follows `discovery.watch(service)`, applies traffic
- * rules, locality, breakers, outlier ejection and slow start around a picker, and returns a handle
- * whose `report` feeds the shared per-endpoint statistics.
+ * A client-side load balancer for one service: follows `discovery.watch(service)` through core's
+ * watch loop, applies route groups and canaries, locality, breakers, outlier ejection and slow start
+ * around a picker, and returns a handle whose `report` feeds the shared per-endpoint statistics.
+ * Pull-outs are applied by the discovery client (a raw backend given with `rules` is wrapped in one).
+ * Every option is checked here, synchronously.
  */
 export function createBalancer(options: BalancerOptions): Balancer {
   return new BalancerImpl(options);
@@ -62,8 +47,10 @@ class BalancerImpl implements Balancer {
   readonly retryBudget: RetryBudget | undefined;
   readonly latency = new LatencyTracker();
   readonly #o: ResolvedBalancerOptions;
-  readonly #options: BalancerOptions;
   readonly #builder;
+  readonly #source: WatchSource;
+  /** The discovery client wrapped around a raw backend given with `rules` (closed with the balancer). */
+  readonly #ownedClient: DiscoveryClient | undefined;
   readonly #events = new Emitter<BalancerEvents>({ diagnostics: true, source: 'loadbalancer' });
   readonly #states = new Map<string, EndpointState>();
   readonly #pickClock: PickClock;
@@ -72,7 +59,7 @@ class BalancerImpl implements Balancer {
   readonly #throttle: AdaptiveThrottle | undefined;
   readonly #sticky: StickyTable | undefined;
   #plan: RoutingPlan | undefined;
-  #rules: TrafficRules | undefined;
+  #routes: readonly RouteRule[] | undefined;
   #unsubscribeRules: Unsubscribe | undefined;
   #timer: TimerHandle | undefined;
   #timerAt = Number.POSITIVE_INFINITY;
@@ -82,27 +69,33 @@ class BalancerImpl implements Balancer {
   readonly #ready: Promise<void>;
 
   constructor(options: BalancerOptions) {
-    this.#o = resolveBalancerOptions(options);
-    this.#options = options;
-    this.service = this.#o.service;
-    this.#builder = options.picker ?? leastRequestPicker();
+    const o = resolveBalancerOptions(options);
+    this.#o = o;
+    this.service = o.service;
+    this.#builder = o.picker ?? leastRequestPicker();
     this.#pickClock = {
       now: 0,
-      tau: this.#o.ewmaDecay,
-      slowStart: this.#o.slowStart,
-      random: this.#o.random,
+      tau: o.ewmaDecay,
+      slowStart: o.slowStart,
+      // Pickers draw integers from it and clamp an injected source themselves.
+      random: o.pickerRandom ?? Math.random,
     };
+    const { source, owned } = watchSourceFor(o);
+    this.#source = source;
+    this.#ownedClient = owned;
     this.retryBudget =
-      options.retryBudget === false
+      o.retryBudget === undefined
         ? undefined
-        : new RetryBudget({ clock: this.#o.clock, ...options.retryBudget });
-    this.#throttle =
-      options.adaptiveThrottle === false || options.adaptiveThrottle === undefined
-        ? undefined
-        : new AdaptiveThrottle(options.adaptiveThrottle);
+        : new RetryBudget({
+            clock: o.clock,
+            ...o.retryBudget,
+            onRefused: (kind) =>
+              this.#events.emit('balancer:budget-exhausted', { service: this.service, kind }),
+          });
+    this.#throttle = o.adaptiveThrottle === undefined ? undefined : new AdaptiveThrottle(o.adaptiveThrottle);
     this.#serviceBreaker = this.#o.serviceBreaker
       ? new CircuitBreaker(this.#o.serviceBreaker, (state) =>
-          this.#events.emit('breaker:changed', { service: this.service, id: undefined, state }),
+          this.#events.emit('balancer:breaker-changed', { service: this.service, id: undefined, state }),
         )
       : undefined;
     this.#sticky = this.#o.stickyMaxKeys > 0 ? new StickyTable(this.#o.stickyMaxKeys) : undefined;
@@ -111,46 +104,41 @@ class BalancerImpl implements Balancer {
       this.#readyReject = reject;
     });
     this.#ready.catch(() => {});
-    if (options.rules) {
-      this.#rules = options.rules.current();
-      this.#unsubscribeRules = options.rules.subscribe((rules) => {
-        this.#rules = rules;
+    if (o.rules) {
+      this.#routes = routesOf(o.rules.current()).routes;
+      this.#unsubscribeRules = o.rules.subscribe((rules) => {
+        // Only a change of the routes concerns the plan: a pull-out arrives as a discovery event.
+        const routes = routesOf(rules).routes;
+        if (routes === this.#routes) return;
+        this.#routes = routes;
         if (this.#plan) this.#rebuild();
       });
     }
     // Start on a microtask so listeners attached right after construction see the first events.
-    queueMicrotask(() => void this.#watch());
+    queueMicrotask(() => {
+      // Core's watch loop: backoff with the healthy-watch guard (no tight relist loop), never throws.
+      void runWatchLoop({
+        pkg: PKG,
+        source: this.#source,
+        service: this.service,
+        filter: o.filter,
+        clock: o.clock,
+        backoff: o.watchBackoff,
+        signal: this.#abort.signal,
+        onEvent: (event) => {
+          if (!this.#closed) this.#applySnapshot(event.snapshot.instances);
+        },
+        onError: (error) => this.#events.emit('balancer:watch-error', { service: this.service, error }),
+      });
+    });
   }
 
-  ready(options: { signal?: AbortSignal } = {}): Promise<void> {
-    return raceSignal(this.#ready, options.signal, PKG, 'ready');
-  }
-
-  async #watch(): Promise<void> {
-    const backoff = fullJitterBackoff({ base: 100, max: 10_000, ...this.#options.watchBackoff });
-    let attempt = 0;
-    const signal = this.#abort.signal;
-    while (!this.#closed) {
-      try {
-        const filter = this.#options.filter;
-        for await (const event of this.#options.discovery.watch(this.service, {
-          signal,
-          ...(filter ? { filter } : {}),
-        })) {
-          if (this.#closed) return;
-          attempt = 0;
-          this.#applySnapshot(event.snapshot.instances);
-        }
-      } catch (error) {
-        if (this.#closed) return;
-        this.#events.emit('watch:error', { service: this.service, error });
-      }
-      if (this.#closed) return;
-      try {
-        await sleep(backoff(attempt++), { signal, clock: this.#o.clock, pkg: PKG, unref: true });
-      } catch {
-        return;
-      }
+  ready(options?: { signal?: AbortSignal }): Promise<void> {
+    try {
+      const { signal } = parseOptions(PKG, options, READY_SCHEMA);
+      return raceSignal(this.#ready, signal, PKG, 'ready');
+    } catch (error) {
+      return Promise.reject(error);
     }
   }
 
@@ -185,15 +173,15 @@ class BalancerImpl implements Balancer {
     for (const s of states) s.eligible = this.#eligibleNow(s, now);
     this.#plan = new RoutingPlan({
       states,
-      rules: this.#rules,
+      routes: this.#routes,
       service: this.service,
       builder: this.#builder,
       clock: this.#pickClock,
-      locality: this.#options.locality,
+      locality: this.#o.locality,
       panicThreshold: this.#o.panicThreshold,
-      callerIp: this.#options.callerIp,
+      callerIp: this.#o.callerIp,
     });
-    this.#events.emit('instances:changed', { service: this.service, instances: this.instances() });
+    this.#events.emit('balancer:instances-changed', { service: this.service, instances: this.instances() });
     this.#schedule(now);
   }
 
@@ -210,7 +198,7 @@ class BalancerImpl implements Balancer {
   }
 
   #onBreaker(s: EndpointState, state: BreakerState): void {
-    this.#events.emit('breaker:changed', { service: this.service, id: s.id, state });
+    this.#events.emit('balancer:breaker-changed', { service: this.service, id: s.id, state });
     if (state === 'closed' && this.#o.slowStart) {
       s.rampFrom = this.#o.clock.monotonic();
       this.#scheduleAt(s.rampFrom);
@@ -218,6 +206,10 @@ class BalancerImpl implements Balancer {
   }
 
   pick(context?: PickContext, avoid?: ReadonlySet<string>): PickHandle {
+    // A number key (42) is the key "42": converted once here, so hashing, stickiness and canary
+    // keys agree; null, arrays and objects are INVALID_ARGUMENT naming context.key.
+    if (context?.key !== undefined && typeof context.key !== 'string')
+      context = { ...context, key: keyString(context.key) };
     if (this.#closed)
       throw new SwitchyardError('CLOSED', `[${PKG}] balancer for "${this.service}" is closed`);
     const plan = this.#plan;
@@ -335,7 +327,7 @@ class BalancerImpl implements Balancer {
     if (!od || !plan || plan.active.get(s.id) !== s) return;
     const duration = recordOutlierOutcome(s, ok, now, od, plan.active.values(), plan.size);
     if (duration !== undefined)
-      this.#events.emit('endpoint:ejected', { service: this.service, id: s.id, duration });
+      this.#events.emit('balancer:ejected', { service: this.service, id: s.id, duration });
   }
 
   /** Earliest pending deadline: breaker half-open, ejection end, slow-start step. One timer for all. */
@@ -371,7 +363,7 @@ class BalancerImpl implements Balancer {
         s.ejectedUntil = 0;
         s.returnedAt = now;
         if (slow) s.rampFrom = now;
-        this.#events.emit('endpoint:returned', { service: this.service, id: s.id });
+        this.#events.emit('balancer:returned', { service: this.service, id: s.id });
       }
       if (slow && now - s.rampFrom <= slow.window + slow.window / 10) reweigh = true;
     }
@@ -407,9 +399,12 @@ class BalancerImpl implements Balancer {
       new SwitchyardError('CLOSED', `[${PKG}] balancer for "${this.service}" closed before ready`),
     );
     this.#events.removeAll();
+    await this.#ownedClient?.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
 }
+
+const READY_SCHEMA = { signal: opt.signal() };

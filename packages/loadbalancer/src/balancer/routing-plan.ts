@@ -1,29 +1,7 @@
-import type {
-  PickContext,
-  PickerBuilder,
-  RouteGroup,
-  RouteRule,
-  ServiceInstance,
-  TrafficRules,
-} from '@switchyard/core';
-import { murmur3String } from '../hashing/murmur3.js';
+import type { PickContext, PickerBuilder, RouteGroup, RouteRule, ServiceInstance } from '@switchyard/core';
+import { hashString } from '../hashing/murmur3.js';
 import type { EndpointState } from './endpoint-state.js';
 import { type LocalityOptions, LocalityPlan, type PickClock } from './locality-plan.js';
-
-/** True when traffic rules pull this instance out (instance, server or zone pull-out). */
-export function isPulledOut(instance: ServiceInstance, rules: TrafficRules | undefined): boolean {
-  if (!rules) return false;
-  if (rules.pulledInstances?.some((r) => r.service === instance.service && r.id === instance.id)) return true;
-  if (rules.pulledServers?.includes(instance.address)) return true;
-  if (
-    instance.zone !== undefined &&
-    rules.pulledZones?.some(
-      (z) => z.zone === instance.zone && (z.service === undefined || z.service === instance.service),
-    )
-  )
-    return true;
-  return false;
-}
 
 function matchesGroup(instance: ServiceInstance, group: RouteGroup): boolean {
   const { tags, metadata } = group.match ?? {};
@@ -42,7 +20,8 @@ interface GroupPlan {
 
 export interface RoutingInput {
   readonly states: readonly EndpointState[];
-  readonly rules: TrafficRules | undefined;
+  /** The route rules (groups, canary); pull-outs never reach the balancer's plan. */
+  readonly routes: readonly RouteRule[] | undefined;
   readonly service: string;
   readonly builder: PickerBuilder;
   readonly clock: PickClock;
@@ -52,8 +31,7 @@ export interface RoutingInput {
 }
 
 /**
- * The routing state for one snapshot and one version of the traffic rules: pulled-out instances
- * removed, instances split into the rule's weighted route groups (first matching group wins;
+ * The routing state for one snapshot and one version of the route rules: instances split into the rule's weighted route groups (first matching group wins;
  * unmatched instances get no traffic while a rule exists), each group a locality plan. Canary
  * callers (by IP or key) always go to the canary group.
  */
@@ -72,10 +50,10 @@ export class RoutingPlan {
 
   constructor(input: RoutingInput) {
     this.#input = input;
-    const active = input.states.filter((s) => !isPulledOut(s.instance, input.rules));
+    const active = [...input.states];
     this.active = new Map(active.map((s) => [s.id, s]));
     this.#callerIp = input.callerIp;
-    const rule: RouteRule | undefined = input.rules?.routes?.find((r) => r.service === input.service);
+    const rule: RouteRule | undefined = input.routes?.find((r) => r.service === input.service);
     const make = (states: EndpointState[]) =>
       new LocalityPlan(states, input.builder, input.clock, input.locality, input.panicThreshold);
     let groups: GroupPlan[] = [];
@@ -156,7 +134,7 @@ export class RoutingPlan {
     if (n === 1) return 0;
     const total = this.#cumulative[n - 1] as number;
     if (total === 0) return 0;
-    const u = context?.key !== undefined ? murmur3String(context.key, 0x2545f491) / 4294967296 : random();
+    const u = context?.key !== undefined ? hashString(context.key, 0x2545f491) / 4294967296 : random();
     const x = u * total;
     for (let i = 0; i < n; i++) if (x < (this.#cumulative[i] as number)) return i;
     return n - 1;

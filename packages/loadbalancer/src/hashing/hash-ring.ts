@@ -1,7 +1,7 @@
 import type { ServiceInstance } from '@switchyard/core';
 import { invalidArgument } from '@switchyard/core';
 import { endpointKeyOf, PKG, type PreparedSet } from '../weights/prepared-set.js';
-import { murmur3String } from './murmur3.js';
+import { hashString } from './murmur3.js';
 
 /**
  * A sorted ring of virtual-node points: `hashes[i]` is owned by instance `owners[i]`. `index[b]` is
@@ -81,7 +81,7 @@ export function buildHashRing<T extends ServiceInstance>(
     const i = rankToIndex[rank] as number;
     const key = keys[i] as string;
     const c = counts[i] as number;
-    for (let v = 0; v < c; v++) packed[p++] = murmur3String(`${key}_${v}`) * 1048576 + rank;
+    for (let v = 0; v < c; v++) packed[p++] = hashString(`${key}_${v}`) * 1048576 + rank;
   }
   packed.sort();
   const hashes = new Uint32Array(total);

@@ -5,6 +5,23 @@
  * encoded with `Buffer.from(s, 'utf16le')`.
  */
 
+import { invalidArgument } from '@switchyard/core';
+import { PKG } from '../weights/prepared-set.js';
+
+const describeKey = (v: unknown): string =>
+  v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'number' ? `the number ${v}` : typeof v;
+
+/** Cold path kept out of the hash functions so they stay small enough to inline. */
+function badInput(field: 's' | 'bytes', input: unknown, seed: unknown): never {
+  if (typeof seed !== 'number')
+    throw invalidArgument(PKG, 'seed', `must be a number, got ${describeKey(seed)}`);
+  throw invalidArgument(
+    PKG,
+    field,
+    `must be ${field === 's' ? 'a string' : 'a Uint8Array'}, got ${describeKey(input)}`,
+  );
+}
+
 const C1 = 0xcc9e2d51;
 const C2 = 0x1b873593;
 
@@ -29,6 +46,12 @@ function mixBlock(h: number, k: number): number {
 
 /** MurmurHash3 x86_32 of the UTF-16LE bytes of `s`, as an unsigned 32-bit integer. */
 export function murmur3String(s: string, seed = 0): number {
+  if (typeof s !== 'string' || typeof seed !== 'number') badInput('s', s, seed);
+  return hashString(s, seed);
+}
+
+/** `murmur3String` without the argument checks, for callers that already hold a string (hot paths). */
+export function hashString(s: string, seed = 0): number {
   let h = seed | 0;
   const len = s.length;
   const pairs = len & ~1;
@@ -47,6 +70,7 @@ export function murmur3String(s: string, seed = 0): number {
 
 /** MurmurHash3 x86_32 of raw bytes (reference form; used to cross-check `murmur3String`). */
 export function murmur3Bytes(bytes: Uint8Array, seed = 0): number {
+  if (!(bytes instanceof Uint8Array) || typeof seed !== 'number') badInput('bytes', bytes, seed);
   let h = seed | 0;
   const len = bytes.length;
   const blocks = len & ~3;

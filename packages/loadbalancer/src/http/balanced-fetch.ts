@@ -13,6 +13,7 @@ import {
 } from '@switchyard/core';
 import { fetch as undiciFetch } from 'undici';
 import type { Balancer } from '../balancer/balancer.js';
+import { keyString } from '../hashing/key-hash.js';
 import { PKG } from '../weights/prepared-set.js';
 import { type AttemptResult, runAttempt } from './attempt.js';
 
@@ -122,6 +123,9 @@ export function createBalancedFetch(options: BalancedFetchOptions): BalancedFetc
     const url = new URL(String(input));
     const balancer = byService.get(url.hostname.toLowerCase());
     const { key: initKey, callerIp, signal: userSignal, ...requestInit } = init;
+    if (userSignal !== undefined && userSignal !== null && !(userSignal instanceof AbortSignal))
+      throw invalidArgument(PKG, 'signal', 'must be an AbortSignal');
+    if (initKey !== undefined) keyString(initKey);
     if (!balancer)
       return doFetch(url.toString(), { ...requestInit, ...(userSignal ? { signal: userSignal } : {}) });
     const overall = deadlineSignal(timeout, {
@@ -177,8 +181,11 @@ export function createBalancedFetch(options: BalancedFetchOptions): BalancedFetc
         for (let attempt = 0; ; attempt++) {
           let release: (() => void) | undefined;
           if (attempt > 0) {
-            release = balancer.retryBudget ? balancer.retryBudget.tryRetry() : () => {};
+            release = balancer.retryBudget ? balancer.retryBudget.tryRetry('retry') : () => {};
+            // Refused: the last answer is returned as it is, its body unread.
             if (!release) break;
+            // Granted: the previous answer is dropped only now (its body cancelled, freeing the socket).
+            if (last?.kind === 'response') await last.response.body?.cancel().catch(() => {});
           }
           try {
             if (attempt > 0) await sleep(backoff(attempt - 1), { signal, clock, pkg: PKG });
@@ -190,7 +197,6 @@ export function createBalancedFetch(options: BalancedFetchOptions): BalancedFetc
             release?.();
           }
           if (!last.retryable || !canRetry || attempt >= retries || signal.aborted) break;
-          if (last.kind === 'response') await last.response.body?.cancel().catch(() => {});
         }
         if (last?.kind === 'response') return last.response;
         throw last?.error ?? new SwitchyardError('INTERNAL', `[${PKG}] no attempt was made`);
@@ -246,7 +252,7 @@ function hedged(
     const timer = clock.setTimeout(
       () => {
         if (settled || signal.aborted) return;
-        const release = balancer.retryBudget ? balancer.retryBudget.tryRetry() : () => {};
+        const release = balancer.retryBudget ? balancer.retryBudget.tryRetry('hedge') : () => {};
         if (!release) return;
         const c = new AbortController();
         controllers.push(c);

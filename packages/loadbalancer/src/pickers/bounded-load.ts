@@ -3,6 +3,7 @@ import { invalidArgument } from '@switchyard/core';
 import { buildHashRing, type HashRingOptions, ringIndex, validateRingOptions } from '../hashing/hash-ring.js';
 import { keyHash } from '../hashing/key-hash.js';
 import { PKG, prepareSet } from '../weights/prepared-set.js';
+import { checkPickerConfig } from './picker-config.js';
 
 export interface BoundedLoadOptions extends HashRingOptions {
   /** Allowed overload over the weighted mean: capacity = ceil((1 + ε) × (load + 1) × w / W). Default 0.25. */
@@ -18,6 +19,7 @@ export interface BoundedLoadOptions extends HashRingOptions {
 export function boundedLoadPicker<T extends ServiceInstance = ServiceInstance>(
   config: BoundedLoadOptions = {},
 ): PickerBuilder<T> {
+  checkPickerConfig('boundedLoad', config);
   const ringOptions = validateRingOptions('boundedLoad', config);
   const epsilon = config.epsilon ?? 0.25;
   if (typeof epsilon !== 'number' || !(epsilon > 0) || epsilon > 100)
@@ -26,7 +28,7 @@ export function boundedLoadPicker<T extends ServiceInstance = ServiceInstance>(
     const set = prepareSet(instances, options);
     const ring = buildHashRing(set, ringOptions);
     const { hashes, owners } = ring;
-    const { isEligible, random, weights } = set;
+    const { isEligible, next, weights } = set;
     const loadOf = options?.loadOf;
     const n = instances.length;
     const len = hashes.length;
@@ -45,7 +47,7 @@ export function boundedLoadPicker<T extends ServiceInstance = ServiceInstance>(
         }
         if (totalWeight === 0) return undefined;
         const perWeight = ((1 + epsilon) * (totalLoad + 1)) / totalWeight;
-        let idx = ringIndex(ring, keyHash(context, random));
+        let idx = ringIndex(ring, keyHash(context, next));
         let fallback = -1;
         for (let k = 0; k < len; k++) {
           const owner = owners[idx] as number;

@@ -2,6 +2,7 @@ import type { PickerBuilder, ServiceInstance } from '@switchyard/core';
 import { keyHash } from '../hashing/key-hash.js';
 import { combineHashes, fmix32 } from '../hashing/murmur3.js';
 import { endpointKeyOf, prepareSet, scanEligible } from '../weights/prepared-set.js';
+import { checkPickerConfig } from './picker-config.js';
 
 export interface JumpHashOptions {
   /** Metadata key with the shard number that orders buckets (default `shard`); then endpoint key order. */
@@ -22,11 +23,12 @@ const MAX_SLOTS = 1 << 16;
 export function jumpHashPicker<T extends ServiceInstance = ServiceInstance>(
   config: JumpHashOptions = {},
 ): PickerBuilder<T> {
+  checkPickerConfig('jumpHash', config);
   const shardKey = config.shardMetadata ?? 'shard';
   const metaKey = config.hashKeyMetadata ?? 'hash_key';
   return (instances, options) => {
     const set = prepareSet(instances, options);
-    const { isEligible, random, weights } = set;
+    const { isEligible, next, weights } = set;
     const n = instances.length;
     const keys = instances.map((i) => endpointKeyOf(i, metaKey));
     const shardOf = (i: number) => {
@@ -54,7 +56,7 @@ export function jumpHashPicker<T extends ServiceInstance = ServiceInstance>(
       size: n,
       pick(context) {
         if (buckets === 0) return undefined;
-        let h = keyHash(context, random);
+        let h = keyHash(context, next);
         for (let k = 0; k <= REHASHES; k++) {
           const owner = slots[jumpBucket(h, buckets)] as number;
           if (!isEligible || isEligible(instances[owner] as T, owner)) return instances[owner];

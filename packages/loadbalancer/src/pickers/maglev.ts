@@ -1,9 +1,10 @@
 import type { PickerBuilder, ServiceInstance } from '@switchyard/core';
 import { invalidArgument } from '@switchyard/core';
 import { keyHash } from '../hashing/key-hash.js';
-import { combineHashes, murmur3String } from '../hashing/murmur3.js';
+import { combineHashes, hashString } from '../hashing/murmur3.js';
 import { isPrime, nextPrime } from '../hashing/primes.js';
 import { endpointKeyOf, PKG, prepareSet, scanEligible } from '../weights/prepared-set.js';
+import { checkPickerConfig } from './picker-config.js';
 
 export interface MaglevOptions {
   /** Lookup table size: a prime. Default 65 537, raised to the next prime >= 100 × hosts. */
@@ -23,6 +24,7 @@ const REHASHES = 8;
 export function maglevPicker<T extends ServiceInstance = ServiceInstance>(
   config: MaglevOptions = {},
 ): PickerBuilder<T> {
+  checkPickerConfig('maglev', config);
   const requested = config.tableSize;
   if (
     requested !== undefined &&
@@ -32,7 +34,7 @@ export function maglevPicker<T extends ServiceInstance = ServiceInstance>(
   const metaKey = config.hashKeyMetadata ?? 'hash_key';
   return (instances, options) => {
     const set = prepareSet(instances, options);
-    const { isEligible, random } = set;
+    const { isEligible, next } = set;
     const n = instances.length;
     const size = requested ?? Math.max(65537, nextPrime(100 * n));
     const table = buildMaglevTable(
@@ -46,7 +48,7 @@ export function maglevPicker<T extends ServiceInstance = ServiceInstance>(
       size: n,
       pick(context) {
         if (empty) return undefined;
-        let h = keyHash(context, random);
+        let h = keyHash(context, next);
         for (let k = 0; k <= REHASHES; k++) {
           const owner = table[h % size] as number;
           if (!isEligible || isEligible(instances[owner] as T, owner)) return instances[owner];
@@ -77,8 +79,8 @@ export function buildMaglevTable(weights: Float64Array, keys: readonly string[],
   for (let e = 0; e < m; e++) {
     const i = order[e] as number;
     const key = keys[i] as string;
-    pos[e] = murmur3String(key, 0x9747b28c) % size;
-    skip[e] = (murmur3String(key, 0x5bd1e995) % (size - 1)) + 1;
+    pos[e] = hashString(key, 0x9747b28c) % size;
+    skip[e] = (hashString(key, 0x5bd1e995) % (size - 1)) + 1;
     norm[e] = (weights[i] as number) / maxW;
   }
   let filled = 0;

@@ -1,5 +1,5 @@
 import type { PickerBuilder, ServiceInstance } from '@switchyard/core';
-import { prepareSet, scanEligible } from '../weights/prepared-set.js';
+import { drawIndex, prepareSet, RANDOM_SCALE, scanEligible } from '../weights/prepared-set.js';
 
 const TRIES = 4;
 
@@ -10,7 +10,7 @@ const TRIES = 4;
 export function randomPicker<T extends ServiceInstance = ServiceInstance>(): PickerBuilder<T> {
   return (instances, options) => {
     const set = prepareSet(instances, options);
-    const { isEligible, random } = set;
+    const { isEligible, next } = set;
     const n = instances.length;
     const uniform = set.uniform && set.positive === n;
     const cumulative = new Float64Array(n);
@@ -21,9 +21,9 @@ export function randomPicker<T extends ServiceInstance = ServiceInstance>(): Pic
     }
     const total = acc;
     const draw = uniform
-      ? () => Math.floor(random() * n)
+      ? () => drawIndex(next, n)
       : () => {
-          const x = random() * total;
+          const x = (next() / RANDOM_SCALE) * total;
           let lo = 0;
           let hi = n - 1;
           while (lo < hi) {
@@ -42,7 +42,7 @@ export function randomPicker<T extends ServiceInstance = ServiceInstance>(): Pic
           const i = draw();
           if (!isEligible || isEligible(instances[i] as T, i)) return instances[i];
         }
-        const i = scanEligible(set, Math.floor(random() * n));
+        const i = scanEligible(set, drawIndex(next, n));
         return i < 0 ? undefined : instances[i];
       },
     };

@@ -1,7 +1,8 @@
 import type { PickerBuilder, ServiceInstance } from '@switchyard/core';
 import { keyHash } from '../hashing/key-hash.js';
-import { combineHashes, murmur3String } from '../hashing/murmur3.js';
+import { combineHashes, hashString } from '../hashing/murmur3.js';
 import { endpointKeyOf, prepareSet } from '../weights/prepared-set.js';
+import { checkPickerConfig } from './picker-config.js';
 
 export interface RendezvousOptions {
   /** Metadata key holding a stable endpoint key (default `hash_key`); the instance id otherwise. */
@@ -16,20 +17,21 @@ export interface RendezvousOptions {
 export function rendezvousPicker<T extends ServiceInstance = ServiceInstance>(
   config: RendezvousOptions = {},
 ): PickerBuilder<T> {
+  checkPickerConfig('rendezvous', config);
   const metaKey = config.hashKeyMetadata ?? 'hash_key';
   return (instances, options) => {
     const set = prepareSet(instances, options);
-    const { isEligible, random, weights } = set;
+    const { isEligible, next, weights } = set;
     const n = instances.length;
     const hostHashes = new Uint32Array(n);
-    for (let i = 0; i < n; i++) hostHashes[i] = murmur3String(endpointKeyOf(instances[i] as T, metaKey));
+    for (let i = 0; i < n; i++) hostHashes[i] = hashString(endpointKeyOf(instances[i] as T, metaKey));
     if (set.uniform) {
       // Equal weights: the highest combined hash wins, no logarithm needed.
       return {
         name: 'rendezvous',
         size: n,
         pick(context) {
-          const h = keyHash(context, random);
+          const h = keyHash(context, next);
           let best = -1;
           let bestScore = -1;
           for (let i = 0; i < n; i++) {
@@ -51,7 +53,7 @@ export function rendezvousPicker<T extends ServiceInstance = ServiceInstance>(
       name: 'rendezvous',
       size: n,
       pick(context) {
-        const h = keyHash(context, random);
+        const h = keyHash(context, next);
         let best = -1;
         let bestScore = Number.POSITIVE_INFINITY;
         for (let i = 0; i < n; i++) {

@@ -1,5 +1,5 @@
 import type { PickerBuilder, ServiceInstance } from '@switchyard/core';
-import { prepareSet, scanEligible } from '../weights/prepared-set.js';
+import { drawIndex, prepareSet, scanEligible } from '../weights/prepared-set.js';
 import { createSmoothPicker } from './smooth-weighted-round-robin.js';
 
 /**
@@ -13,7 +13,7 @@ export function roundRobinPicker<T extends ServiceInstance = ServiceInstance>():
       return createSmoothPicker(set, 'round-robin', true);
     const n = instances.length;
     const isEligible = set.isEligible;
-    let cursor = n > 0 ? Math.floor(set.random() * n) : 0;
+    let cursor = n > 0 ? drawIndex(set.next, n) : 0;
     return {
       name: 'round-robin',
       size: n,

@@ -1,5 +1,5 @@
 import type { Picker, PickerBuilder, ServiceInstance } from '@switchyard/core';
-import { type PreparedSet, prepareSet, scanEligible } from '../weights/prepared-set.js';
+import { drawIndex, type PreparedSet, prepareSet, scanEligible } from '../weights/prepared-set.js';
 import { smoothSchedule } from '../weights/smooth-schedule.js';
 
 /**
@@ -24,7 +24,7 @@ export function createSmoothPicker<T extends ServiceInstance>(
   const schedule = smoothSchedule(set.weights);
   if (schedule) {
     const len = schedule.length;
-    let cursor = randomStart && len > 0 ? Math.floor(set.random() * len) : 0;
+    let cursor = randomStart && len > 0 ? drawIndex(set.next, len) : 0;
     const tries = Math.min(len, n + 1);
     return {
       name,

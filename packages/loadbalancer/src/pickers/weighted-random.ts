@@ -1,6 +1,6 @@
 import type { PickerBuilder, ServiceInstance } from '@switchyard/core';
 import { AliasTable } from '../weights/alias-table.js';
-import { prepareSet, scanEligible } from '../weights/prepared-set.js';
+import { drawIndex, prepareSet, scanEligible } from '../weights/prepared-set.js';
 
 const TRIES = 4;
 
@@ -8,7 +8,7 @@ const TRIES = 4;
 export function weightedRandomPicker<T extends ServiceInstance = ServiceInstance>(): PickerBuilder<T> {
   return (instances, options) => {
     const set = prepareSet(instances, options);
-    const { isEligible, random } = set;
+    const { isEligible, next } = set;
     const table = new AliasTable(set.weights);
     const n = instances.length;
     return {
@@ -17,10 +17,10 @@ export function weightedRandomPicker<T extends ServiceInstance = ServiceInstance
       pick() {
         if (set.positive === 0) return undefined;
         for (let k = 0; k < TRIES; k++) {
-          const i = table.sample(random());
+          const i = table.sample(next());
           if (!isEligible || isEligible(instances[i] as T, i)) return instances[i];
         }
-        const i = scanEligible(set, Math.floor(random() * n));
+        const i = scanEligible(set, drawIndex(next, n));
         return i < 0 ? undefined : instances[i];
       },
     };

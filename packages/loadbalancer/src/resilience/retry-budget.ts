@@ -19,6 +19,8 @@ export interface RetryBudgetOptions {
   /** Floor in `concurrency` mode. Default 3. */
   minConcurrency?: number;
   clock?: Clock;
+  /** Called when `tryRetry` refuses (the balancer turns it into `balancer:budget-exhausted`). */
+  onRefused?: (kind: 'retry' | 'hedge') => void;
 }
 
 const REQUESTS = 0;
@@ -32,6 +34,7 @@ export class RetryBudget {
   readonly #minConcurrency: number;
   readonly #window: RollingWindow;
   readonly #clock: Clock;
+  readonly #onRefused: ((kind: 'retry' | 'hedge') => void) | undefined;
   #activeRequests = 0;
   #activeRetries = 0;
 
@@ -51,6 +54,9 @@ export class RetryBudget {
     this.#reserve = (minPerSec * window) / 1000;
     this.#window = new RollingWindow(window, 10, 2);
     this.#clock = options.clock ?? systemClock;
+    if (options.onRefused !== undefined && typeof options.onRefused !== 'function')
+      throw invalidArgument(PKG, 'retryBudget.onRefused', 'must be a function');
+    this.#onRefused = options.onRefused;
   }
 
   /** Call once per original request; returns a function to call when it finishes. */
@@ -65,13 +71,18 @@ export class RetryBudget {
     };
   }
 
-  /** Withdraws one retry; returns a release function, or undefined when the budget is exhausted. */
-  tryRetry(): (() => void) | undefined {
+  /**
+   * Withdraws one retry (or hedge: `kind` only labels the refusal); returns a release function, or
+   * undefined when the budget is exhausted.
+   */
+  tryRetry(kind: 'retry' | 'hedge' = 'retry'): (() => void) | undefined {
     const now = this.#clock.monotonic();
-    if (this.mode === 'tokens') {
-      const allowed = this.#ratio * this.#window.sum(REQUESTS, now) + this.#reserve;
-      if (this.#window.sum(RETRIES, now) + 1 > allowed) return undefined;
-    } else if (this.#activeRetries >= Math.max(this.#minConcurrency, this.#ratio * this.#activeRequests)) {
+    const refused =
+      this.mode === 'tokens'
+        ? this.#window.sum(RETRIES, now) + 1 > this.#ratio * this.#window.sum(REQUESTS, now) + this.#reserve
+        : this.#activeRetries >= Math.max(this.#minConcurrency, this.#ratio * this.#activeRequests);
+    if (refused) {
+      this.#onRefused?.(kind);
       return undefined;
     }
     this.#window.add(RETRIES, 1, now);

@@ -1,6 +1,8 @@
+import { RANDOM_SCALE } from './prepared-set.js';
+
 /**
  * Vose's alias method: O(n) build, O(1) weighted sampling with one random number.
- * `sample(u)` maps a uniform u in [0, 1) to an index with probability weight[i] / total.
+ * `sample(r)` maps a uniform integer r in [0, 2^30) to an index with probability weight[i] / total.
  */
 export class AliasTable {
   readonly size: number;
@@ -52,8 +54,9 @@ export class AliasTable {
     }
   }
 
-  sample(u: number): number {
-    const x = u * this.size;
+  /** `r` is a uniform integer in [0, RANDOM_SCALE) (an integer argument is never boxed). */
+  sample(r: number): number {
+    const x = (r * this.size) / RANDOM_SCALE;
     const i = x | 0;
     return x - i < (this.#prob[i] as number) ? i : (this.#alias[i] as number);
   }

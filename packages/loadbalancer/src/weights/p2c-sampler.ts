@@ -1,7 +1,7 @@
 import type { ServiceInstance } from '@switchyard/core';
 import { invalidArgument } from '@switchyard/core';
 import { AliasTable } from './alias-table.js';
-import { PKG, type PreparedSet, scanEligible } from './prepared-set.js';
+import { drawIndex, PKG, type PreparedSet, scanEligible } from './prepared-set.js';
 
 /**
  * Power-of-d-choices core shared by the least-request and peak-EWMA pickers: draws `choices`
@@ -13,7 +13,7 @@ export function createP2cPick<T extends ServiceInstance>(
   choices: number,
   score: (index: number) => number,
 ): () => T | undefined {
-  const { instances, isEligible, random } = set;
+  const { instances, isEligible, next } = set;
   const n = instances.length;
   const uniform = set.uniform && set.positive === n;
   const table = uniform ? undefined : new AliasTable(set.weights);
@@ -24,7 +24,7 @@ export function createP2cPick<T extends ServiceInstance>(
     let bestScore = 0;
     let found = 0;
     for (let d = 0; d < maxDraws && found < choices; d++) {
-      const i = table ? table.sample(random()) : Math.floor(random() * n);
+      const i = table ? table.sample(next()) : drawIndex(next, n);
       if (i === best || (isEligible && !isEligible(instances[i] as T, i))) continue;
       found++;
       const s = score(i);
@@ -33,7 +33,7 @@ export function createP2cPick<T extends ServiceInstance>(
         bestScore = s;
       }
     }
-    if (best < 0) best = scanEligible(set, Math.floor(random() * n));
+    if (best < 0) best = scanEligible(set, drawIndex(next, n));
     return best < 0 ? undefined : instances[best];
   };
 }

@@ -13,7 +13,52 @@ export interface PreparedSet<T extends ServiceInstance> {
   /** Count of instances with weight > 0. */
   readonly positive: number;
   readonly isEligible: ((instance: T, index: number) => boolean) | undefined;
-  readonly random: () => number;
+  /**
+   * Uniform integers in [0, 2^30) (`RANDOM_SCALE`): small integers never allocate, where a double
+   * returned from a call is boxed (16 B a draw). From `Math.random` inline by default, or from the
+   * injected `random` clamped into [0, 1) (a source returning 1, NaN or -1 cannot make a draw miss).
+   */
+  readonly next: () => number;
+}
+
+/** `next()` draws integers in [0, RANDOM_SCALE). */
+export const RANDOM_SCALE = 1_073_741_824;
+
+/**
+ * xorshift128 (Marsaglia 2003) over an `Int32Array`, seeded from `Math.random` once: `Math.random()`
+ * itself returns a fresh heap number (16 B) on every call, even in optimised code, so the default
+ * source of the pickers is this integer generator (typed-array state, a 30-bit small-integer result).
+ * Statistical quality is ample for load balancing; it is not for cryptography.
+ */
+const XS = new Int32Array(4);
+for (let i = 0; i < 4; i++) XS[i] = (Math.random() * 4294967296) | 0;
+if (XS.every((v) => v === 0)) XS[0] = 0x6d2b79f5;
+
+function nativeInts(): number {
+  const x = XS[0] as number;
+  const t = x ^ (x << 11);
+  XS[0] = XS[1] as number;
+  XS[1] = XS[2] as number;
+  const w = XS[3] as number;
+  XS[2] = w;
+  const next = w ^ (w >>> 19) ^ t ^ (t >>> 8);
+  XS[3] = next;
+  return next >>> 2;
+}
+
+/** The integer source over a `random()` in [0, 1): NaN, negatives and values >= 1 are clamped. */
+export function randomInts(random: (() => number) | undefined): () => number {
+  if (random === undefined || random === Math.random) return nativeInts;
+  if (typeof random !== 'function') throw invalidArgument(PKG, 'random', 'must be a function');
+  return () => {
+    const r = random();
+    return r >= 0 && r < 1 ? (r * RANDOM_SCALE) | 0 : r >= 1 ? RANDOM_SCALE - 1 : 0;
+  };
+}
+
+/** An index in [0, n) from one `next()` draw. */
+export function drawIndex(next: () => number, n: number): number {
+  return Math.floor((next() * n) / RANDOM_SCALE);
 }
 
 /**
@@ -55,7 +100,7 @@ export function prepareSet<T extends ServiceInstance>(
     uniform,
     positive,
     isEligible: options?.isEligible,
-    random: options?.random ?? Math.random,
+    next: randomInts(options?.random),
   };
 }
 

@@ -1,5 +1,5 @@
 import type { ServiceInstance } from '../../contracts/discovery.js';
-import type { TrafficRules } from '../../contracts/traffic-rules.js';
+import type { PullOutRules } from '../../contracts/traffic-rules.js';
 
 /**
  * Operator pull-outs (Ctrip Artemis instance / server / zone operations) compiled into a fast
@@ -12,7 +12,7 @@ export class TrafficFilter {
   /** `service\u0000zone`, or `\u0000zone` for every service. */
   readonly #zones: Set<string>;
 
-  constructor(rules: TrafficRules | undefined) {
+  constructor(rules: PullOutRules | undefined) {
     this.#instances = new Set((rules?.pulledInstances ?? []).map((r) => `${r.service}\u0000${r.id}`));
     this.#servers = new Set(rules?.pulledServers ?? []);
     this.#zones = new Set((rules?.pulledZones ?? []).map((z) => `${z.service ?? ''}\u0000${z.zone}`));

@@ -112,7 +112,10 @@ export interface ServiceStatus {
 
 export interface DiscoveryClientOptions {
   backend: DiscoveryBackend;
-  /** Operator traffic rules applied as filters (pull-out of instances, hosts, zones). */
+  /**
+   * Operator traffic rules: the client applies their pull-outs (instances, hosts, zones), the one
+   * place they are applied; route groups and canaries are the load balancer's (it ignores them here).
+   */
   rules?: TrafficRulesSource;
   /**
    * Mass-failure guard, a ratio in 0..1 (default 0.5): when fewer than this share of a service's
