@@ -5,16 +5,15 @@ export {
   type RedisRouteStoreOptions,
 } from './redis-route-store.js';
 export type { RedisClient } from './redis-scripts.js';
-export {
-  type BatchLinks,
-  createRouteClient,
-  type LinkEvent,
-  type PodDirectory,
-  RouteClient,
-  type RouteClientEvents,
-  type RouteClientOptions,
-  type RouteClientStats,
-} from './route-client.js';
+export { createRouteClient, RouteClient } from './route-client.js';
+export type {
+  BatchLinks,
+  LinkEvent,
+  PodDirectory,
+  RouteClientEvents,
+  RouteClientOptions,
+  RouteClientStats,
+} from './route-client-types.js';
 export type { RouteDiagnosticsPayloads } from './route-diagnostics.js';
 export {
   acceptsNewUsers,

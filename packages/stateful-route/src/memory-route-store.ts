@@ -7,7 +7,15 @@ import {
   throwIfAborted,
 } from '@switchyard/core';
 import { opt, parseOptions } from '@switchyard/core/driver';
-import { acceptsNewUsers, judgeLink, type LinkRecord, PKG, type PodRecord, pickPod } from './route-model.js';
+import {
+  acceptsNewUsers,
+  judgeLink,
+  type LinkRecord,
+  PKG,
+  type PodRecord,
+  pickPod,
+  placementCost,
+} from './route-model.js';
 import type { JudgedLink, PodPublication, RouteChange, RouteStore } from './route-store.js';
 
 interface ServiceState {
@@ -135,10 +143,31 @@ export function createMemoryRouteStore(options: MemoryRouteStoreOptions = {}): R
       if (link) {
         const p = s.pods.get(link.pod);
         let v = judgeLink(link, p && full(s, p), now);
-        if (v === 'drain') {
+        const spend = () => {
           if (s.moves.until <= now) s.moves = { used: 0, until: now + req.moveInterval };
           s.moves.used += 1;
-          if (s.moves.used > req.moveBudget) v = 'ok';
+          return s.moves.used <= req.moveBudget;
+        };
+        if (v === 'drain' && !spend()) v = 'ok';
+        if (v === 'ok' && req.rebalance > 0 && link.till === 0 && p?.state === 'NORMAL') {
+          const candidates = [...s.pods.values()]
+            .map((x) => full(s, x))
+            .filter((x) => acceptsNewUsers(x, now));
+          const best = pickPod(candidates, req.strategy, req.r1, req.r2);
+          const mine = full(s, p);
+          const cost = (mine.links / mine.capacity) * (1 + mine.load / 100);
+          if (best && best.pod !== link.pod && cost > req.rebalance * placementCost(best) && spend()) {
+            addCount(s, link.pod, link.epoch, -1);
+            links.set(uid, { pod: best.pod, epoch: best.epoch, till: 0 });
+            addCount(s, best.pod, best.epoch, 1);
+            return {
+              pod: best.pod,
+              epoch: best.epoch,
+              outcome: 'moved',
+              from: link.pod,
+              reason: 'rebalance',
+            };
+          }
         }
         if (v === 'ok') {
           if (link.till !== 0) {

@@ -212,7 +212,7 @@ export function createRedisRouteStore(options: RedisRouteStoreOptions): RedisRou
             key(service, `links:${namespace}`),
             key(service, 'moves'),
           ],
-          [uid, req.strategy, req.r1, req.r2, req.moveBudget, req.moveInterval],
+          [uid, req.strategy, req.r1, req.r2, req.moveBudget, req.moveInterval, req.rebalance],
         ),
       )) as [string, string, string, string, string] | null;
       if (!r) return undefined;

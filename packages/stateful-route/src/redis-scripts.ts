@@ -137,8 +137,9 @@ return 1
 );
 
 const PICK = `
+local counts = {}
 local function pick(strategy, r1, r2)
-  local counts = {}
+  counts = {}
   local flat = redis.call('HGETALL', KEYS[2])
   for i = 1, #flat, 2 do counts[flat[i]] = flat[i + 1] end
   local all = redis.call('HGETALL', KEYS[1])
@@ -169,12 +170,13 @@ local function pick(strategy, r1, r2)
       if costs[j] < bestCost then best, bestCost = j, costs[j] end
     end
   end
-  return { id = ids[best], epoch = epochs[best] }
+  return { id = ids[best], epoch = epochs[best], cost = costs[best] }
 end
 `;
 
 /**
- * KEYS pods, count, links, moves; ARGV uid, strategy, r1, r2, moveBudget, moveInterval.
+ * KEYS pods, count, links, moves; ARGV uid, strategy, r1, r2, moveBudget, moveInterval, rebalance
+ * ratio (0 = off: a valid link on a NORMAL pod moves when its pod's cost exceeds ratio × the best's).
  * Returns { pod, epoch, outcome, from, reason } or false when no pod accepts new users.
  */
 export const CLAIM = new LuaScript(
@@ -182,13 +184,27 @@ export const CLAIM = new LuaScript(
 local uid = ARGV[1]
 local link = parseLink(redis.call('HGET', KEYS[3], uid))
 local from, reason = '', ''
+local function spend()
+  local used = redis.call('INCR', KEYS[4])
+  if used == 1 then redis.call('PEXPIRE', KEYS[4], ARGV[6]) end
+  return used <= tonumber(ARGV[5])
+end
 if link then
   local p = getPod(KEYS[1], link.pod)
   local v = judge(link, p)
-  if v == 'drain' then
-    local used = redis.call('INCR', KEYS[4])
-    if used == 1 then redis.call('PEXPIRE', KEYS[4], ARGV[6]) end
-    if used > tonumber(ARGV[5]) then v = 'ok' end
+  if v == 'drain' and not spend() then v = 'ok' end
+  local ratio = tonumber(ARGV[7])
+  if v == 'ok' and ratio > 0 and link.till == 0 and p.state == 'N' then
+    local best = pick(ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]))
+    if best and best.id ~= link.pod then
+      local mine = tonumber(counts[link.pod .. '|' .. link.epoch] or '0') / p.cap * (1 + p.load / 100)
+      if mine > ratio * best.cost and spend() then
+        addCount(KEYS[2], link.pod, link.epoch, -1)
+        redis.call('HSET', KEYS[3], uid, best.id .. '|' .. best.epoch .. '|0')
+        addCount(KEYS[2], best.id, best.epoch, 1)
+        return { best.id, best.epoch, 'moved', link.pod, 'rebalance' }
+      end
+    end
   end
   if v == 'ok' then
     if link.till ~= 0 then

@@ -1,5 +1,4 @@
 import {
-  type Clock,
   closedError,
   Emitter,
   invalidArgument,
@@ -12,74 +11,15 @@ import { opt, parseOptions } from '@switchyard/core/driver';
 import { LinkCache } from './link-cache.js';
 import { PodView } from './pod-view.js';
 import { namespaceArg, podArg, serviceArg, uidArg, uidsArg } from './route-arguments.js';
-import { judgeLink, type MoveReason, type PickStrategy, PKG, type PodRecord } from './route-model.js';
+import type {
+  BatchLinks,
+  PodDirectory,
+  RouteClientEvents,
+  RouteClientOptions,
+  RouteClientStats,
+} from './route-client-types.js';
+import { judgeLink, type PickStrategy, PKG, type PodRecord } from './route-model.js';
 import type { JudgedLink, RouteStore } from './route-store.js';
-
-export interface RouteClientOptions {
-  /** Where links and pod leases live: `createRedisRouteStore(…)` or `createMemoryRouteStore()`. */
-  store: RouteStore;
-  /** Local link cache: most entries kept (default 100 000) and their TTL, ms (default 60 000). */
-  cacheSize?: number;
-  cacheTtl?: number;
-  /** How often the local pod view is relisted, ms (default 1 000); pod changes also relist at once. */
-  stateRefreshInterval?: number;
-  /** How a new user's pod is chosen (default `least-loaded`). */
-  strategy?: PickStrategy;
-  /** Users moved off pods drained with `move: true`, at most `perInterval` per `interval` ms per service (default 100 / 1 000). */
-  moveBudget?: { perInterval?: number; interval?: number };
-  /**
-   * `reportUnreachable` declares a pod dead when its last heartbeat is older than
-   * `max(suspectAfter, the pod's TTL / 2)`, ms (default 0: TTL / 2 = 1.5 heartbeats).
-   */
-  suspectAfter?: number;
-  /**
-   * Optional: where pods are registered as discovery instances (instance id = pod id), e.g. a core
-   * `DiscoveryClient` or any backend. Enables `computeLinkedInstance` and checks pod ids given to
-   * `setLinkedPodIfAbsent` against it.
-   */
-  discovery?: PodDirectory;
-  clock?: Clock;
-}
-
-/** The part of a discovery backend or client the router uses: `resolve(service)`. */
-export interface PodDirectory {
-  resolve(
-    service: string,
-    options?: { signal?: AbortSignal },
-  ): Promise<{ readonly instances: readonly ServiceInstance[] }>;
-}
-
-export interface LinkEvent {
-  readonly namespace: string;
-  readonly service: string;
-  readonly uid: string;
-  readonly pod: string;
-}
-
-export interface RouteClientEvents {
-  /** A new user was placed. */
-  'link:created': LinkEvent;
-  /** A user's link moved (its pod died, was replaced, forbidden, or drained with `move`). */
-  'link:moved': LinkEvent & { readonly from: string; readonly reason: MoveReason };
-  /** A background pod-view refresh failed (the last view stays in use). */
-  'state:error': { readonly error: unknown };
-}
-
-export interface RouteClientStats {
-  hits: number;
-  misses: number;
-  created: number;
-  moved: number;
-  /** Cached links dropped because their pod became unroutable (died, new epoch, forbidden, drained). */
-  staleCorrections: number;
-}
-
-export interface BatchLinks {
-  /** pod → uids linked to it (valid links only). */
-  readonly byPod: Map<string, string[]>;
-  /** uids with no valid link. */
-  readonly unlinked: string[];
-}
 
 type Sig = { signal?: AbortSignal };
 
@@ -97,6 +37,7 @@ export class RouteClient {
   readonly #budget: number;
   readonly #budgetInterval: number;
   readonly #suspectAfter: number;
+  readonly #rebalance: number;
   readonly #stats: RouteClientStats = { hits: 0, misses: 0, created: 0, moved: 0, staleCorrections: 0 };
   readonly #discovery: PodDirectory | undefined;
   #closed = false;
@@ -115,6 +56,7 @@ export class RouteClient {
         interval: opt.duration({ min: 1 }).default(1_000),
       }),
       suspectAfter: opt.duration({ allowZero: true }).default(0),
+      rebalance: opt.number(1, 1_000),
       discovery: opt.instance<PodDirectory>(
         (v) => typeof (v as PodDirectory)?.resolve === 'function',
         'a discovery backend or client (resolve)',
@@ -127,6 +69,7 @@ export class RouteClient {
     this.#budget = o.moveBudget?.perInterval ?? 100;
     this.#budgetInterval = o.moveBudget?.interval ?? 1_000;
     this.#suspectAfter = o.suspectAfter;
+    this.#rebalance = o.rebalance ?? 0;
     this.#cache = new LinkCache(o.cacheSize, o.cacheTtl, o.clock);
     this.#view = new PodView(
       o.store,
@@ -346,6 +289,7 @@ export class RouteClient {
         r2: Math.random(),
         moveBudget: this.#budget,
         moveInterval: this.#budgetInterval,
+        rebalance: this.#rebalance,
       },
       signal,
     );

@@ -1,5 +1,5 @@
 import type { DiagnosticSource } from '@switchyard/core';
-import type { RouteClientEvents } from './route-client.js';
+import type { RouteClientEvents } from './route-client-types.js';
 import type { RouteServerEvents } from './route-server.js';
 
 /**

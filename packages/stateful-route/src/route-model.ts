@@ -57,7 +57,7 @@ export function judgeLink(link: LinkRecord, pod: PodRecord | undefined, now: num
 }
 
 /** Why a link moved (or was created). */
-export type MoveReason = Exclude<LinkVerdict, 'ok' | 'expired'>;
+export type MoveReason = Exclude<LinkVerdict, 'ok' | 'expired'> | 'rebalance';
 
 /** A pod may take new users: live and `NORMAL`. */
 export const acceptsNewUsers = (p: PodRecord, now: number): boolean =>

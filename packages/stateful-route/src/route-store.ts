@@ -33,6 +33,12 @@ export interface ClaimRequest {
   /** Moves of users away from `DRAINING`+move pods allowed per `moveInterval` per service. */
   moveBudget: number;
   moveInterval: number;
+  /**
+   * 0 = off. Otherwise a valid link on a NORMAL pod moves to the best pod when its pod's cost
+   * (links / capacity × load factor) exceeds `rebalance` × the best pod's placement cost; each such
+   * move spends the same budget as drain moves.
+   */
+  rebalance: number;
 }
 
 /** A stored link with the store's verdict on it. */

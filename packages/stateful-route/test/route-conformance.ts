@@ -134,6 +134,28 @@ export function runRouteConformance(target: RouteConformanceTarget): void {
       expect(newcomers.every((p) => p === 'pod-new')).toBe(true);
     });
 
+    it('opt-in rebalance moves users to a new pod on cache misses, within the move budget', async () => {
+      nextService();
+      await pods(1);
+      const seed = client();
+      const uids = Array.from({ length: 60 }, (_, i) => `r${i}`);
+      for (const u of uids) expect(await seed.computeLinkedPod('ns', u, service)).toBe('pod-0');
+      await pods(1, { pod: 'pod-1' });
+      const c = client({ cacheSize: 0, rebalance: 1.5, moveBudget: { perInterval: 10, interval: 60_000 } });
+      const moves: string[] = [];
+      c.on('link:moved', (e) => {
+        expect(e).toMatchObject({ from: 'pod-0', pod: 'pod-1', reason: 'rebalance' });
+        moves.push(e.uid);
+      });
+      const after = await Promise.all(uids.map((u) => c.computeLinkedPod('ns', u, service)));
+      expect(moves).toHaveLength(10); // the budget, though 60 vs 0 is far from balanced
+      expect(after.filter((p) => p === 'pod-1')).toHaveLength(10);
+      // Without the option nothing moves.
+      const plain = client({ cacheSize: 0 });
+      expect(await Promise.all(uids.map((u) => plain.computeLinkedPod('ns', u, service)))).toEqual(after);
+      expect(plain.stats().moved).toBe(0);
+    });
+
     it('never returns FORBIDDEN, DRAINING (for new users) or dead pods', async () => {
       nextService();
       const [p0, p1, p2] = await pods(3);
