@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    projects: ['packages/*', 'examples/*'],
+    projects: ['packages/*', 'examples/*', 'docs'],
     // Two cores: keep file-level parallelism modest; server-backed files start their own servers.
     maxWorkers: 2,
     fileParallelism: true,

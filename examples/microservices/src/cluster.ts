@@ -4,6 +4,8 @@ import {
   createMemoryConfigStore,
   createMemoryDiscovery,
   createMemoryLock,
+  type DistributedLock,
+  type LockAdmin,
   MemoryConfigState,
   MemoryDiscoveryStore,
   MemoryLockStore,
@@ -16,7 +18,11 @@ import { redisDiscoveryFromEnv } from './redis-discovery.js';
  * The "infrastructure" of the demo: one in-memory registry, lock service and config server that
  * every simulated process connects to with its own client, exactly as they would to etcd or Redis.
  */
-export function createCluster(clock: Clock = systemClock, discovery?: DemoDiscovery) {
+export function createCluster(
+  clock: Clock = systemClock,
+  discovery?: DemoDiscovery,
+  locks?: () => DistributedLock & LockAdmin,
+) {
   const discoveryStore = new MemoryDiscoveryStore({ clock });
   const lockStore = new MemoryLockStore({ clock });
   const configState = new MemoryConfigState({ clock });
@@ -30,7 +36,7 @@ export function createCluster(clock: Clock = systemClock, discovery?: DemoDiscov
           discovery?.connect() ??
           redisDiscovery?.(3000) ??
           createMemoryDiscovery({ store: discoveryStore, ttl: 3000 }),
-        locks: createMemoryLock({ store: lockStore, ttl: 2000 }),
+        locks: locks?.() ?? createMemoryLock({ store: lockStore, ttl: 2000 }),
         config: createMemoryConfigStore({ state: configState }),
         cache: createMemoryCacheStore({ maxEntries: 1000 }),
       };

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { DistributedLock, LockAdmin } from '@switchyard/core';
 import { demonstrateStaleHolder, FencedLedger, runBillingWorkers } from './billing-job.js';
 import { runCacheStep } from './cache-step.js';
 import { createCluster } from './cluster.js';
@@ -23,9 +24,9 @@ export interface DemoResult {
 /** The scripted run: every step checks its outcome and throws if something is off. */
 export async function runDemo(
   log: (line: string) => void = () => {},
-  options: { discovery?: DemoDiscovery } = {},
+  options: { discovery?: DemoDiscovery; locks?: () => DistributedLock & LockAdmin } = {},
 ): Promise<DemoResult> {
-  const cluster = createCluster(undefined, options.discovery);
+  const cluster = createCluster(undefined, options.discovery, options.locks);
   const gatewayClients = cluster.connect();
   const adminClients = cluster.connect();
 
