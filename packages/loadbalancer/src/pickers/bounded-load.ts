@@ -28,7 +28,12 @@ export function boundedLoadPicker<T extends ServiceInstance = ServiceInstance>(
     const set = prepareSet(instances, options);
     const ring = buildHashRing(set, ringOptions);
     const { hashes, owners } = ring;
-    const { isEligible, next, weights } = set;
+    const { isEligible, next } = set;
+    // Normalised by the largest weight: the sum cannot overflow (1e308 + 1e308) and capacities stay
+    // proportional for any ratio of finite weights.
+    let maxW = 0;
+    for (const w of set.weights) if (w > maxW) maxW = w;
+    const weights = maxW > 0 ? set.weights.map((w) => w / maxW) : set.weights;
     const loadOf = options?.loadOf;
     const n = instances.length;
     const len = hashes.length;
