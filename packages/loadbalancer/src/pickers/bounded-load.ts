@@ -29,11 +29,9 @@ export function boundedLoadPicker<T extends ServiceInstance = ServiceInstance>(
     const ring = buildHashRing(set, ringOptions);
     const { hashes, owners } = ring;
     const { isEligible, next } = set;
-    // Normalised by the largest weight: the sum cannot overflow (1e308 + 1e308) and capacities stay
-    // proportional for any ratio of finite weights.
-    let maxW = 0;
-    for (const w of set.weights) if (w > maxW) maxW = w;
-    const weights = maxW > 0 ? set.weights.map((w) => w / maxW) : set.weights;
+    // A sum that overflows (1e308 + 1e308) would zero every capacity: then weights are normalised by
+    // the largest, which keeps capacities proportional. Ordinary weights are used as they are.
+    const weights = Number.isFinite(set.totalWeight) ? set.weights : normalised(set.weights);
     const loadOf = options?.loadOf;
     const n = instances.length;
     const len = hashes.length;
@@ -67,4 +65,10 @@ export function boundedLoadPicker<T extends ServiceInstance = ServiceInstance>(
       },
     };
   };
+}
+
+function normalised(weights: Float64Array): Float64Array {
+  let maxW = 0;
+  for (const w of weights) if (w > maxW) maxW = w;
+  return weights.map((w) => w / maxW);
 }
