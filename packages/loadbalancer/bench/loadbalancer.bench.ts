@@ -63,7 +63,7 @@ const pickers: [string, () => PickerBuilder, boolean][] = [
   ['least-request P2C', () => leastRequestPicker(), false],
   ['peak-EWMA P2C', () => peakEwmaPicker(), false],
   ['ring-hash (160 vnodes)', () => ringHashPicker(), true],
-  ['maglev (65537+)', () => maglevPicker(), true],
+  ['maglev (default table)', () => maglevPicker(), true],
   ['rendezvous (weighted)', () => rendezvousPicker(), true],
   ['jump-hash', () => jumpHashPicker(), true],
   ['bounded-load (ε=0.25)', () => boundedLoadPicker(), true],
