@@ -1,5 +1,5 @@
 // The public entry: what applications use. Internals (breaker/budget/throttle classes, option
-// resolvers, the endpoint state, the non-standard jump bucket function) stay inside the package.
+// resolvers, the endpoint state, the jump bucket function) stay inside the package.
 export { type Balancer, type BalancerEvents, createBalancer } from './balancer/balancer.js';
 export type {
   BalancerOptions,
