@@ -5,13 +5,11 @@ import type { Output } from './output.js';
  * when stdout is a terminal and there is more than one step; silent otherwise (scripts, `--json`).
  */
 export class Progress {
-  readonly #out: Output;
   readonly #total: number;
   readonly #enabled: boolean;
   #n = 0;
 
   constructor(out: Output, total: number) {
-    this.#out = out;
     this.#total = total;
     this.#enabled = out.interactive && total > 1;
   }
