@@ -22,6 +22,8 @@ export interface DemoUpstreamOptions {
   /** Respond after this many ms (default 0). */
   delay?: number;
   port?: number;
+  /** Answer every GET with this status (default 200), e.g. 503 for a failing instance. */
+  status?: number;
 }
 
 /**
@@ -43,7 +45,7 @@ export async function startDemoUpstream(options: DemoUpstreamOptions): Promise<D
         });
         return;
       }
-      res.writeHead(200, {
+      res.writeHead(options.status ?? 200, {
         'content-type': 'text/plain',
         'content-length': body.length,
         'x-upstream': options.id,

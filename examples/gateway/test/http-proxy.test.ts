@@ -125,6 +125,27 @@ describe('HTTP/1.1 proxy', () => {
     expect(dead?.eligible).toBe(false);
   });
 
+  it('a 503 from one instance is retried on another and reported to its breaker', async () => {
+    const bad = await startDemoUpstream({ id: 'flaky-1', service: 'flaky', discovery: backend, status: 503 });
+    const good = await startDemoUpstream({ id: 'flaky-2', service: 'flaky', discovery: backend });
+    upstreams.push(bad, good);
+    routes.set({
+      routes: [
+        { name: 'flaky', pathPrefix: '/flaky', service: 'flaky' },
+        { name: 'fallback', service: 'users' },
+      ],
+    });
+    await gw.ready();
+    const before = gw.metrics.service('flaky').retries;
+    for (let i = 0; i < 20; i++) {
+      const r = await get('/flaky/x');
+      expect(r.status).toBe(200);
+      expect(r.text).toBe('flaky-2\n');
+    }
+    expect(bad.served()).toBeGreaterThan(0);
+    expect(gw.metrics.service('flaky').retries - before).toBe(bad.served());
+  });
+
   it('503 when a service has no instance', async () => {
     routes.set({
       routes: [

@@ -102,11 +102,16 @@ describe('OpenTelemetry bridge (@switchyard/core/otel)', () => {
     expect(m.sum(OTEL_METRICS.lockAcquired)).toBe(3);
     expect(m.sum(OTEL_METRICS.lockReleased)).toBe(2);
     expect(m.sum(OTEL_METRICS.lockLost)).toBe(1);
-    for (const r of m.records) expect(r.attributes).toEqual({});
+    // The only attribute is the publishing backend (bounded); no key by default.
+    for (const r of m.records) expect(r.attributes).toEqual({ 'switchyard.source': 'core' });
 
     expect(t.spans).toHaveLength(1);
     const [lost] = t.spans;
-    expect(lost).toMatchObject({ name: 'switchyard.lock.lost', ended: true, attributes: {} });
+    expect(lost).toMatchObject({
+      name: 'switchyard.lock.lost',
+      ended: true,
+      attributes: { 'switchyard.source': 'core' },
+    });
     expect(lost?.status?.code).toBe(SpanStatusCode.ERROR);
     expect(lost?.exceptions[0]).toMatchObject({ code: 'LOCK_LOST' });
   });
@@ -124,9 +129,9 @@ describe('OpenTelemetry bridge (@switchyard/core/otel)', () => {
       await lease.release();
     }
     expect(m.of(OTEL_METRICS.lockAcquired).map((r) => r.attributes)).toEqual([
-      { 'switchyard.lock.key': 'orders' },
-      { 'switchyard.lock.key': 'orders' },
-      {},
+      { 'switchyard.source': 'core', 'switchyard.lock.key': 'orders' },
+      { 'switchyard.source': 'core', 'switchyard.lock.key': 'orders' },
+      { 'switchyard.source': 'core' },
     ]);
     expect(m.sum(OTEL_METRICS.lockReleased, { 'switchyard.lock.key': 'orders' })).toBe(2);
   });
@@ -315,5 +320,33 @@ describe('OpenTelemetry bridge (@switchyard/core/otel)', () => {
     );
     expect(m.sum(OTEL_METRICS.balancerBudgetExhausted)).toBe(2);
     for (const r of m.records) expect(Object.values(r.attributes)).not.toContain('a-1');
+  });
+
+  it('maps the cache events to metrics per cache, namespace and tier', () => {
+    const m = fakeMeter();
+    handle = instrumentSwitchyard({ meter: m.meter, tracer: false });
+    const pub = (name: string, payload: object) =>
+      channel(`switchyard:cache:${name}`).publish({ ...payload, source: 'cache' });
+    const at = { cache: 'products', namespace: 'v1' };
+    pub('hit', { ...at, key: 'a', tier: 0 });
+    pub('hit', { ...at, key: 'b', tier: 1 });
+    pub('miss', { ...at, key: 'c' });
+    pub('stale', { ...at, key: 'a', reason: 'error' });
+    pub('loaded', { ...at, key: 'c', duration: 250, negative: true });
+    pub('error', { ...at, operation: 'set', error: new Error('down') });
+    pub('evicted', { cache: 'products', key: 'x', reason: 'capacity' });
+    pub('flush', { ...at, reason: 'gap', entries: 7 });
+    const names = { 'switchyard.cache.name': 'products', 'switchyard.cache.namespace': 'v1' };
+    expect(m.sum(OTEL_METRICS.cacheHits, names)).toBe(2);
+    expect(m.sum(OTEL_METRICS.cacheHits, { 'switchyard.cache.tier': 1 })).toBe(1);
+    expect(m.sum(OTEL_METRICS.cacheMisses, names)).toBe(1);
+    expect(m.sum(OTEL_METRICS.cacheStale, { 'switchyard.cache.reason': 'error' })).toBe(1);
+    expect(m.sum(OTEL_METRICS.cacheLoads, { 'switchyard.cache.negative': true })).toBe(1);
+    expect(m.of(OTEL_METRICS.cacheLoadDuration).map((r) => r.value)).toEqual([0.25]);
+    expect(m.sum(OTEL_METRICS.cacheErrors, { 'switchyard.cache.operation': 'set' })).toBe(1);
+    expect(m.sum(OTEL_METRICS.cacheEvictions, { 'switchyard.cache.reason': 'capacity' })).toBe(1);
+    expect(m.sum(OTEL_METRICS.cacheFlushes)).toBe(7);
+    // Keys never become attributes.
+    for (const r of m.records) expect(Object.values(r.attributes)).not.toContain('a');
   });
 });

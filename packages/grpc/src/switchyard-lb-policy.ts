@@ -83,22 +83,20 @@ export class SwitchyardLoadBalancer implements experimental.LoadBalancer {
     for (const i of resolved ?? []) byKey.set(`${i.address}:${i.port}`, i);
     if (!this.#balancer || this.#config?.pickerName !== lbConfig.pickerName) {
       void this.#balancer?.close();
+      this.#balancer = undefined;
       this.service = resolved?.[0]?.service ?? 'grpc';
-      this.#balancer = createBalancer({
-        discovery: this.#feed,
-        service: this.service,
-        picker: lbConfig.picker(),
-        // The channel has its own retry policy; no second budget here.
-        retryBudget: false,
-        ...(lbConfig.json.breaker !== undefined ? { breaker: lbConfig.json.breaker } : {}),
-        ...(lbConfig.json.outlierDetection !== undefined
-          ? { outlierDetection: lbConfig.json.outlierDetection }
-          : {}),
-      });
-      this.#balancer.on('balancer:breaker-changed', () => this.#recompute());
-      this.#balancer.on('balancer:returned', () => this.#recompute());
-      // A QUEUEd pick waits for a new picker: give one when the balancer catches up with the feed.
-      this.#balancer.on('balancer:instances-changed', () => this.#recompute());
+      try {
+        this.#balancer = this.#createBalancer(lbConfig);
+      } catch (error) {
+        // Bad breaker/ejection options: fail the channel's calls with the message, not the process.
+        const details = error instanceof Error ? error.message : String(error);
+        this.#helper.updateState(
+          connectivityState.TRANSIENT_FAILURE,
+          new experimental.UnavailablePicker({ details }),
+          details,
+        );
+        return true;
+      }
     }
     this.#config = lbConfig;
     this.#paused = true;
@@ -149,6 +147,25 @@ export class SwitchyardLoadBalancer implements experimental.LoadBalancer {
     }
     this.#recompute();
     return true;
+  }
+
+  #createBalancer(lbConfig: SwitchyardLbConfig): Balancer {
+    const balancer = createBalancer({
+      discovery: this.#feed,
+      service: this.service,
+      picker: lbConfig.picker(),
+      // The channel has its own retry policy; no second budget here.
+      retryBudget: false,
+      ...(lbConfig.json.breaker !== undefined ? { breaker: lbConfig.json.breaker } : {}),
+      ...(lbConfig.json.outlierDetection !== undefined
+        ? { outlierDetection: lbConfig.json.outlierDetection }
+        : {}),
+    });
+    balancer.on('balancer:breaker-changed', () => this.#recompute());
+    balancer.on('balancer:returned', () => this.#recompute());
+    // A QUEUEd pick waits for a new picker: give one when the balancer catches up with the feed.
+    balancer.on('balancer:instances-changed', () => this.#recompute());
+    return balancer;
   }
 
   #recompute(): void {

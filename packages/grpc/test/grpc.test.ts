@@ -86,6 +86,13 @@ describe('switchyard:/// resolver + switchyard LB policy', () => {
     await expect(unary(c, 'x')).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
   });
 
+  it('bad breaker options fail the calls with a message naming the field, not the process', async () => {
+    const c = client({ breaker: { consecutiveFailures: -1 } } as never);
+    const err = await unary(c, 'x').catch((e: grpc.ServiceError) => e);
+    expect((err as grpc.ServiceError).code).toBe(grpc.status.UNAVAILABLE);
+    expect((err as grpc.ServiceError).details).toMatch(/breaker\.consecutiveFailures/);
+  });
+
   it('bad LB config is INVALID_ARGUMENT naming the field', () => {
     expect(() => new SwitchyardLbConfig({ picker: 'best' })).toThrow(/switchyard\.picker/);
     expect(() => switchyardServiceConfig({ hashMetadata: 'Bad Key' })).toThrow(

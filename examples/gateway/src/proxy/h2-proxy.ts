@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import {
   type ClientHttp2Stream,
   constants,
@@ -101,7 +102,11 @@ export function createH2StreamHandler(ctx: ProxyContext, sessions: H2Sessions) {
       ctx.end();
     });
     const balancer = ctx.balancerFor(route);
-    const clientIp = stream.session?.socket?.remoteAddress;
+    // Same rule as HTTP/1.1 (socket address, or the first X-Forwarded-For entry with trustProxy).
+    const clientIp = ctx.clientIp({
+      headers,
+      socket: { remoteAddress: stream.session?.socket?.remoteAddress },
+    } as unknown as IncomingMessage);
     const context = basePickContext(ctx, clientIp);
     if (route.sticky) {
       const k = ctx.sticky.keyFor(route.name, route.sticky, headers, clientIp);

@@ -8,9 +8,10 @@ import type { GatewayMetrics } from '../ops/metrics.js';
 import type { RouteConfig } from '../routes/route-config.js';
 import { hostOf, type Router, upstreamPath } from '../routes/router.js';
 import type { StickySessions } from '../sticky/sticky-sessions.js';
-import { downstreamResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
+import { upstreamRequestHeaders } from './forward-headers.js';
 import { forwardToH2 } from './h1-to-h2.js';
 import type { H2Sessions } from './h2-sessions.js';
+import { dispatchUpstream } from './relay-handler.js';
 import type { UpstreamPools } from './upstream-pools.js';
 
 export interface ProxyContext {
@@ -40,7 +41,6 @@ export function basePickContext(ctx: ProxyContext, clientIp: string | undefined)
 }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
-const RETRY_STATUS = new Set([502, 503, 504]);
 const DEFAULT_TIMEOUT = 10_000;
 const DEFAULT_RETRIES = 2;
 
@@ -170,43 +170,43 @@ async function forward(
         sendError(res, 502, `upstream ${route.service} unreachable\n`);
         return;
       }
-      const t0 = performance.now();
-      let upstream: Dispatcher.ResponseData;
-      try {
-        upstream = await ctx.pools.get(handle.instance).request({
+      const outcome = await dispatchUpstream(
+        ctx.pools.get(handle.instance),
+        {
           path,
           method: method as Dispatcher.HttpMethod,
           headers,
           body: body ? req : null,
           headersTimeout: timeout,
           bodyTimeout: timeout,
-        });
-      } catch (error) {
-        handle.report(false, performance.now() - t0);
-        const code = errorCode(error);
-        if (code === 'UND_ERR_HEADERS_TIMEOUT') sm.timeouts++;
-        else sm.connectErrors++;
-        if (res.destroyed) return;
-        const canRetry = !body && (retryable || neverSent(code));
-        if (canRetry && attempt < maxRetries && retry()) {
-          tried = avoidAlso(tried, handle.instance.id);
-          continue;
-        }
-        sendError(
+        },
+        {
           res,
-          code === 'UND_ERR_HEADERS_TIMEOUT' ? 504 : 502,
-          `upstream ${route.service} failed: ${code}\n`,
-        );
-        return;
-      }
-      const status = upstream.statusCode;
-      if (RETRY_STATUS.has(status) && retryable && attempt < maxRetries && retry()) {
-        handle.report(false, performance.now() - t0);
-        upstream.body.dump().catch(() => {});
+          handle,
+          setCookie,
+          closeConnection: ctx.draining,
+          retryStatus: () => retryable && attempt < maxRetries && retry(),
+        },
+      );
+      if (outcome.kind === 'relayed') return;
+      if (outcome.kind === 'retry') {
         tried = avoidAlso(tried, handle.instance.id);
         continue;
       }
-      relay(ctx, res, upstream, handle, t0, setCookie);
+      const code = errorCode(outcome.error);
+      if (code === 'UND_ERR_HEADERS_TIMEOUT') sm.timeouts++;
+      else sm.connectErrors++;
+      if (res.destroyed) return;
+      const canRetry = !body && (retryable || neverSent(code));
+      if (canRetry && attempt < maxRetries && retry()) {
+        tried = avoidAlso(tried, handle.instance.id);
+        continue;
+      }
+      sendError(
+        res,
+        code === 'UND_ERR_HEADERS_TIMEOUT' ? 504 : 502,
+        `upstream ${route.service} failed: ${code}\n`,
+      );
       return;
     }
   } finally {
@@ -225,44 +225,4 @@ async function forward(
     sm.retries++;
     return true;
   }
-}
-
-function relay(
-  ctx: ProxyContext,
-  res: ServerResponse,
-  upstream: Dispatcher.ResponseData,
-  handle: PickHandle,
-  t0: number,
-  setCookie: string | undefined,
-): void {
-  const headers = downstreamResponseHeaders(upstream.headers);
-  if (setCookie) {
-    const prev = headers['set-cookie'];
-    headers['set-cookie'] =
-      prev === undefined ? [setCookie] : [...(Array.isArray(prev) ? prev : [prev]), setCookie];
-  }
-  if (ctx.draining) headers.connection = 'close';
-  const ok = upstream.statusCode < 500;
-  res.writeHead(upstream.statusCode, headers as Record<string, string | string[]>);
-  const body = upstream.body;
-  body.on('data', (chunk: Buffer) => {
-    if (!res.write(chunk)) {
-      body.pause();
-      res.once('drain', () => body.resume());
-    }
-  });
-  body.once('end', () => {
-    handle.report(ok, performance.now() - t0);
-    res.end();
-  });
-  body.once('error', () => {
-    handle.report(false, performance.now() - t0);
-    res.destroy();
-  });
-  res.once('close', () => {
-    if (!res.writableFinished) {
-      handle.cancel();
-      body.destroy();
-    }
-  });
 }

@@ -6,6 +6,7 @@ import type { DiscoveryClientEvents } from '../discovery/client/types.js';
 import { invalidArgument } from '../errors.js';
 import { DIAGNOSTICS_PREFIX } from '../primitives/diagnostics.js';
 import type { DiagnosticsPayloads } from '../primitives/diagnostics-payloads.js';
+import { CACHE_ATTRIBUTES, CACHE_METRICS, cacheHandlers } from './cache-metrics.js';
 
 const PKG = 'core';
 /** Instrumentation scope name used for the default meter and tracer. */
@@ -60,6 +61,7 @@ export const OTEL_METRICS = {
   balancerEjectionDuration: 'switchyard.balancer.ejection_duration',
   balancerReturns: 'switchyard.balancer.returns',
   balancerBudgetExhausted: 'switchyard.balancer.budget_exhausted',
+  ...CACHE_METRICS,
 } as const;
 
 /** Attribute names recorded by {@link instrumentSwitchyard}. */
@@ -73,6 +75,9 @@ export const OTEL_ATTRIBUTES = {
   breakerState: 'switchyard.balancer.breaker.state',
   breakerScope: 'switchyard.balancer.breaker.scope',
   budgetKind: 'switchyard.balancer.budget.kind',
+  /** The package that published the event (`lock-redis`, `lock-etcd`, `core`, …): lock metrics. */
+  source: 'switchyard.source',
+  ...CACHE_ATTRIBUTES,
 } as const;
 
 interface LeasePayload {
@@ -81,6 +86,7 @@ interface LeasePayload {
   token: bigint;
   ttl?: number;
   cause?: unknown;
+  source?: string;
 }
 
 type Handler = (message: unknown) => void;
@@ -140,9 +146,11 @@ export function instrumentSwitchyard(options: InstrumentSwitchyardOptions = {}):
     'Retries or hedges refused by the retry budget (attribute kind)',
   );
 
-  const lockAttributes = (key: string): Attributes => {
-    const value = keyAttribute?.(key);
-    return value === undefined ? {} : { [a.lockKey]: value };
+  const lockAttributes = (p: LeasePayload): Attributes => {
+    const value = keyAttribute?.(p.key);
+    const attributes: Attributes = p.source === undefined ? {} : { [a.source]: p.source };
+    if (value !== undefined) attributes[a.lockKey] = value;
+    return attributes;
   };
   const span = (name: string, attributes: Attributes, cause: unknown): void => {
     if (!tracer) return;
@@ -156,11 +164,11 @@ export function instrumentSwitchyard(options: InstrumentSwitchyardOptions = {}):
   };
 
   const handlers: Record<string, Handler> = {
-    'lease:acquired': (p) => lockAcquired.add(1, lockAttributes((p as LeasePayload).key)),
-    'lease:released': (p) => lockReleased.add(1, lockAttributes((p as LeasePayload).key)),
+    'lease:acquired': (p) => lockAcquired.add(1, lockAttributes(p as LeasePayload)),
+    'lease:released': (p) => lockReleased.add(1, lockAttributes(p as LeasePayload)),
     'lease:lost': (p) => {
-      const { key, cause } = p as LeasePayload;
-      const attributes = lockAttributes(key);
+      const { cause } = p as LeasePayload;
+      const attributes = lockAttributes(p as LeasePayload);
       lockLost.add(1, attributes);
       span('switchyard.lock.lost', attributes, cause);
     },
@@ -220,6 +228,8 @@ export function instrumentSwitchyard(options: InstrumentSwitchyardOptions = {}):
       const { service, kind } = p as DiagnosticsPayloads['switchyard:balancer:budget-exhausted'];
       budgetExhausted.add(1, { [a.service]: service, [a.budgetKind]: kind });
     },
+    // @switchyard/cache
+    ...cacheHandlers({ counter, histogram }),
   };
 
   // A subscriber that throws would surface as an uncaught exception in the publisher's process:

@@ -3,7 +3,7 @@ import { invalidArgument } from '../errors.js';
 import { Emitter } from '../primitives/emitter.js';
 import { assertNonEmptyString, assertStringArray, assertWeight } from '../validation.js';
 
-const PKG = 'core/rules';
+const PKG = 'core';
 
 export interface MemoryRulesSource extends TrafficRulesSource {
   /** Replaces the rules (validated) and notifies subscribers. */
