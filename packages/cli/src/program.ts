@@ -4,6 +4,7 @@ import { completionCommand } from './commands/completion.js';
 import { discoveryCommands } from './commands/discovery.js';
 import { dnsCommands } from './commands/dns.js';
 import { locksCommands } from './commands/locks.js';
+import { routesCommands } from './commands/routes.js';
 import { globalOptions } from './connect/global-options.js';
 import { EXIT } from './exit-codes.js';
 
@@ -12,7 +13,7 @@ export const CLI_VERSION = '0.0.0';
 
 /**
  * The `switchyard` program: one module per command group (`commands/<group>.ts`), each adding its
- * subcommands to the root. Config and routes groups plug in the same way as their packages land.
+ * subcommands to the root. A config group plugs in the same way.
  */
 export function createProgram(): Command {
   const program = new Command('switchyard')
@@ -25,6 +26,7 @@ export function createProgram(): Command {
   discoveryCommands(program);
   cacheCommands(program);
   dnsCommands(program);
+  routesCommands(program);
   completionCommand(program);
   // Options are global: let them appear after the subcommand too (`switchyard locks ls --json`).
   for (const cmd of allCommands(program)) {
