@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { cacheCommands } from './commands/cache.js';
 import { completionCommand } from './commands/completion.js';
+import { configCommands } from './commands/config.js';
 import { discoveryCommands } from './commands/discovery.js';
 import { dnsCommands } from './commands/dns.js';
 import { locksCommands } from './commands/locks.js';
@@ -13,7 +14,7 @@ export const CLI_VERSION = '0.0.0';
 
 /**
  * The `switchyard` program: one module per command group (`commands/<group>.ts`), each adding its
- * subcommands to the root. A config group plugs in the same way.
+ * subcommands to the root. A new group plugs in the same way.
  */
 export function createProgram(): Command {
   const program = new Command('switchyard')
@@ -27,6 +28,7 @@ export function createProgram(): Command {
   cacheCommands(program);
   dnsCommands(program);
   routesCommands(program);
+  configCommands(program);
   completionCommand(program);
   // Options are global: let them appear after the subcommand too (`switchyard locks ls --json`).
   for (const cmd of allCommands(program)) {
