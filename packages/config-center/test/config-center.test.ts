@@ -155,6 +155,28 @@ describe.each(backends)('config center on %s', (_name, makeStore) => {
     }
   });
 
+  it('a large namespace is stored compressed and read back whole', async () => {
+    const app = `gz${randomUUID().slice(0, 6)}`;
+    const ref = { env: 'prod', namespace: 'big' };
+    await using store = makeStore();
+    const admin = createConfigAdmin({ store, app });
+    const items = Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`flag.${i}`, i % 3 === 0]));
+    const r1 = await admin.publish(ref, items, { author: 'alice' });
+    const raw = (await store.get(`${app}/prod/default/big`))!.value;
+    expect(raw).toContain('"itemsGz":');
+    expect(raw.length).toBeLessThan(JSON.stringify(items).length / 3);
+    await using center = createConfigCenter({ store, app, env: 'prod' });
+    const ns = await center.namespace('big');
+    expect(ns.value).toEqual(items);
+    const r2 = await admin.publish(ref, { ...items, 'flag.7': true }, { author: 'bob' });
+    await until(() => ns.get('flag.7') === true);
+    expect(await admin.diff(ref, r1.revision, r2.revision)).toEqual({
+      added: {},
+      removed: {},
+      changed: { 'flag.7': { from: false, to: true } },
+    });
+  });
+
   it('secrets are ciphertext in the store; rotation keeps old values readable; re-encrypt', async () => {
     const app = `sec${randomUUID().slice(0, 6)}`;
     const ref = { env: 'prod', namespace: 'db' };
@@ -371,6 +393,33 @@ describe('outages after start', () => {
     await until(() => events.includes('restored'), 5000);
     await admin.publish({ env: 'prod', namespace: 'n' }, { a: 2 }, { author: 'alice' });
     await until(() => ns.get('a') === 2);
+    await store.close();
+  });
+});
+
+describe('store down at start without a snapshot', () => {
+  it('opening a namespace fails fast with BACKEND_UNAVAILABLE, and works once the store is back', async () => {
+    const app = `late${randomUUID().slice(0, 6)}`;
+    const store = createRedisConfigStore({ url: redis.url, requestTimeout: 300 });
+    await createConfigAdmin({ store, app }).publish(
+      { env: 'prod', namespace: 'n' },
+      { a: 1 },
+      { author: 'alice' },
+    );
+    await using center = createConfigCenter({ store, app, env: 'prod', backoff: { base: 50, max: 200 } });
+    redis.process.pause();
+    try {
+      await expect(center.namespace('n')).rejects.toMatchObject({ code: 'BACKEND_UNAVAILABLE' });
+    } finally {
+      redis.process.resume();
+    }
+    let ns: Awaited<ReturnType<typeof center.namespace>> | undefined;
+    const end = Date.now() + 5000;
+    while (!ns && Date.now() < end) {
+      ns = await center.namespace('n').catch(() => undefined);
+      if (!ns) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(ns?.get('a')).toBe(1);
     await store.close();
   });
 });

@@ -40,6 +40,24 @@ async function until(cond: () => boolean, ms = 5000): Promise<void> {
   }
 }
 
+describe('key names', () => {
+  it('non-ASCII keys (Chinese, emoji) are listed and watched on Redis and etcd', async () => {
+    await using r = createRedisConfigStore({ url: redis.url, prefix: 'utf8:' });
+    await using e = createEtcdConfigStore({ hosts: etcd.endpoints, prefix: '/utf8' });
+    for (const store of [r, e]) {
+      const w = collect(store, '配置/');
+      await new Promise((res) => setTimeout(res, 150));
+      await store.put('配置/超时', '1');
+      await store.put('配置/🚀', '2');
+      await store.put('配置/a', '3');
+      const { entries } = await store.list('配置/');
+      expect(entries.map((x) => x.key).sort()).toEqual(['配置/a', '配置/超时', '配置/🚀'].sort());
+      await until(() => w.changes.length >= 3);
+      await w.stop();
+    }
+  });
+});
+
 describe('redis store faults', () => {
   it('a watch from a revision trimmed out of the stream relists the current values', async () => {
     await using store = createRedisConfigStore({ url: redis.url, prefix: 'trim:' });

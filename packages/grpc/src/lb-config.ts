@@ -3,7 +3,6 @@ import type { PickerBuilder } from '@switchyard/core';
 import { invalidArgument } from '@switchyard/core';
 import {
   type CircuitBreakerOptions,
-  checkBalancerOptions,
   leastRequestPicker,
   maglevPicker,
   type OutlierDetectionOptions,
@@ -61,14 +60,11 @@ export class SwitchyardLbConfig implements experimental.TypedLoadBalancingConfig
       (typeof json.hashMetadata !== 'string' || !/^[a-z0-9_.-]{1,64}$/.test(json.hashMetadata))
     )
       throw invalidArgument(PKG, `${POLICY}.hashMetadata`, 'must be a lower-case metadata key');
-    try {
-      checkBalancerOptions({
-        ...(json.breaker !== undefined ? { breaker: json.breaker } : {}),
-        ...(json.outlierDetection !== undefined ? { outlierDetection: json.outlierDetection } : {}),
-      });
-    } catch (error) {
-      // The balancer names the field (`breaker.consecutiveFailures`); say it is in this policy's config.
-      throw invalidArgument(PKG, POLICY, (error as Error).message.replace(/^\[[^\]]*\] /, ''));
+    for (const k of ['breaker', 'outlierDetection'] as const) {
+      const v = json[k];
+      // Field-level checks happen when the policy builds its balancer (same option parser, same messages).
+      if (v !== undefined && v !== false && (typeof v !== 'object' || v === null || Array.isArray(v)))
+        throw invalidArgument(PKG, `${POLICY}.${k}`, 'must be an options object or false');
     }
     this.json = json;
     this.pickerName = picker;

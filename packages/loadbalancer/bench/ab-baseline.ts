@@ -3,6 +3,7 @@
  * `git archive` of main) against this tree's, interleaved in the same child process (7 alternating
  * timed rounds each, best kept), so machine load hits both sides alike.
  *   tsx --conditions=switchyard-source bench/ab-baseline.ts /path/to/baseline/packages/loadbalancer/src/index.ts
+ * ONLY=ring-hash,maglev,jump-hash,bounded-load runs just those rows.
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -89,7 +90,10 @@ if (!baseline) throw new Error('usage: ab-baseline.ts <baseline src/index.ts>');
 console.log('\n## Pick cost before/after (ns/op, best of 7 interleaved rounds in one process)\n');
 console.log('| picker | hosts | before | after | after / before |');
 console.log('|---|---:|---:|---:|---:|');
+// ONLY=ring-hash,maglev limits the run to pickers whose name starts with one of the prefixes.
+const only = process.env.ONLY?.split(',').filter(Boolean);
 for (const [name, factory, weighted, keyed] of PICKERS) {
+  if (only && !only.some((prefix) => name.startsWith(prefix))) continue;
   for (const n of [10, 100, 1000]) {
     const out = execFileSync(
       process.execPath,

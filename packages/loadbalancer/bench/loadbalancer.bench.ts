@@ -24,6 +24,7 @@ import {
   smoothWeightedRoundRobinPicker,
   weightedRandomPicker,
 } from '../src/index.js';
+import { maglevTableSize } from '../src/pickers/maglev.js';
 
 const QUICK = process.env.QUICK === '1';
 let sink = 0;
@@ -62,7 +63,7 @@ const pickers: [string, () => PickerBuilder, boolean][] = [
   ['least-request P2C', () => leastRequestPicker(), false],
   ['peak-EWMA P2C', () => peakEwmaPicker(), false],
   ['ring-hash (160 vnodes)', () => ringHashPicker(), true],
-  ['maglev (65537+)', () => maglevPicker(), true],
+  ['maglev (default table)', () => maglevPicker(), true],
   ['rendezvous (weighted)', () => rendezvousPicker(), true],
   ['jump-hash', () => jumpHashPicker(), true],
   ['bounded-load (ε=0.25)', () => boundedLoadPicker(), true],
@@ -256,6 +257,32 @@ for (const [name, make] of [
     const ideal = (count[removed] as number) / BAL_KEYS;
     console.log(
       `| ${name} | ${n} | ${fmt(max / mean, 3)} | ${fmt(stdev, 2)} | ${fmt((moved / BAL_KEYS) * 100, 2)} % | ${fmt(ideal * 100, 2)} % (1/n = ${fmt(100 / n, 2)} %) | ${fmt(moved / BAL_KEYS / ideal, 2)} | ${fmt((rebuiltDiff / BAL_KEYS) * 100, 2)} % |`,
+    );
+  }
+}
+
+// ---------------------------------------------------------------- 3b. Maglev table size vs disruption
+console.log('\n## Maglev: table size vs disruption (middle host removed)\n');
+console.log('| hosts | table | keys moved | its share | ratio | build (ms) |');
+console.log('|---:|---:|---:|---:|---:|---:|');
+for (const n of [100, 200, 500]) {
+  for (const tableSize of [65537, undefined]) {
+    const inst = hosts(n);
+    const make = () => maglevPicker(tableSize ? { tableSize } : {});
+    const t0 = performance.now();
+    const p = make()(inst);
+    const buildMs = performance.now() - t0;
+    const removed = Math.floor(n / 2);
+    const after = make()(inst.filter((_, i) => i !== removed));
+    let moved = 0;
+    let own = 0;
+    for (let k = 0; k < BAL_KEYS; k++) {
+      const before = p.pick(balKeys[k])?.id;
+      if (before === inst[removed]?.id) own++;
+      if (after.pick(balKeys[k])?.id !== before) moved++;
+    }
+    console.log(
+      `| ${n} | ${tableSize ?? `default (${maglevTableSize(n)})`} | ${fmt((moved / BAL_KEYS) * 100, 2)} % | ${fmt((own / BAL_KEYS) * 100, 2)} % | ${fmt(moved / own, 2)} | ${fmt(buildMs, 1)} |`,
     );
   }
 }

@@ -1,12 +1,11 @@
 // The public entry: what applications use. Internals (breaker/budget/throttle classes, option
 // resolvers, the endpoint state, the non-standard jump bucket function) stay inside the package.
 export { type Balancer, type BalancerEvents, createBalancer } from './balancer/balancer.js';
-export {
-  type BalancerOptions,
-  checkBalancerOptions,
-  type OutlierDetectionOptions,
-  type SlowStartOptions,
-  type WatchSource,
+export type {
+  BalancerOptions,
+  OutlierDetectionOptions,
+  SlowStartOptions,
+  WatchSource,
 } from './balancer/balancer-options.js';
 export type { EndpointStatsView } from './balancer/endpoint-state.js';
 export type { LocalityOptions } from './balancer/locality-plan.js';

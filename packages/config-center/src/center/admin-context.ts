@@ -15,7 +15,9 @@ import {
   assertItems,
   assertName,
   DEFAULT_CLUSTER,
+  DEFAULT_COMPRESS_ABOVE,
   decodeDocument,
+  encodeDocument,
   type LockDocument,
   type NamespaceRef,
   type ReleaseDocument,
@@ -38,6 +40,9 @@ export function createAdminContext(options: ConfigAdminOptions) {
   const box = options.keyring ? new SecretBox(options.keyring) : undefined;
   const clock = options.clock ?? systemClock;
   const layout = new ReleaseLayout(app);
+  const compressAbove = options.compressAbove ?? DEFAULT_COMPRESS_ABOVE;
+  if (!Number.isInteger(compressAbove) || compressAbove < 0)
+    throw invalidArgument(PKG, 'compressAbove', 'must be an integer ≥ 0 (bytes)');
   const audit = new AuditLog(store, layout, clock);
   const sig = (s?: AbortSignal) => (s ? { signal: s } : {});
   const author = (o: WriteAs) => assertNonEmptyString(PKG, 'author', o?.author, 256);
@@ -162,7 +167,7 @@ export function createAdminContext(options: ConfigAdminOptions) {
     const doc: ReleaseDocument = { id: `rel-${randomUUID()}`, items: sealed, author: who, time: clock.now() };
     if (o.message !== undefined) doc.message = o.message;
     if (o.rollbackOf !== undefined) doc.rollbackOf = o.rollbackOf;
-    const entry = await store.put(layout.release(r), JSON.stringify(doc), {
+    const entry = await store.put(layout.release(r), encodeDocument(doc, compressAbove), {
       author: who,
       ...(o.message === undefined ? {} : { message: o.message }),
       ...(o.expectedRevision === undefined ? {} : { expectedRevision: o.expectedRevision }),
@@ -225,6 +230,7 @@ export function createAdminContext(options: ConfigAdminOptions) {
   }
 
   return {
+    compressAbove,
     store,
     app,
     specs,

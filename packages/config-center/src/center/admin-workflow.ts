@@ -7,6 +7,7 @@ import {
   assertItems,
   assertRef,
   decodeDocument,
+  encodeDocument,
   type GrayDocument,
   type LockDocument,
   type ProposalDocument,
@@ -43,7 +44,10 @@ export function workflowOperations(
         baseRevision: main?.revision ?? 0,
       };
       if (o.message !== undefined) doc.message = o.message;
-      const entry = await store.put(layout.gray(r), JSON.stringify(doc), { author: who, ...sig(o.signal) });
+      const entry = await store.put(layout.gray(r), encodeDocument(doc, ctx.compressAbove), {
+        author: who,
+        ...sig(o.signal),
+      });
       await audit.record({
         action: 'gray:start',
         actor: who,
@@ -147,7 +151,10 @@ export function workflowOperations(
         baseRevision: main?.revision ?? 0,
       };
       if (o.message !== undefined) doc.message = o.message;
-      await store.put(layout.proposal(r), JSON.stringify(doc), { author: who, ...sig(o.signal) });
+      await store.put(layout.proposal(r), encodeDocument(doc, ctx.compressAbove), {
+        author: who,
+        ...sig(o.signal),
+      });
       await audit.record({ action: 'propose', actor: who, ...r });
     },
     async approve(ref, o) {

@@ -24,6 +24,8 @@ export interface ConfigAdminOptions {
   /** How each namespace is validated and which items are secret (the same specs the clients use). */
   namespaces?: Record<string, NamespaceSpec>;
   keyring?: Keyring;
+  /** Store a release gzip-compressed when its items serialize to more than this many bytes (default 32 KiB). */
+  compressAbove?: number;
   clock?: Clock;
 }
 

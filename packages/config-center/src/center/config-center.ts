@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import {
@@ -17,16 +16,11 @@ import {
   type Unsubscribe,
 } from '@switchyard/core';
 import { AuditLog } from './audit-log.js';
+import { autoRollback } from './auto-rollback.js';
 import type { InstanceIdentity } from './gray-rule.js';
 import { type HealthCheck, LiveNamespace } from './live-namespace.js';
 import { type NamespaceSpec, type ResolvedNamespace, resolveNamespace } from './namespace-resolver.js';
-import {
-  assertName,
-  DEFAULT_CLUSTER,
-  decodeDocument,
-  type ReleaseDocument,
-  ReleaseLayout,
-} from './release-layout.js';
+import { assertName, DEFAULT_CLUSTER, ReleaseLayout } from './release-layout.js';
 import { type Keyring, SecretBox } from './secret-box.js';
 import { readSnapshot, writeSnapshot } from './snapshot-file.js';
 import type { InferOutput, StandardSchemaV1 } from './standard-schema.js';
@@ -248,6 +242,7 @@ export function createConfigCenter(options: ConfigCenterOptions): ConfigCenter {
           if (!first) events.emit('store:restored', { revision });
           synced = true;
           if (first) resolveFirst();
+          else firstSync = Promise.resolve(); // namespaces opened from now on need not wait or fail
           first = false;
           attempt = 0;
         }
@@ -289,60 +284,6 @@ export function createConfigCenter(options: ConfigCenterOptions): ConfigCenter {
     return firstSync;
   }
 
-  /** A failing health check after a change: abort the gray release, or restore the previous release. */
-  async function autoRollback(name: string, resolved: ResolvedNamespace, reason: string): Promise<void> {
-    const ref = { env, cluster: resolved.provenance.cluster, namespace: name };
-    const actor = `auto-rollback:${instance.id}`;
-    if (resolved.grayRevision !== undefined) {
-      const key = layout.gray(ref);
-      const deleted = await store
-        .delete(key, { expectedRevision: resolved.grayRevision, author: actor })
-        .catch(() => false);
-      if (!deleted) return;
-      await audit.record({ action: 'auto-rollback', actor, ...ref, details: { reason, gray: true } });
-      events.emit('config:auto-rollback', {
-        namespace: name,
-        revision: resolved.grayRevision,
-        reason,
-        gray: true,
-      });
-      return;
-    }
-    const key = layout.release(ref);
-    const history = (await store.history(key)).filter((h) => h.type === 'put');
-    const idx = history.findIndex((h) => h.revision === resolved.mainRevision);
-    const previous = idx >= 0 ? history[idx + 1] : undefined;
-    if (!previous) return;
-    const old = decodeDocument<ReleaseDocument>(previous)!;
-    const doc: ReleaseDocument = {
-      id: `rel-${randomUUID()}`,
-      items: old.items,
-      author: actor,
-      message: `auto-rollback: ${reason}`,
-      time: clock.now(),
-      rollbackOf: previous.revision,
-    };
-    const entry = await store
-      .put(key, JSON.stringify(doc), {
-        expectedRevision: resolved.mainRevision,
-        author: actor,
-        message: doc.message!,
-      })
-      .catch((e) => {
-        if (isSwitchyardError(e) && e.code === 'CONFLICT') return undefined; // another instance did it
-        throw e;
-      });
-    if (!entry) return;
-    await audit.record({
-      action: 'auto-rollback',
-      actor,
-      ...ref,
-      revision: entry.revision,
-      details: { reason, to: previous.revision },
-    });
-    events.emit('config:auto-rollback', { namespace: name, revision: entry.revision, reason, gray: false });
-  }
-
   const center: ConfigCenter = {
     app,
     env,
@@ -379,7 +320,15 @@ export function createConfigCenter(options: ConfigCenterOptions): ConfigCenter {
             }).catch(() => {});
           }
         },
-        unhealthy: (resolved, reason) => autoRollback(name, resolved, reason),
+        unhealthy: async (resolved, reason) => {
+          const done = await autoRollback(
+            { store, layout, audit, clock, env, instance },
+            name,
+            resolved,
+            reason,
+          );
+          if (done) events.emit('config:auto-rollback', { namespace: name, ...done, reason });
+        },
         listenerError,
       });
       live.set(name, { ns, spec });

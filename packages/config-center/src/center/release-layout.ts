@@ -1,3 +1,4 @@
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { type ConfigEntry, invalidArgument, SwitchyardError } from '@switchyard/core';
 import type { GrayRule } from './gray-rule.js';
 
@@ -88,10 +89,29 @@ export class ReleaseLayout {
   }
 }
 
+/** Namespaces whose items serialize to more than this are stored gzip-compressed (default 32 KiB). */
+export const DEFAULT_COMPRESS_ABOVE = 32 * 1024;
+
+/** A document as stored: `items` replaced by `itemsGz` (base64 gzip of the items' JSON) when large. */
+export function encodeDocument(
+  doc: { items: Record<string, unknown> },
+  compressAbove = DEFAULT_COMPRESS_ABOVE,
+): string {
+  const json = JSON.stringify(doc);
+  if (json.length <= compressAbove) return json;
+  const { items, ...rest } = doc;
+  return JSON.stringify({ ...rest, itemsGz: gzipSync(JSON.stringify(items)).toString('base64') });
+}
+
 export function decodeDocument<T>(entry: ConfigEntry | undefined): T | undefined {
   if (!entry) return undefined;
   try {
-    return JSON.parse(entry.value) as T;
+    const doc = JSON.parse(entry.value) as { items?: unknown; itemsGz?: string };
+    if (typeof doc.itemsGz === 'string') {
+      doc.items = JSON.parse(gunzipSync(Buffer.from(doc.itemsGz, 'base64')).toString('utf8'));
+      delete doc.itemsGz;
+    }
+    return doc as T;
   } catch (cause) {
     throw new SwitchyardError(
       'INTERNAL',

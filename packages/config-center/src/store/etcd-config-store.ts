@@ -11,6 +11,7 @@ import {
   systemClock,
 } from '@switchyard/core';
 import {
+  ConfigStoreGuards,
   callBackend,
   DEFAULT_REQUEST_TIMEOUT,
   exclusiveOptions,
@@ -21,7 +22,6 @@ import {
 import { Etcd3, type IOptions } from 'etcd3';
 import { EtcdCodec, type EtcdKv } from './etcd-codec.js';
 import { watchEtcdConfig } from './etcd-config-watch.js';
-import { StoreGuards } from './store-guards.js';
 
 const PKG = 'config-center/etcd';
 const WRITE_RETRIES = 16;
@@ -77,7 +77,7 @@ export function createEtcdConfigStore(options: EtcdConfigStoreOptions): ConfigSt
   const client = o.client ?? new Etcd3({ ...o.clientOptions, hosts: o.hosts as string[] });
   const { clock, requestTimeout, historyLimit } = o;
   const codec = new EtcdCodec(o.prefix.replace(/\/+$/, ''));
-  const guards = new StoreGuards(PKG);
+  const guards = new ConfigStoreGuards(PKG);
   const closing = new AbortController();
   setMaxListeners(0, closing.signal); // one listener per open watch
   const call = <T>(what: string, signal: AbortSignal | undefined, fn: () => Promise<T>) =>

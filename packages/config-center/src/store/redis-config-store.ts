@@ -8,6 +8,7 @@ import {
   systemClock,
 } from '@switchyard/core';
 import {
+  ConfigStoreGuards,
   callBackend,
   DEFAULT_REQUEST_TIMEOUT,
   exclusiveOptions,
@@ -18,7 +19,6 @@ import {
 import { Redis } from 'ioredis';
 import { RedisChangeFeed } from './redis-change-feed.js';
 import { LIST_SCRIPT, WRITE_SCRIPT } from './redis-scripts.js';
-import { StoreGuards } from './store-guards.js';
 
 const PKG = 'config-center/redis';
 
@@ -56,7 +56,7 @@ const SCHEMA = {
 
 interface RedisWithScripts extends Redis {
   switchyardCfgWrite(...args: (string | number)[]): Promise<string[]>;
-  switchyardCfgList(...args: string[]): Promise<string[]>;
+  switchyardCfgList(...args: (string | Buffer)[]): Promise<string[]>;
 }
 
 /**
@@ -84,7 +84,7 @@ export function createRedisConfigStore(options: RedisConfigStoreOptions): Config
     stream: `${prefix}log`,
     index: `${prefix}keys`,
   };
-  const guards = new StoreGuards(PKG);
+  const guards = new ConfigStoreGuards(PKG);
   const call = <T>(what: string, signal: AbortSignal | undefined, fn: () => Promise<T>) =>
     callBackend(what, { pkg: PKG, clock, timeout: requestTimeout, signal }, fn);
 
@@ -148,7 +148,8 @@ export function createRedisConfigStore(options: RedisConfigStoreOptions): Config
       guards.open();
       assertString(PKG, 'prefix', p);
       const min = p === '' ? '-' : `[${p}`;
-      const max = p === '' ? '+' : `(${p}\u00ff\u00ff\u00ff\u00ff`;
+      // 0xFF never occurs in UTF-8: `[<prefix>0xFF` is above every key that starts with the prefix.
+      const max = p === '' ? '+' : Buffer.concat([Buffer.from(`[${p}`), Buffer.from([0xff])]);
       const reply = await call(`list ${p}`, opts.signal, () =>
         client.switchyardCfgList(keys.rev, keys.index, keys.value(''), min, max),
       );

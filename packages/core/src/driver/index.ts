@@ -38,6 +38,8 @@ export {
   type CacheStoreKitOptions,
   defineCacheStore,
 } from './cache/define-cache-store.js';
+// Config stores
+export { ConfigStoreGuards } from './config/config-store-guards.js';
 // Discovery
 export {
   type DiscoveryKitOptions,

@@ -13,7 +13,7 @@ import { type Clock, systemClock } from '../primitives/clock.js';
 import type { Unsubscribe } from '../primitives/emitter.js';
 import { assertInteger, assertKey, assertNonEmptyString, assertString } from '../validation.js';
 
-const PKG = 'core/memory-config';
+const PKG = 'core';
 
 /** Shared versioned state: several clients on one state behave like several processes on one server. */
 export class MemoryConfigState {

@@ -254,18 +254,3 @@ export function resolveBalancerOptions(options: BalancerOptions): ResolvedBalanc
 function stripUndefined<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as never;
 }
-
-const NO_SOURCE: WatchSource = {
-  watch: () => {
-    throw new Error('checkBalancerOptions never watches');
-  },
-} as unknown as WatchSource;
-
-/**
- * Checks balancer options without creating a balancer (for integrations that accept balancer
- * options in their own configuration, such as the grpc-js policy): throws INVALID_ARGUMENT naming
- * the field, exactly as `createBalancer` would.
- */
-export function checkBalancerOptions(options: Omit<BalancerOptions, 'discovery' | 'service'>): void {
-  resolveBalancerOptions({ ...options, discovery: NO_SOURCE, service: 'check' } as BalancerOptions);
-}

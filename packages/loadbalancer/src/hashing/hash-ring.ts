@@ -41,7 +41,34 @@ export function validateRingOptions(field: string, options: HashRingOptions): Re
 }
 
 /**
- * Ketama-style ring: instance with weight w gets round(vnodes × w / minWeight) points hashed from
+ * Points per instance, Envoy-style: weights are normalised by the largest one (so no ratio between
+ * finite weights overflows or wraps), then `vnodes` points per smallest weight unit, or fewer so the
+ * ring stays within `maxPoints` (+ one point per instance). Every positive weight keeps at least one
+ * point, so its share is within about 1 / maxPoints of its weight share.
+ */
+export function pointCounts(weights: Float64Array, options: Required<HashRingOptions>): Float64Array {
+  const n = weights.length;
+  const counts = new Float64Array(n);
+  let maxW = 0;
+  for (const w of weights) if (w > maxW) maxW = w;
+  if (maxW === 0) return counts;
+  let minR = 1;
+  let sumR = 0;
+  for (const w of weights) {
+    const r = w / maxW;
+    if (r > 0 && r < minR) minR = r;
+    sumR += r;
+  }
+  const unit = Math.min(options.vnodes / minR, options.maxPoints / sumR);
+  for (let i = 0; i < n; i++) {
+    const w = weights[i] as number;
+    counts[i] = w > 0 ? Math.max(1, Math.round((w / maxW) * unit)) : 0;
+  }
+  return counts;
+}
+
+/**
+ * Ketama-style ring: instance with weight w gets about vnodes × w / minWeight points (`pointCounts`) hashed from
  * `<endpointKey>_<n>`. Ties are broken by endpoint key, so the ring depends only on the set of
  * (key, weight) pairs, never on array order or the process.
  */
@@ -51,27 +78,10 @@ export function buildHashRing<T extends ServiceInstance>(
 ): HashRing {
   const n = set.instances.length;
   if (n > 1 << 20) throw invalidArgument(PKG, 'instances', 'must hold at most 1048576 instances for a ring');
-  let minW = Number.POSITIVE_INFINITY;
-  for (const w of set.weights) if (w > 0 && w < minW) minW = w;
-  if (!Number.isFinite(minW)) return withIndex(new Uint32Array(0), new Int32Array(0));
-  const counts = new Int32Array(n);
+  const counts = pointCounts(set.weights, options);
   let total = 0;
-  for (let i = 0; i < n; i++) {
-    const w = set.weights[i] as number;
-    const c = w > 0 ? Math.max(1, Math.round((options.vnodes * w) / minW)) : 0;
-    counts[i] = c;
-    total += c;
-  }
-  if (total > options.maxPoints) {
-    const scale = options.maxPoints / total;
-    total = 0;
-    for (let i = 0; i < n; i++) {
-      const c = counts[i] as number;
-      const s = c > 0 ? Math.max(1, Math.floor(c * scale)) : 0;
-      counts[i] = s;
-      total += s;
-    }
-  }
+  for (const c of counts) total += c;
+  if (total === 0) return withIndex(new Uint32Array(0), new Int32Array(0));
   const keys = set.instances.map((inst) => endpointKeyOf(inst, options.hashKeyMetadata));
   const order = keys.map((_, i) => i).sort((a, b) => ((keys[a] as string) < (keys[b] as string) ? -1 : 1));
   const rankToIndex = Int32Array.from(order);

@@ -28,7 +28,10 @@ export function boundedLoadPicker<T extends ServiceInstance = ServiceInstance>(
     const set = prepareSet(instances, options);
     const ring = buildHashRing(set, ringOptions);
     const { hashes, owners } = ring;
-    const { isEligible, next, weights } = set;
+    const { isEligible, next } = set;
+    // A sum that overflows (1e308 + 1e308) would zero every capacity: then weights are normalised by
+    // the largest, which keeps capacities proportional. Ordinary weights are used as they are.
+    const weights = Number.isFinite(set.totalWeight) ? set.weights : normalised(set.weights);
     const loadOf = options?.loadOf;
     const n = instances.length;
     const len = hashes.length;
@@ -62,4 +65,10 @@ export function boundedLoadPicker<T extends ServiceInstance = ServiceInstance>(
       },
     };
   };
+}
+
+function normalised(weights: Float64Array): Float64Array {
+  let maxW = 0;
+  for (const w of weights) if (w > maxW) maxW = w;
+  return weights.map((w) => w / maxW);
 }

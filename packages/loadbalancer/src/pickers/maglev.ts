@@ -2,18 +2,38 @@ import type { PickerBuilder, ServiceInstance } from '@switchyard/core';
 import { invalidArgument } from '@switchyard/core';
 import { keyHash } from '../hashing/key-hash.js';
 import { combineHashes, hashString } from '../hashing/murmur3.js';
-import { isPrime, nextPrime } from '../hashing/primes.js';
+import { isPrime } from '../hashing/primes.js';
 import { endpointKeyOf, PKG, prepareSet, scanEligible } from '../weights/prepared-set.js';
 import { checkPickerConfig } from './picker-config.js';
 
 export interface MaglevOptions {
-  /** Lookup table size: a prime. Default 65 537, raised to the next prime >= 100 × hosts. */
+  /**
+   * Lookup table size: a prime <= 50 000 021. Default `maglevTableSize(hosts)`: the smallest of
+   * 65 537, 131 071, 262 139, 524 287, 1 048 573 that is >= 1000 × hosts (capped at 1 048 573).
+   */
   tableSize?: number;
   /** Metadata key holding a stable endpoint key (default `hash_key`); the instance id otherwise. */
   hashKeyMetadata?: string;
 }
 
 const REHASHES = 8;
+
+/**
+ * The default table sizes: primes near powers of two. A fixed ladder, not "next prime >= k × hosts",
+ * because the table size is part of the key → slot mapping: a size that followed every host count
+ * would move nearly every key on every membership change. With the ladder, keys move that way only
+ * when the host count crosses a step (66, 132, 263, 525 hosts).
+ */
+export const MAGLEV_TABLE_SIZES: readonly number[] = [65537, 131071, 262139, 524287, 1048573];
+
+/** Slots per host the default size aims for: disruption falls as M / N grows (see the README). */
+const SLOTS_PER_HOST = 1000;
+
+/** The default Maglev table size for `hosts` instances (with weight > 0 or not). */
+export function maglevTableSize(hosts: number): number {
+  for (const size of MAGLEV_TABLE_SIZES) if (size >= SLOTS_PER_HOST * hosts) return size;
+  return MAGLEV_TABLE_SIZES[MAGLEV_TABLE_SIZES.length - 1] as number;
+}
 
 /**
  * Maglev hashing (Eisenbud et al., NSDI'16; Envoy MAGLEV with weights): a prime-sized table filled
@@ -36,7 +56,7 @@ export function maglevPicker<T extends ServiceInstance = ServiceInstance>(
     const set = prepareSet(instances, options);
     const { isEligible, next } = set;
     const n = instances.length;
-    const size = requested ?? Math.max(65537, nextPrime(100 * n));
+    const size = requested ?? maglevTableSize(n);
     const table = buildMaglevTable(
       set.weights,
       instances.map((i) => endpointKeyOf(i, metaKey)),

@@ -1,17 +1,14 @@
-import {
-  assertInteger,
-  assertKey,
-  assertNonEmptyString,
-  assertString,
-  type ConfigWriteOptions,
-  closedError,
-  invalidArgument,
-  SwitchyardError,
-  throwIfAborted,
-} from '@switchyard/core';
+import type { ConfigWriteOptions } from '../../contracts/config-store.js';
+import { closedError, invalidArgument, SwitchyardError } from '../../errors.js';
+import { throwIfAborted } from '../../primitives/abort.js';
+import { assertInteger, assertKey, assertNonEmptyString, assertString } from '../../validation.js';
 
-/** Argument checks every config store applies before it talks to its server (same as core's memory store). */
-export class StoreGuards {
+/**
+ * The argument checks every config store makes before it talks to its server, with the same
+ * fields and messages as the memory store: `key`, `value` (with a byte limit), `expectedRevision`,
+ * `author`, `message`, `limit`, `revision`; and the `CONFLICT` / `NOT_FOUND` errors of the contract.
+ */
+export class ConfigStoreGuards {
   closed = false;
   constructor(readonly pkg: string) {}
 
