@@ -1,8 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { cacheCommands } from './commands/cache.js';
 import { completionCommand } from './commands/completion.js';
+import { configCommands } from './commands/config.js';
 import { discoveryCommands } from './commands/discovery.js';
+import { dnsCommands } from './commands/dns.js';
 import { locksCommands } from './commands/locks.js';
+import { routesCommands } from './commands/routes.js';
 import { globalOptions } from './connect/global-options.js';
 import { EXIT } from './exit-codes.js';
 
@@ -11,7 +14,7 @@ export const CLI_VERSION = '0.0.0';
 
 /**
  * The `switchyard` program: one module per command group (`commands/<group>.ts`), each adding its
- * subcommands to the root. Config, routes and dns groups plug in the same way as their packages land.
+ * subcommands to the root. A new group plugs in the same way.
  */
 export function createProgram(): Command {
   const program = new Command('switchyard')
@@ -23,6 +26,9 @@ export function createProgram(): Command {
   locksCommands(program);
   discoveryCommands(program);
   cacheCommands(program);
+  dnsCommands(program);
+  routesCommands(program);
+  configCommands(program);
   completionCommand(program);
   // Options are global: let them appear after the subcommand too (`switchyard locks ls --json`).
   for (const cmd of allCommands(program)) {

@@ -97,6 +97,40 @@ describe('switchyard locks on Redis (built binary)', () => {
     expect(lease.signal.aborted).toBe(true);
   });
 
+  it('bulk release --match frees every held key under a prefix, and only those', async () => {
+    const held = await Promise.all(
+      ['batch:1', 'batch:2', 'batch:3', 'keep:1'].map((k) => lock.acquire(k, { autoRenew: false })),
+    );
+    const r = await runBinary([
+      'locks',
+      'release',
+      '--match',
+      'batch:',
+      '--force',
+      '--yes',
+      '--redis',
+      redis.url,
+      '--json',
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.json()).toEqual(['batch:1', 'batch:2', 'batch:3'].map((key) => ({ key, released: true })));
+    expect((await lock.list()).map((l) => l.key)).toEqual(['keep:1']);
+    expect(held.slice(0, 3).every((l) => l.signal.aborted)).toBe(true);
+    const none = await runBinary([
+      'locks',
+      'release',
+      '--match',
+      'batch:',
+      '--force',
+      '--yes',
+      '--redis',
+      redis.url,
+    ]);
+    expect(none.code).toBe(3);
+    expect((await runBinary(['locks', 'release', '--force', '--redis', redis.url])).code).toBe(2);
+    await held[3]?.release();
+  });
+
   it('stats and watch read the live lock space', async () => {
     const x = await lock.acquire('tenant-a:x');
     const y = await lock.acquire('tenant-a:y');

@@ -230,7 +230,7 @@ export function discoveryCommands(program: Command): void {
         );
         try {
           if (holdFor !== undefined) await sleep(holdFor, { signal, pkg: 'cli' });
-          else await once(signal, 'abort');
+          else if (!signal.aborted) await once(signal, 'abort');
         } catch {
           // interrupted: deregister below
         }

@@ -8,6 +8,7 @@ import { liveLoop } from '../live-loop.js';
 import { confirm } from '../output/confirm.js';
 import { formatMs } from '../output/format-ms.js';
 import type { Output } from '../output/output.js';
+import { Progress } from '../output/progress.js';
 
 interface KindOption {
   kind: LockKind;
@@ -117,28 +118,44 @@ export function locksCommands(program: Command): void {
   locks
     .command('release')
     .alias('force-release')
-    .description("frees KEYs whoever holds them; the holder's lease fires lease:lost (needs --force)")
-    .argument('<keys...>')
+    .description(
+      "frees KEYs (or every held key starting with --match) whoever holds them; the holder's lease fires lease:lost (needs --force)",
+    )
+    .argument('[keys...]')
+    .option('--match <prefix>', 'bulk: every held lock whose key starts with this prefix')
     .option('--force', 'required: this takes the lock from its holder')
     .option('-y, --yes', 'do not ask for confirmation')
     .addOption(kindOption())
     .action(
-      action<KindOption & { force?: boolean; yes?: boolean }>(
+      action<KindOption & { force?: boolean; yes?: boolean; match?: string }>(
         async ({ options, out, signal }, res, [keys]) => {
-          const list = keys as string[];
+          const given = (keys as string[] | undefined) ?? [];
+          if (given.length === 0 && options.match === undefined) {
+            throw usageError(
+              'keys',
+              'give the keys to release, or --match PREFIX for every held key under it',
+            );
+          }
           if (!options.force) {
             throw usageError('--force', 'a forced release takes the lock from a live holder: pass --force');
           }
           const { lock } = await openLock(options, options.kind);
           res.add(lock);
+          const matched =
+            options.match === undefined
+              ? []
+              : byPrefix(await lock.list({ signal }), options.match).map((l) => l.key);
+          const list = [...new Set([...given, ...matched])];
+          if (list.length === 0) throw notFoundError(`no held lock matches ${JSON.stringify(options.match)}`);
           const what = list.length === 1 ? `lock ${JSON.stringify(list[0])}` : `${list.length} locks`;
           await confirm(`Force-release ${what}?`, { yes: options.yes === true, signal });
           const results: { key: string; released: boolean }[] = [];
-          for (const [i, key] of list.entries()) {
-            if (out.interactive && list.length > 1)
-              out.note(out.color.dim(`  ${i + 1}/${list.length} ${key}`));
+          const progress = new Progress(out, list.length);
+          for (const key of list) {
+            progress.step(key);
             results.push({ key, released: await lock.forceRelease(key, { signal }) });
           }
+          progress.done();
           out.result(results, () =>
             results
               .map((r) =>
