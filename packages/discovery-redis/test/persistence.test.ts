@@ -76,9 +76,12 @@ describe('fault: restarts that keep the data', () => {
     // i4 missing and i2 different and redo them; i1 expires within its TTL.
     await eventually(() => b.watchStats('api')!.regressions >= 1, ttl, 'the watch noticed the regression');
     await eventually(() => w.view() === 'i2:critical,i3:passing,i4:passing', ttl * 3, 'converged');
-    // On the way it showed what the new master had: the deregistered i1, until it expired.
-    expect(w.count('added').get('i1')).toBe(2);
-    expect(w.count('removed').get('i1')).toBe(2);
+    // On the way it may show what the new master had: the deregistered i1, until it expired
+    // (added and removed twice). Under load the replica sometimes received i1's removal before the
+    // link was cut; then i1 was added and removed once. Either way it is gone and never left behind.
+    const added = w.count('added').get('i1') ?? 0;
+    expect([1, 2]).toContain(added);
+    expect(w.count('removed').get('i1')).toBe(added);
     expect(w.events.at(-1)!.snapshot.revision).toBeGreaterThan(before);
     expect(logs[1]).toEqual([]); // i3 was replicated: untouched
     expect(r4.live).toBe(true);
