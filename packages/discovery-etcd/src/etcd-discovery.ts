@@ -68,26 +68,9 @@ const CAPABILITIES: DiscoveryCapabilities = Object.freeze({
   register: true,
 });
 
-const HOST = /^(https?:\/\/)?[A-Za-z0-9.[\]:_-]+:\d{1,5}$/;
-
 const SCHEMA = {
   client: opt.instance<Etcd3>((v) => v instanceof Etcd3, 'an Etcd3 client'),
-  hosts: opt.custom((v, at) => {
-    const list = typeof v === 'string' ? [v] : v;
-    if (!Array.isArray(list) || list.length === 0) {
-      throw invalidArgument(at.pkg, at.field, 'must be an endpoint string or a non-empty array of them');
-    }
-    return list.map((h, i) => {
-      if (typeof h !== 'string' || !HOST.test(h)) {
-        throw invalidArgument(
-          at.pkg,
-          `${at.field}[${i}]`,
-          `must be an endpoint like http://127.0.0.1:2379, got ${JSON.stringify(h)}`,
-        );
-      }
-      return h;
-    });
-  }),
+  hosts: opt.endpoints(),
   clientOptions: opt.bag<Omit<IOptions, 'hosts'>>(),
   requireLeader: opt.boolean().default(true),
   prefix: opt

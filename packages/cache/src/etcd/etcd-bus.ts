@@ -1,7 +1,7 @@
 import { exclusiveOptions, KEY_PREFIX, opt, parseOptions } from '@switchyard/core/driver';
 import type { Etcd3, IOptions, Watcher } from 'etcd3';
 import type { BusListener, BusTransport } from '../bus/bus-transport.js';
-import { hostsOption, isEtcdClient, resolveEtcdClient } from './etcd-client.js';
+import { isEtcdClient, resolveEtcdClient } from './etcd-client.js';
 
 const PKG = 'cache';
 
@@ -21,7 +21,7 @@ export interface EtcdBusOptions {
 export function createEtcdBus(options: EtcdBusOptions): BusTransport {
   const o = parseOptions(PKG, options, {
     client: opt.instance<Etcd3>(isEtcdClient, 'an etcd3 Etcd3 client'),
-    hosts: opt.custom(hostsOption),
+    hosts: opt.endpoints(),
     clientOptions: opt.bag<IOptions>(),
     prefix: opt.string({ maxLength: 256 }).default(KEY_PREFIX.etcd.cache),
   });

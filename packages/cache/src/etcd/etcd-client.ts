@@ -15,12 +15,3 @@ export function resolveEtcdClient(
   if (!o.hosts) throw invalidArgument(pkg, 'client', 'is required (or hosts)');
   return { client: new Etcd3({ ...o.clientOptions, hosts: o.hosts }), owned: true };
 }
-
-/** `hosts`: one endpoint or a list of them. */
-export function hostsOption(value: unknown, at: { pkg: string; field: string }): string[] {
-  const list = typeof value === 'string' ? [value] : value;
-  if (!Array.isArray(list) || list.length === 0 || list.some((h) => typeof h !== 'string' || h === '')) {
-    throw invalidArgument(at.pkg, at.field, 'must be an endpoint or a non-empty array of endpoints');
-  }
-  return list as string[];
-}

@@ -11,7 +11,7 @@ import {
   parseOptions,
 } from '@switchyard/core/driver';
 import { type Etcd3, EtcdLeaseInvalidError, type IOptions, type IRequestOp } from 'etcd3';
-import { hostsOption, isEtcdClient, resolveEtcdClient } from './etcd-client.js';
+import { isEtcdClient, resolveEtcdClient } from './etcd-client.js';
 import { LeasePool } from './lease-pool.js';
 
 const PKG = 'cache';
@@ -50,7 +50,7 @@ export interface EtcdCacheStore extends CacheStore {
 export function createEtcdCacheStore(options: EtcdCacheStoreOptions): EtcdCacheStore {
   const o = parseOptions(PKG, options, {
     client: opt.instance<Etcd3>(isEtcdClient, 'an etcd3 Etcd3 client'),
-    hosts: opt.custom(hostsOption),
+    hosts: opt.endpoints(),
     clientOptions: opt.bag<IOptions>(),
     prefix: opt.string({ maxLength: 256 }).default(KEY_PREFIX.etcd.cache),
     requestTimeout: opt.duration().default(DEFAULT_REQUEST_TIMEOUT),

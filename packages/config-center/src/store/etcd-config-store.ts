@@ -7,7 +7,6 @@ import {
   type ConfigEntry,
   type ConfigStore,
   type ConfigWriteOptions,
-  invalidArgument,
   systemClock,
 } from '@switchyard/core';
 import {
@@ -48,13 +47,7 @@ export interface EtcdConfigStoreOptions {
 
 const SCHEMA = {
   client: opt.instance<Etcd3>((v) => v instanceof Etcd3, 'an Etcd3 client'),
-  hosts: opt.custom((v, at) => {
-    const list = typeof v === 'string' ? [v] : v;
-    if (!Array.isArray(list) || list.length === 0 || list.some((h) => typeof h !== 'string' || h === '')) {
-      throw invalidArgument(at.pkg, at.field, 'must be an endpoint string or a non-empty array of them');
-    }
-    return list as string[];
-  }),
+  hosts: opt.endpoints(),
   clientOptions: opt.bag<Omit<IOptions, 'hosts'>>(),
   prefix: opt.string({ maxLength: 256 }).default(KEY_PREFIX.etcd.config),
   requestTimeout: opt.duration().default(DEFAULT_REQUEST_TIMEOUT),

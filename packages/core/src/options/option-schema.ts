@@ -130,6 +130,9 @@ export function exclusiveOptions(
 }
 
 /** Option builders. Each returns an optional `Option`; chain `.default(v)` or `.required()`. */
+/** `[http(s)://]host:port`: a hostname, IPv4 or bracketed IPv6 address and a port. */
+const ENDPOINT = /^(https?:\/\/)?[A-Za-z0-9.[\]:_-]+:\d{1,5}$/;
+
 export const opt = {
   /** Milliseconds: finite, > 0 (or >= 0 with `allowZero`), within `min`..`max` (default max 30 days). */
   duration(bounds: { min?: number; max?: number; allowZero?: boolean } = {}): Option<number | undefined> {
@@ -176,6 +179,28 @@ export const opt = {
   /** A URL string whose protocol is one of `protocols` (e.g. `['redis:', 'rediss:']`). */
   url(protocols: readonly string[]): Option<string | undefined> {
     return Option.of((v, p) => assertUrl(p.pkg, p.field, v, protocols));
+  },
+  /**
+   * Server endpoints: one `host:port` (optionally `http://` / `https://`) string or a non-empty array
+   * of them, e.g. etcd `hosts`. Always parsed to an array; a bad item is named by index.
+   */
+  endpoints(example = 'http://127.0.0.1:2379'): Option<string[] | undefined> {
+    return Option.of((v, p) => {
+      const list = typeof v === 'string' ? [v] : v;
+      if (!Array.isArray(list) || list.length === 0) {
+        throw invalidArgument(p.pkg, p.field, 'must be an endpoint string or a non-empty array of them');
+      }
+      return list.map((h, i) => {
+        if (typeof h !== 'string' || !ENDPOINT.test(h)) {
+          throw invalidArgument(
+            p.pkg,
+            `${p.field}[${i}]`,
+            `must be an endpoint like ${example}, got ${describe(h)}`,
+          );
+        }
+        return h;
+      });
+    });
   },
   /** A nested options object with its own schema (paths read `parent.child`). */
   object<S extends OptionSchema>(schema: S): Option<ParsedOptions<S> | undefined> {
