@@ -12,6 +12,7 @@ import {
   systemClock,
 } from '@switchyard/core';
 import type { Balancer } from '@switchyard/loadbalancer';
+import type { RouteClient } from '@switchyard/stateful-route';
 import type { GeoLocator } from './geo/geo-locator.js';
 import { createAdminServer } from './ops/admin-server.js';
 import { GatewayMetrics } from './ops/metrics.js';
@@ -25,10 +26,11 @@ import { PKG } from './routes/route-config.js';
 import type { RouteSource } from './routes/route-source.js';
 import { Router } from './routes/router.js';
 import { StickySessions } from './sticky/sticky-sessions.js';
+import { type UserPodStats, UserPods } from './sticky/user-pods.js';
 import { createGatewayTrafficRules, type GatewayTrafficRules } from './traffic-rules.js';
 
 export interface GatewayOptions {
-  /** Where routes come from (memory, JSON file; config center later). */
+  /** Where routes come from (memory, JSON file, config center). */
   routes: RouteSource;
   /** Any discovery backend (default: in-memory). The gateway reads it through a discovery client. */
   discovery?: DiscoveryBackend;
@@ -48,6 +50,12 @@ export interface GatewayOptions {
   geo?: GeoLocator;
   /** Take the client IP from the first X-Forwarded-For entry (behind a trusted L4/L7 balancer). Default false. */
   trustProxy?: boolean;
+  /**
+   * A `@switchyard/stateful-route` client (`createRouteClient`): routes with `sticky: { by: 'user' }`
+   * send each user to its linked pod. The caller owns it (not closed by the gateway). Without it
+   * those routes are balanced, sticky by the user header.
+   */
+  statefulRoute?: RouteClient;
   clock?: Clock;
 }
 
@@ -59,6 +67,8 @@ export interface Gateway extends AsyncDisposable {
   readonly discovery: DiscoveryClient;
   readonly rules: GatewayTrafficRules;
   readonly metrics: GatewayMetrics;
+  /** Sticky-by-user counters: linked, fallback, failed. */
+  readonly userPods: UserPodStats;
   readonly server: Server;
   balancers(): Balancer[];
   /** Resolves when every routed service has a first snapshot. */
@@ -105,6 +115,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const pools = new UpstreamPools(options.pools);
   const h2sessions = new H2Sessions();
   const sticky = new StickySessions(clock);
+  if (options.statefulRoute !== undefined && typeof options.statefulRoute.computeLinkedPod !== 'function')
+    throw invalidArgument(PKG, 'statefulRoute', 'must be a stateful-route client (createRouteClient)');
+  const userPods = new UserPods(options.statefulRoute);
   const readySet = new WeakSet<Balancer>();
   const balancers: ServiceBalancers = new ServiceBalancers(
     discovery,
@@ -142,6 +155,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     pools,
     h2: h2sessions,
     sticky,
+    userPods,
     metrics,
     clientIp(req: IncomingMessage) {
       if (trustProxy) {
@@ -191,7 +205,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       return { ready, detail: { draining, services } };
     },
     metrics: () =>
-      metrics.render(balancers.all(), { stickySessions: sticky.size, stickyExpired: sticky.expired }),
+      metrics.render(balancers.all(), {
+        stickySessions: sticky.size,
+        stickyExpired: sticky.expired,
+        userPods: userPods.stats,
+      }),
   });
   let proxyAddr: AddressInfo;
   let adminAddr: AddressInfo;
@@ -267,6 +285,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     discovery,
     rules,
     metrics,
+    userPods: userPods.stats,
     server,
     balancers: () => [...balancers.all()],
     async ready({ signal } = {}) {

@@ -1,4 +1,5 @@
 import type { Balancer } from '@switchyard/loadbalancer';
+import type { UserPodStats } from '../sticky/user-pods.js';
 
 /** Latency buckets, seconds (Prometheus convention), fine-grained below 1 ms for a proxy. */
 const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -61,7 +62,10 @@ export class GatewayMetrics {
     return m;
   }
 
-  render(balancers: Iterable<Balancer>, extra: { stickySessions: number; stickyExpired: number }): string {
+  render(
+    balancers: Iterable<Balancer>,
+    extra: { stickySessions: number; stickyExpired: number; userPods: UserPodStats },
+  ): string {
     const out: string[] = [];
     const family = (name: string, type: string, help: string) =>
       out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -133,6 +137,13 @@ export class GatewayMetrics {
     out.push(`gateway_sticky_sessions ${extra.stickySessions}`);
     family('gateway_sticky_sessions_expired_total', 'counter', 'Sticky sessions that timed out.');
     out.push(`gateway_sticky_sessions_expired_total ${extra.stickyExpired}`);
+    family(
+      'gateway_user_pod_requests_total',
+      'counter',
+      'Sticky-by-user requests by outcome: linked pod, balancer fallback, failed on the linked pod.',
+    );
+    for (const [outcome, n] of Object.entries(extra.userPods))
+      out.push(`gateway_user_pod_requests_total{outcome="${outcome}"} ${n}`);
     family('process_resident_memory_bytes', 'gauge', 'Resident memory size in bytes.');
     out.push(`process_resident_memory_bytes ${process.memoryUsage.rss()}`);
     return `${out.join('\n')}\n`;

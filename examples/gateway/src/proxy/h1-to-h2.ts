@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OutgoingHttpHeaders } from 'node:http2';
-import type { PickHandle } from '@switchyard/loadbalancer';
+import type { UpstreamHandle } from '../sticky/user-pods.js';
 import type { H2Sessions } from './h2-sessions.js';
 
 const DROP = new Set([
@@ -23,7 +23,7 @@ export async function forwardToH2(
   sessions: H2Sessions,
   req: IncomingMessage,
   res: ServerResponse,
-  handle: PickHandle,
+  handle: UpstreamHandle,
   path: string,
   clientIp: string | undefined,
   setCookie: string | undefined,

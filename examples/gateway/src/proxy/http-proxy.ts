@@ -1,13 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PickContext } from '@switchyard/core';
 import { isSwitchyardError } from '@switchyard/core';
-import type { Balancer, PickHandle } from '@switchyard/loadbalancer';
+import type { Balancer } from '@switchyard/loadbalancer';
 import type { Dispatcher } from 'undici';
 import type { GeoLocator } from '../geo/geo-locator.js';
 import type { GatewayMetrics } from '../ops/metrics.js';
 import type { RouteConfig } from '../routes/route-config.js';
 import { hostOf, type Router, upstreamPath } from '../routes/router.js';
 import type { StickySessions } from '../sticky/sticky-sessions.js';
+import type { UpstreamHandle, UserPods } from '../sticky/user-pods.js';
 import { upstreamRequestHeaders } from './forward-headers.js';
 import { forwardToH2 } from './h1-to-h2.js';
 import type { H2Sessions } from './h2-sessions.js';
@@ -23,6 +24,7 @@ export interface ProxyContext {
   /** HTTP/2 sessions to `h2c` upstreams. */
   readonly h2: H2Sessions;
   readonly sticky: StickySessions;
+  readonly userPods: UserPods;
   readonly metrics: GatewayMetrics;
   clientIp(req: IncomingMessage): string | undefined;
   readonly draining: boolean;
@@ -133,6 +135,8 @@ async function forward(
     const v = req.headers[route.hashHeader];
     if (typeof v === 'string') context.key = v;
   }
+  const linked =
+    route.sticky?.by === 'user' ? await ctx.userPods.handleFor(route, req.headers, balancer) : undefined;
   const body = hasBody(req);
   const method = req.method ?? 'GET';
   const retryable = !body && IDEMPOTENT.has(method);
@@ -145,9 +149,9 @@ async function forward(
   let releaseRetry: (() => void) | undefined;
   try {
     for (let attempt = 0; ; attempt++) {
-      let handle: PickHandle;
+      let handle: UpstreamHandle;
       try {
-        handle = balancer.pick(context, tried);
+        handle = attempt === 0 && linked ? linked : balancer.pick(context, tried);
       } catch (error) {
         if (
           isSwitchyardError(error) &&

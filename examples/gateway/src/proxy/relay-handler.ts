@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import type { PickHandle } from '@switchyard/loadbalancer';
 import type { Dispatcher, Pool } from 'undici';
+import type { UpstreamHandle } from '../sticky/user-pods.js';
 import { downstreamResponseHeaders } from './forward-headers.js';
 
 export type DispatchOutcome =
@@ -13,7 +13,7 @@ export type DispatchOutcome =
 
 export interface RelayOptions {
   res: ServerResponse;
-  handle: PickHandle;
+  handle: UpstreamHandle;
   setCookie: string | undefined;
   closeConnection: boolean;
   /** Asked once, for a 502/503/504 response: true to discard it and retry. */

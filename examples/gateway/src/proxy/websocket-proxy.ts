@@ -2,8 +2,8 @@ import type { IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ServiceInstance } from '@switchyard/core';
-import type { PickHandle } from '@switchyard/loadbalancer';
 import { hostOf, upstreamPath } from '../routes/router.js';
+import type { UpstreamHandle } from '../sticky/user-pods.js';
 import { upstreamRequestHeaders } from './forward-headers.js';
 import { basePickContext, type ProxyContext } from './http-proxy.js';
 
@@ -48,12 +48,14 @@ export function createUpgradeHandler(ctx: ProxyContext, sockets: Set<Duplex>) {
       const k = ctx.sticky.keyFor(route.name, route.sticky, req.headers, clientIp);
       if (k) context.key = k.key;
     }
+    const linked =
+      route.sticky?.by === 'user' ? await ctx.userPods.handleFor(route, req.headers, balancer) : undefined;
     const tried = new Set<string>();
     let upstream: Socket | undefined;
-    let handle: PickHandle | undefined;
+    let handle: UpstreamHandle | undefined;
     for (let attempt = 0; attempt <= (route.retries ?? 2) && !upstream; attempt++) {
       try {
-        handle = balancer.pick(context, tried);
+        handle = attempt === 0 && linked ? linked : balancer.pick(context, tried);
       } catch {
         return reject(socket, 503, 'Service Unavailable');
       }

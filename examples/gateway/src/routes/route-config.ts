@@ -3,13 +3,20 @@ import { invalidArgument, SwitchyardError } from '@switchyard/core';
 export const PKG = 'gateway';
 
 export type PickerName = 'least-request' | 'round-robin' | 'peak-ewma' | 'ring-hash' | 'maglev' | 'random';
-export type StickyBy = 'cookie' | 'ip' | 'header';
+export type StickyBy = 'cookie' | 'ip' | 'header' | 'user';
 
-/** Session affinity for a route: the key comes from a cookie, the client IP or a header. */
+/**
+ * Session affinity for a route: the key comes from a cookie, the client IP or a header; `user`
+ * asks `@switchyard/stateful-route` which pod serves the user (id from `header`).
+ */
 export interface StickyConfig {
   readonly by: StickyBy;
   /** Cookie or header name (cookie default `sy_session`; required for `header`). */
   readonly name?: string;
+  /** For `user`: the request header carrying the user id. Default `x-user-id`. */
+  readonly header?: string;
+  /** For `user`: the stateful-route namespace (tenant) of the link. Default `default`. */
+  readonly namespace?: string;
   /** Idle time after which a session forgets its upstream, ms. Default 30 min. */
   readonly sessionTimeout?: number;
 }
@@ -50,7 +57,9 @@ const PICKERS: readonly PickerName[] = [
   'maglev',
   'random',
 ];
-const STICKY: readonly StickyBy[] = ['cookie', 'ip', 'header'];
+const STICKY: readonly StickyBy[] = ['cookie', 'ip', 'header', 'user'];
+const STICKY_KEYS = new Set(['by', 'name', 'sessionTimeout', 'header', 'namespace']);
+export const DEFAULT_USER_HEADER = 'x-user-id';
 const KNOWN_ROUTE_KEYS = new Set([
   'name',
   'host',
@@ -92,6 +101,28 @@ function parseSticky(at: string, v: unknown): StickyConfig {
   const by = s.by as StickyBy;
   if (by === 'header' && s.name === undefined)
     throw invalidArgument(PKG, `${at}.name`, 'is required when by is "header"');
+  for (const key of Object.keys(s))
+    if (!STICKY_KEYS.has(key) || (by !== 'user' && (key === 'header' || key === 'namespace')))
+      throw invalidArgument(
+        PKG,
+        `${at}.${key}`,
+        `is not a sticky option${by !== 'user' ? ` for by "${by}"` : ''}`,
+      );
+  if (by === 'user')
+    return {
+      by,
+      header: (s.header === undefined
+        ? DEFAULT_USER_HEADER
+        : str(`${at}.header`, s.header, /^[A-Za-z0-9_-]{1,64}$/, 'a header name')
+      ).toLowerCase(),
+      namespace:
+        s.namespace === undefined
+          ? 'default'
+          : str(`${at}.namespace`, s.namespace, TOKEN, 'a namespace of letters, digits, ".", "_", "-"'),
+      ...(s.sessionTimeout !== undefined
+        ? { sessionTimeout: int(`${at}.sessionTimeout`, s.sessionTimeout, 1, 7 * 24 * 3600e3) }
+        : {}),
+    };
   return {
     by,
     ...(s.name !== undefined

@@ -82,7 +82,7 @@ export class StickySessions {
     } else if (config.by === 'ip') {
       raw = clientIp;
     } else {
-      const v = headers[config.name!];
+      const v = headers[config.by === 'user' ? config.header! : config.name!];
       raw = Array.isArray(v) ? v[0] : v;
     }
     if (raw === undefined || raw === '') return undefined;
