@@ -327,7 +327,7 @@ describe('DeregisterCriticalServiceAfter', () => {
     expect(await agentHas()).toBe(1);
     agent.failNext(1_000_000, 503, { path: /^\/v1\/agent\/check\// }); // heartbeats stop reaching the check
     // TTL 1 s → critical, then 200 ms later the agent's reaper deregisters the service.
-    await waitFor(async () => (await agentHas()) === 0, 3000, 'reaped by the agent');
+    await waitFor(async () => (await agentHas()) === 0, 6000, 'reaped by the agent');
     agent.failNext(0);
     // Reaped while unreachable: the loss is reported, and the first heartbeat that gets through
     // finds the check gone and registers again.

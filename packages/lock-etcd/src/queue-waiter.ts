@@ -130,7 +130,9 @@ export class QueueWaiter implements LockWaiter {
         this.#wake = undefined;
         resolve();
       };
-      const timer = this.#o.clock.setTimeout(done, Math.max(0, ms), { unref: true });
+      // Ref'd: somebody awaits this acquire; grpc-js unrefs idle sockets, so without it a script
+      // whose only work is this wait would exit (code 13) with the acquire pending.
+      const timer = this.#o.clock.setTimeout(done, Math.max(0, ms));
       signal.addEventListener('abort', done, { once: true });
       this.#wake = done;
       if (signal.aborted) done();

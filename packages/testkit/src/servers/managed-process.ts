@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -136,10 +136,16 @@ export class ManagedProcess {
   }
 
   /** SIGSTOP: the process stays alive but answers nothing (a GC pause, a VM freeze). */
+  /**
+   * Stops the process (SIGSTOP) and returns once the kernel reports it stopped: a signal to a
+   * process running on another core lands a little later, and a request sent in between would
+   * still be answered (seen under load).
+   */
   pause(): void {
     if (!this.running || this.#paused) return;
     this.#child!.kill('SIGSTOP');
     this.#paused = true;
+    waitUntilStopped(this.#child!.pid);
   }
 
   resume(): void {
@@ -178,4 +184,21 @@ export async function pollUntil(
     await new Promise((r) => setTimeout(r, intervalMs));
   }
   throw new Error('aborted');
+}
+
+/** Polls `/proc/<pid>/stat` (Linux) until the state is stopped, for at most 500 ms. */
+function waitUntilStopped(pid: number | undefined): void {
+  if (pid === undefined) return;
+  const tick = new Int32Array(new SharedArrayBuffer(4));
+  for (let i = 0; i < 500; i++) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      return; // not Linux, or the process is gone
+    }
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    if (state === 'T' || state === 't') return;
+    Atomics.wait(tick, 0, 0, 1);
+  }
 }

@@ -387,7 +387,8 @@ class LockLayer {
             clock,
             signal: this.#prepareWait(s),
             pkg,
-            unref: true,
+            // Ref'd: a caller awaits this acquire, so the process must not exit under it (a
+            // pending acquire behaves like a pending fetch).
           }).catch(() => this.#checkAborted(s));
           continue;
         }
