@@ -114,7 +114,7 @@ export function createEtcdDiscovery(options: EtcdDiscoveryOptions): EtcdDiscover
       ...o.clientOptions,
       hosts: o.hosts as string[],
       faultHandling: {
-        ...etcdFaultHandling(clock, PKG),
+        ...etcdFaultHandling(clock, PKG, requestTimeout),
         ...o.clientOptions?.faultHandling,
       } as IOptions['faultHandling'],
       // HTTP/2 pings find a frozen or unreachable member whose TCP connection stays open, so its

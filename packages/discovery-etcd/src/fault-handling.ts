@@ -1,5 +1,5 @@
 import type { Clock } from '@switchyard/core';
-import { type CallPolicy, hostBreaker, retryPolicy } from '@switchyard/core/driver';
+import { type CallPolicy, hostBreakers, isHostSkipped, retryPolicy } from '@switchyard/core/driver';
 import { isRecoverableError } from 'etcd3';
 
 /**
@@ -7,16 +7,29 @@ import { isRecoverableError } from 'etcd3';
  * its own deadline). A call that hung until its attempt deadline (a dead or frozen member) makes the
  * pool skip that member for 500 ms and is retried on the next one with a fresh deadline; connection
  * failures move the call to the next member too, and a failing member is skipped for 500 ms
- * (etcd3: 5 s). With etcd3's defaults one absolute deadline was shared by every retry, so the retries
- * failed at once with DEADLINE_EXCEEDED and opened the breakers of the healthy members.
+ * (etcd3: 5 s), unless every member is skipped (a leader election makes all of them fail a few
+ * calls): then calls go through anyway, Envoy's panic routing. With etcd3's defaults one absolute
+ * deadline was shared by every retry, so the retries failed at once with DEADLINE_EXCEEDED and
+ * opened the breakers of the healthy members.
+ *
+ * Retries wait 25 ms, doubling to at most 200 ms (etcd's Go client: 25 ms), and none starts later
+ * than `requestTimeout` after the first try: during a leader election every member answers
+ * "leader changed" for a moment, and three immediate tries failed inside it.
  */
-export function etcdFaultHandling(clock: Clock, pkg: string): { host: () => CallPolicy; global: CallPolicy } {
+export function etcdFaultHandling(
+  clock: Clock,
+  pkg: string,
+  requestTimeout: number,
+): { host: () => CallPolicy; global: CallPolicy } {
   const recoverable = (error: unknown) => error instanceof Error && isRecoverableError(error);
   return {
-    host: () => hostBreaker({ pkg, clock, isFailure: recoverable }),
+    host: hostBreakers({ pkg, clock, isFailure: recoverable }),
     global: retryPolicy({
-      attempts: 3,
-      isRetryable: recoverable,
+      attempts: 12,
+      clock,
+      budget: requestTimeout,
+      delay: (attempt) => Math.min(200, 25 * 2 ** (attempt - 1)),
+      isRetryable: (error) => recoverable(error) || isHostSkipped(error),
     }),
   };
 }

@@ -1,5 +1,5 @@
 import { type Clock, invalidArgument } from '@switchyard/core';
-import { exclusiveOptions, hostBreaker, opt, retryPolicy } from '@switchyard/core/driver';
+import { exclusiveOptions, hostBreakers, opt, retryPolicy } from '@switchyard/core/driver';
 import { Etcd3, type IOptions, isRecoverableError } from 'etcd3';
 import { PKG } from './constants.js';
 
@@ -56,7 +56,7 @@ export function connect(
     ...o.clientOptions,
     hosts: o.hosts as string[],
     faultHandling: {
-      host: () => hostBreaker({ pkg: PKG, clock, isFailure: recoverable }),
+      host: hostBreakers({ pkg: PKG, clock, isFailure: recoverable }),
       global: retryPolicy({ attempts: 3, isRetryable: recoverable }),
       ...o.clientOptions?.faultHandling,
     } as IOptions['faultHandling'],

@@ -30,17 +30,45 @@ export interface HostBreakerOptions {
  * count a call whose own deadline ran out against every healthy host it is retried on.
  */
 export function hostBreaker(options: HostBreakerOptions): CallPolicy {
+  return breakerFor(options, undefined);
+}
+
+/**
+ * Per-host breakers of one pool that know about each other (pass the result as etcd3's
+ * `faultHandling.host`): while every host of the pool is open, calls go through anyway (Envoy's
+ * panic routing). A cluster-wide blip such as a leader election makes every member fail a few calls
+ * at once; skipping them all would refuse every call for `halfOpenAfter` ms even though the cluster
+ * answers again long before that. A pool of one host keeps plain skipping (fail fast in an outage).
+ */
+export function hostBreakers(options: HostBreakerOptions): () => CallPolicy {
+  const pool: BreakerState[] = [];
+  return () => breakerFor(options, pool);
+}
+
+interface BreakerState {
+  failures: number;
+  openUntil: number;
+}
+
+function breakerFor(options: HostBreakerOptions, pool: BreakerState[] | undefined): CallPolicy {
   const threshold = options.threshold ?? 3;
   const halfOpenAfter = options.halfOpenAfter ?? 500;
   const clock = options.clock ?? systemClock;
-  let failures = 0;
-  let openUntil = 0;
+  const state: BreakerState = { failures: 0, openUntil: 0 };
+  pool?.push(state);
+  const isOpen = (s: BreakerState, now: number) => s.failures >= threshold && now < s.openUntil;
+  const skip = (): boolean => {
+    const now = clock.monotonic();
+    if (!isOpen(state, now)) return false;
+    if (pool === undefined || pool.length < 2) return true;
+    return !pool.every((s) => isOpen(s, now));
+  };
   return {
     async execute(fn) {
-      if (failures >= threshold && clock.monotonic() < openUntil) {
+      if (skip()) {
         throw new SwitchyardError(
           'BACKEND_UNAVAILABLE',
-          `[${options.pkg}] host skipped: circuit open after ${failures} failures`,
+          `[${options.pkg}] host skipped: circuit open after ${state.failures} failures`,
           {
             details: { hostSkipped: true },
           },
@@ -48,15 +76,15 @@ export function hostBreaker(options: HostBreakerOptions): CallPolicy {
       }
       try {
         const result = await fn(undefined);
-        failures = 0;
+        state.failures = 0;
         return result;
       } catch (error) {
         if (options.isSevere?.(error)) {
-          failures = Math.max(failures + 1, threshold);
-          openUntil = clock.monotonic() + halfOpenAfter;
+          state.failures = Math.max(state.failures + 1, threshold);
+          state.openUntil = clock.monotonic() + halfOpenAfter;
         } else if (options.isFailure(error)) {
-          failures++;
-          if (failures >= threshold) openUntil = clock.monotonic() + halfOpenAfter;
+          state.failures++;
+          if (state.failures >= threshold) state.openUntil = clock.monotonic() + halfOpenAfter;
         }
         throw error;
       }
@@ -64,18 +92,44 @@ export function hostBreaker(options: HostBreakerOptions): CallPolicy {
   };
 }
 
+/** Whether an error is the one a `hostBreaker` throws for a skipped host. */
+export function isHostSkipped(error: unknown): boolean {
+  return error instanceof SwitchyardError && error.details?.['hostSkipped'] === true;
+}
+
+export interface RetryPolicyOptions {
+  /** Most tries in all (the first one included). */
+  attempts: number;
+  isRetryable(error: unknown): boolean;
+  /**
+   * Pause before try `n + 1` after try `n` failed, ms (default none). etcd's Go client waits 25 ms
+   * between retries so that a leader election (every member answers "leader changed" for a moment)
+   * is ridden out instead of failing three immediate tries.
+   */
+  delay?: (attempt: number) => number;
+  /** No retry starts later than this many ms after the first try (default unbounded). */
+  budget?: number;
+  clock?: Clock;
+}
+
 /**
  * A retry policy for a pool's calls (etcd3's `faultHandling.global`): up to `attempts` tries while
  * `isRetryable` says so; each try goes to the pool's next host.
  */
-export function retryPolicy(options: { attempts: number; isRetryable(error: unknown): boolean }): CallPolicy {
+export function retryPolicy(options: RetryPolicyOptions): CallPolicy {
+  const clock = options.clock ?? systemClock;
   return {
     async execute(fn) {
+      const started = clock.monotonic();
       for (let attempt = 1; ; attempt++) {
         try {
           return await fn(undefined);
         } catch (error) {
           if (attempt >= options.attempts || !options.isRetryable(error)) throw error;
+          const pause = options.delay?.(attempt) ?? 0;
+          if (options.budget !== undefined && clock.monotonic() - started + pause >= options.budget)
+            throw error;
+          if (pause > 0) await new Promise<void>((resolve) => clock.setTimeout(resolve, pause));
         }
       }
     },

@@ -56,7 +56,15 @@ export {
   watchResetError,
 } from './discovery/discovery-driver.js';
 export type { FeedStats } from './discovery/service-feed.js';
-export { type CallPolicy, type HostBreakerOptions, hostBreaker, retryPolicy } from './host-breaker.js';
+export {
+  type CallPolicy,
+  type HostBreakerOptions,
+  hostBreaker,
+  hostBreakers,
+  isHostSkipped,
+  type RetryPolicyOptions,
+  retryPolicy,
+} from './host-breaker.js';
 // Locks
 export { defineLock, type KitLock, type LockKitOptions, lockOptions } from './lock/define-lock.js';
 export type { LockCommonOptions } from './lock/lock-common-options.js';
