@@ -1,154 +1,208 @@
-import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type DiscoveryBackend, type InstanceHealth, invalidArgument } from '@switchyard/core';
 import { AuditLog } from './audit-log.js';
+import {
+  type ConsoleModule,
+  ConsoleReply,
+  type ConsoleRequest,
+  type ConsoleRoute,
+} from './console-module.js';
+import { type ConsoleServerOptions, parseConsoleOptions } from './console-options.js';
+import { AccessControl, generateToken } from './http/access-control.js';
+import { errorReply, HttpError } from './http/http-error.js';
+import { readJsonBody, sendJson, startEventStream } from './http/replies.js';
+import { Router } from './http/router.js';
+import { serveStatic } from './http/static-files.js';
+import { buildModules } from './modules/module-registry.js';
+import { Confirmations, fingerprint } from './mutations/confirmations.js';
 
-const PKG = 'console';
-const ALL_HEALTH: readonly InstanceHealth[] = ['passing', 'warning', 'critical', 'maintenance'];
-const KNOWN = new Set(['discovery', 'port', 'host', 'readOnly', 'token']);
-
-export interface ConsoleServerOptions {
-  /** Discovery backend whose services the console shows. */
-  discovery?: DiscoveryBackend;
-  /** TCP port (0 picks a free one). */
-  port: number;
-  /** Interface to bind (default `127.0.0.1`). */
-  host?: string;
-  /** Refuse every mutation with 403 (default true). */
-  readOnly?: boolean;
-  /** Optional bearer token every request must carry. */
-  token?: string;
-}
+export type { ConsoleServerOptions } from './console-options.js';
 
 export interface ConsoleServer extends AsyncDisposable {
   /** `http://host:port` once listening. */
   readonly url: string;
+  /** The token to log in with (the one given, or the one generated at start); `undefined` with `token: false`. */
+  readonly token: string | undefined;
   readonly audit: AuditLog;
+  /** The pages mounted (one per backend given). */
+  readonly pages: readonly string[];
   close(): Promise<void>;
 }
 
-function parse(
-  options: ConsoleServerOptions,
-): Required<Omit<ConsoleServerOptions, 'discovery' | 'token'>> &
-  Pick<ConsoleServerOptions, 'discovery' | 'token'> {
-  if (options === null || typeof options !== 'object')
-    throw invalidArgument(PKG, 'options', 'must be an object');
-  for (const k of Object.keys(options))
-    if (!KNOWN.has(k)) throw invalidArgument(PKG, k, 'is not a known option');
-  const { port, host = '127.0.0.1', readOnly = true, token, discovery } = options;
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw invalidArgument(PKG, 'port', 'must be an integer 0..65535');
-  if (typeof host !== 'string' || host === '')
-    throw invalidArgument(PKG, 'host', 'must be a non-empty string');
-  if (typeof readOnly !== 'boolean') throw invalidArgument(PKG, 'readOnly', 'must be a boolean');
-  if (token !== undefined && (typeof token !== 'string' || token.length < 8))
-    throw invalidArgument(PKG, 'token', 'must be a string of at least 8 characters');
-  if (
-    discovery !== undefined &&
-    (typeof discovery?.resolve !== 'function' || typeof discovery.watch !== 'function')
-  )
-    throw invalidArgument(PKG, 'discovery', 'must be a DiscoveryBackend');
-  return { port, host, readOnly, token, discovery };
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
-  res.end(JSON.stringify(body));
-}
-
-/** Starts the operator console: a static page at `/` and a JSON + SSE API under `/api`. */
+/**
+ * Starts the operator console: the page at `/` and a JSON + server-sent-events API under `/api`,
+ * one module per backend given (services, locks, config, routes, cache).
+ */
 export async function createConsoleServer(options: ConsoleServerOptions): Promise<ConsoleServer> {
-  const o = parse(options);
+  const o = parseConsoleOptions(options);
+  const token = o.token === false ? undefined : (o.token ?? generateToken());
+  const access = new AccessControl(token);
   const audit = new AuditLog();
-  const streams = new Set<AbortController>();
+  const confirmations = new Confirmations();
+  const modules: ConsoleModule[] = [...buildModules(o), ...o.modules];
+  const router = new Router();
+  for (const m of modules) for (const r of m.routes) router.add(r);
+  const pages = modules.map((m) => ({ name: m.name, title: m.title }));
   const publicDir = new URL('../public/', import.meta.url);
+  const requests = new Set<AbortController>();
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://console');
+  async function api(req: IncomingMessage, res: ServerResponse, url: URL, signal: AbortSignal) {
     const path = url.pathname;
-    if (path === '/' || path === '/app.js') {
-      const file = path === '/' ? 'index.html' : 'app.js';
-      const body = await readFile(new URL(file, publicDir));
-      res.writeHead(200, {
-        'content-type': file.endsWith('.html')
-          ? 'text/html; charset=utf-8'
-          : 'text/javascript; charset=utf-8',
-        'content-security-policy': "default-src 'self'",
+    if (path === '/api/session' && req.method === 'GET') {
+      let authenticated = true;
+      try {
+        access.authenticate(req);
+      } catch {
+        authenticated = false;
+      }
+      return sendJson(res, 200, {
+        authenticated,
+        authRequired: access.required,
+        readOnly: o.readOnly,
+        pages,
       });
-      res.end(body);
-      return;
     }
-    if (!path.startsWith('/api/')) return json(res, 404, { error: 'NOT_FOUND' });
-    if (o.token !== undefined && req.headers.authorization !== `Bearer ${o.token}`)
-      return json(res, 401, { error: 'UNAUTHENTICATED' });
-    if (req.method !== 'GET') {
-      if (o.readOnly) {
-        audit.record({ action: `${req.method} ${path}`, target: path, outcome: 'refused' });
-        return json(res, 403, { error: 'READ_ONLY' });
-      }
-      return json(res, 404, { error: 'NOT_FOUND' });
+    if (path === '/api/login' && req.method === 'POST') {
+      access.checkSameOrigin(req);
+      const body = await readJsonBody(req);
+      res.setHeader('set-cookie', access.login(body['token']));
+      return sendJson(res, 200, { authenticated: true });
     }
-    if (path === '/api/audit') return json(res, 200, { entries: audit.entries() });
-    const d = o.discovery;
-    if (!d) return json(res, 404, { error: 'NO_DISCOVERY' });
-    if (path === '/api/services') {
-      const names = await d.services();
-      const services = await Promise.all(
-        names.map(async (name) => {
-          const snap = await d.resolve(name, { filter: { health: ALL_HEALTH } });
-          const healthy = snap.instances.filter((i) => i.health === 'passing').length;
-          return { name, instances: snap.instances.length, healthy };
-        }),
+    if (path === '/api/logout' && req.method === 'POST') {
+      access.checkSameOrigin(req);
+      res.setHeader('set-cookie', access.logout(req));
+      return sendJson(res, 200, { authenticated: false });
+    }
+    const actor = access.authenticate(req);
+    if (path === '/api/audit' && req.method === 'GET')
+      return sendJson(res, 200, { entries: audit.entries() });
+    const found = router.match(req.method ?? 'GET', path);
+    if (found === undefined) throw new HttpError(404, 'NOT_FOUND', `no API route ${path}`);
+    if (found === 'method')
+      throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${path}`);
+    const { route, params } = found;
+    const isWrite = req.method !== 'GET';
+    if (isWrite) access.checkSameOrigin(req);
+    const raw = isWrite ? await readJsonBody(req) : {};
+    const { confirm, reason, ...body } = raw;
+    const request: ConsoleRequest = { params, query: url.searchParams, body, signal, actor };
+    if (route.stream) return stream(route, request, res);
+    if (!route.mutation) return reply(res, await route.handle!(request));
+    return mutate(route, request, req.method as string, path, res, confirm, reason);
+  }
+
+  async function mutate(
+    route: ConsoleRoute,
+    request: ConsoleRequest,
+    method: string,
+    path: string,
+    res: ServerResponse,
+    confirm: unknown,
+    reason: unknown,
+  ) {
+    const mutation = route.mutation!;
+    const action = `${method} ${route.pattern}`;
+    const target = mutation.target(request);
+    const why = typeof reason === 'string' && reason.trim() !== '' ? reason.trim().slice(0, 500) : undefined;
+    const entry = { actor: request.actor, action, target, ...(why ? { reason: why } : {}) };
+    if (o.readOnly) {
+      audit.record({ ...entry, outcome: 'refused', detail: 'read-only console' });
+      throw new HttpError(403, 'READ_ONLY', 'the console is read-only (start it with readOnly: false)');
+    }
+    const print = fingerprint(method, path, request.body);
+    if (confirm === undefined) {
+      const confirmation = confirmations.issue(print, await mutation.preview(request));
+      return sendJson(res, 409, { error: 'CONFIRMATION_REQUIRED', confirmation });
+    }
+    if (typeof confirm !== 'string' || !confirmations.redeem(confirm, print)) {
+      audit.record({ ...entry, outcome: 'refused', detail: 'confirmation token invalid, used or expired' });
+      throw new HttpError(
+        409,
+        'CONFIRMATION_INVALID',
+        'the confirmation is invalid, used or expired: ask again',
       );
-      return json(res, 200, { services });
     }
-    const m = /^\/api\/services\/([^/]+)(\/events)?$/.exec(path);
-    if (!m) return json(res, 404, { error: 'NOT_FOUND' });
-    const service = decodeURIComponent(m[1] as string);
-    if (!m[2]) {
-      const snap = await d.resolve(service, { filter: { health: ALL_HEALTH } });
-      return json(res, 200, snap);
-    }
-    const ac = new AbortController();
-    streams.add(ac);
-    req.on('close', () => ac.abort());
-    res.writeHead(200, {
-      'content-type': 'text/event-stream',
-      'cache-control': 'no-store',
-      connection: 'keep-alive',
-    });
     try {
-      for await (const ev of d.watch(service, { filter: { health: ALL_HEALTH }, signal: ac.signal })) {
-        res.write(`data: ${JSON.stringify(ev.snapshot)}\n\n`);
-      }
-    } catch {
-      // aborted by client disconnect or close()
+      const result = await route.handle!(request);
+      audit.record({ ...entry, outcome: 'ok' });
+      return reply(res, result);
+    } catch (error) {
+      audit.record({
+        ...entry,
+        outcome: 'failed',
+        detail: error instanceof Error ? error.message : String(error),
+      });
+      throw error;
+    }
+  }
+
+  async function stream(route: ConsoleRoute, request: ConsoleRequest, res: ServerResponse) {
+    const send = startEventStream(res, request.signal);
+    try {
+      await route.stream!(request, send);
+    } catch (error) {
+      if (!request.signal.aborted) send({ error: errorReply(error).toJSON() });
     } finally {
-      streams.delete(ac);
       res.end();
     }
   }
 
-  const server: Server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      if (!res.headersSent) json(res, 500, { error: (err as { code?: string }).code ?? 'INTERNAL' });
-      else res.end();
+  function reply(res: ServerResponse, result: unknown) {
+    if (result instanceof ConsoleReply) return sendJson(res, result.status, result.body);
+    return sendJson(res, 200, result ?? { ok: true });
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://console');
+    if (!url.pathname.startsWith('/api/')) {
+      if (req.method === 'GET' && (await serveStatic(publicDir, url.pathname, res))) return;
+      return sendJson(res, 404, { error: 'NOT_FOUND', message: `no page ${url.pathname}` });
+    }
+    const ac = new AbortController();
+    requests.add(ac);
+    res.on('close', () => {
+      ac.abort();
+      requests.delete(ac);
     });
+    try {
+      await api(req, res, url, ac.signal);
+    } catch (error) {
+      const e = errorReply(error);
+      if (!res.headersSent) sendJson(res, e.status, e.toJSON());
+      else res.end();
+    }
+  }
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch(() => res.destroy());
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(o.port, o.host, () => resolve());
+    server.listen(o.port, o.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> => {
-    closed ??= new Promise<void>((resolve) => {
-      for (const ac of streams) ac.abort();
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    closed ??= (async () => {
+      for (const ac of requests) ac.abort();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      for (const m of modules) await m.close?.();
+    })();
     return closed;
   };
-  return { url: `http://${o.host}:${addr.port}`, audit, close, [Symbol.asyncDispose]: close };
+  return {
+    url: `http://${host}:${addr.port}`,
+    token,
+    audit,
+    pages: pages.map((p) => p.name),
+    close,
+    [Symbol.asyncDispose]: close,
+  };
 }

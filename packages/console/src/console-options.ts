@@ -1,0 +1,85 @@
+import { type DiscoveryBackend, invalidArgument, type TrafficRules } from '@switchyard/core';
+import { opt, parseOptions } from '@switchyard/core/driver';
+import type { ConsoleModule } from './console-module.js';
+
+export const PKG = 'console';
+
+/** A rules source the console can change (core's `createMemoryRulesSource()` is one). */
+export interface WritableRulesSource {
+  current(): TrafficRules;
+  set(rules: TrafficRules): void;
+}
+
+export interface ConsoleServerOptions {
+  /** TCP port (default 0: a free one; the CLI uses 7420). */
+  port?: number;
+  /** Interface to bind (default `127.0.0.1`: loopback only). */
+  host?: string;
+  /** Refuse every mutation with 403, audited (default true). */
+  readOnly?: boolean;
+  /**
+   * The token to log in with (at least 16 characters). Omitted: one is generated at start and
+   * returned as `server.token` (print it once, like Jupyter). `false`: no login (loopback only).
+   */
+  token?: string | false;
+  /** Services page: the discovery backend (or client) whose services are shown. */
+  discovery?: DiscoveryBackend;
+  /** Services page: pull-out / pull-in actions change these rules (the discovery client's source). */
+  rules?: WritableRulesSource;
+  /** Extra pages (a module per page, see `ConsoleModule`). */
+  modules?: readonly ConsoleModule[];
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+const schema = {
+  port: opt.integer(0, 65535).default(0),
+  host: opt.string({ maxLength: 255 }).default('127.0.0.1'),
+  readOnly: opt.boolean().default(true),
+  token: opt.custom<string | false>((v, at) => {
+    if (v === false) return false;
+    if (typeof v !== 'string' || v.length < 16 || /\s/.test(v)) {
+      throw invalidArgument(
+        at.pkg,
+        at.field,
+        'must be a string of at least 16 characters without spaces, or false',
+      );
+    }
+    return v;
+  }),
+  discovery: opt.instance<DiscoveryBackend>(
+    (v) =>
+      typeof (v as DiscoveryBackend | null)?.resolve === 'function' &&
+      typeof (v as DiscoveryBackend).watch === 'function' &&
+      typeof (v as DiscoveryBackend).services === 'function',
+    'a DiscoveryBackend (resolve, watch, services)',
+  ),
+  rules: opt.instance<WritableRulesSource>(
+    (v) =>
+      typeof (v as WritableRulesSource | null)?.current === 'function' &&
+      typeof (v as WritableRulesSource).set === 'function',
+    'a writable rules source (current, set), e.g. createMemoryRulesSource()',
+  ),
+  modules: opt
+    .array(
+      opt.custom((v, at) => {
+        const m = v as ConsoleModule | null;
+        if (typeof m?.name !== 'string' || !/^[a-z][a-z0-9-]*$/.test(m.name) || !Array.isArray(m.routes)) {
+          throw invalidArgument(at.pkg, at.field, 'must be a ConsoleModule (name, title, routes)');
+        }
+        return m;
+      }),
+    )
+    .default([]),
+};
+
+export type ParsedConsoleOptions = ReturnType<typeof parseConsoleOptions>;
+
+export function parseConsoleOptions(options: ConsoleServerOptions) {
+  const o = parseOptions(PKG, options, schema);
+  if (o.rules && !o.discovery) throw invalidArgument(PKG, 'rules', 'needs discovery (the services page)');
+  if (o.token === false && !LOOPBACK.has(o.host)) {
+    throw invalidArgument(PKG, 'token', `may be false only on a loopback host, not ${o.host}`);
+  }
+  return o;
+}
