@@ -1,6 +1,8 @@
 import { type DiscoveryBackend, invalidArgument, type TrafficRules } from '@switchyard/core';
 import { opt, parseOptions } from '@switchyard/core/driver';
+import type { RouteStore } from '@switchyard/stateful-route';
 import type { ConsoleModule } from './console-module.js';
+import { isRoutesOption, type RoutesPageOptions } from './modules/routes/routes-options.js';
 
 export const PKG = 'console';
 
@@ -26,6 +28,12 @@ export interface ConsoleServerOptions {
   discovery?: DiscoveryBackend;
   /** Services page: pull-out / pull-in actions change these rules (the discovery client's source). */
   rules?: WritableRulesSource;
+  /**
+   * Routes page (@switchyard/stateful-route): a `RouteStore` (read: pods, leases, link counts, uid
+   * lookup), or `{ store, servers }` with the `RouteServer`s of pods in this process, which the page
+   * can drain / activate (a pod's routing state is its own publication; see the README).
+   */
+  routes?: RouteStore | RoutesPageOptions;
   /** Extra pages (a module per page, see `ConsoleModule`). */
   modules?: readonly ConsoleModule[];
 }
@@ -59,6 +67,10 @@ const schema = {
       typeof (v as WritableRulesSource | null)?.current === 'function' &&
       typeof (v as WritableRulesSource).set === 'function',
     'a writable rules source (current, set), e.g. createMemoryRulesSource()',
+  ),
+  routes: opt.instance<RouteStore | RoutesPageOptions>(
+    isRoutesOption,
+    'a RouteStore (listPods, getLinks, services, onChange) or { store, servers?: RouteServer[] }',
   ),
   modules: opt
     .array(

@@ -1,10 +1,12 @@
 import type { ConsoleModule } from '../console-module.js';
 import type { ParsedConsoleOptions } from '../console-options.js';
+import { routesModule } from './routes-module.js';
 import { servicesModule } from './services-module.js';
 
 /** The built-in pages, one per backend option given, in tab order. */
 export function buildModules(o: ParsedConsoleOptions): ConsoleModule[] {
   const modules: ConsoleModule[] = [];
   if (o.discovery) modules.push(servicesModule(o.discovery, o.rules));
+  if (o.routes) modules.push(routesModule(o.routes, o.discovery));
   return modules;
 }
