@@ -244,6 +244,26 @@ describe.each(backends)('routes page on the $name store', (backend) => {
     }
   });
 
+  it('why drain goes through the RouteServer: a state written into the store is undone by the next heartbeat', async () => {
+    await using store = backend.store();
+    await using _fleet = await fleet(store);
+    const p = (await store.listPods('chat')).pods.find((x) => x.pod === 'chat-a')!;
+    const publication = {
+      state: 'DRAINING' as const,
+      load: p.load,
+      capacity: p.capacity,
+      ttl: p.ttl,
+      move: false,
+    };
+    expect(await store.heartbeatPod('chat', 'chat-a', p.epoch, publication)).toBe(true);
+    expect((await store.listPods('chat')).pods.find((x) => x.pod === 'chat-a')!.state).toBe('DRAINING');
+    await eventually(
+      async () => (await store.listPods('chat')).pods.find((x) => x.pod === 'chat-a')!.state === 'NORMAL',
+      2_000,
+      'the pod republished NORMAL',
+    );
+  });
+
   it('read-only refuses (403, audited) and changes nothing', async () => {
     await using store = backend.store();
     await using f = await fleet(store);
