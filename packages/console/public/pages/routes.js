@@ -145,6 +145,16 @@ export async function render(root, { session, params }) {
     }
     status.textContent = `${listing.store} store · updated ${new Date(listing.listedAt).toLocaleTimeString()}`;
     status.className = 'muted';
+    const note =
+      listing.controllable || session.readOnly
+        ? []
+        : [
+            el(
+              'p',
+              { class: 'muted' },
+              'Drain / activate need the pod’s RouteServer in this console (routes.servers): a pod publishes its own routing state.',
+            ),
+          ];
     pods.replaceChildren(
       listing.pods.length === 0
         ? el('p', { class: 'muted' }, `No pods of ${listing.service}.`)
@@ -177,13 +187,7 @@ export async function render(root, { session, params }) {
             ]),
             (i) => ({ dataset: { pod: listing.pods[i].pod, state: listing.pods[i].state } }),
           ),
-      listing.controllable || session.readOnly
-        ? null
-        : el(
-            'p',
-            { class: 'muted' },
-            'Drain / activate need the pod’s RouteServer in this console (routes.servers): a pod publishes its own routing state.',
-          ),
+      ...note,
     );
     pick.textContent = `A new user of ${listing.service} would go to: ${pickText(listing.nextPick)}`;
   }
