@@ -70,7 +70,7 @@ const schema = {
   ),
   routes: opt.instance<RouteStore | RoutesPageOptions>(
     isRoutesOption,
-    'a RouteStore (listPods, getLinks, services, onChange) or { store, servers?: RouteServer[] }',
+    "a RouteStore (listPods, getLinks, services, onChange; a RouteClient's .store) or { store, servers?: RouteServer[] }",
   ),
   modules: opt
     .array(

@@ -3,10 +3,12 @@
 import { createMemoryDiscovery } from '@switchyard/core';
 import {
   createMemoryRouteStore,
+  createRedisRouteStore,
   createRouteClient,
   createRouteServer,
   type RouteServer,
 } from '@switchyard/stateful-route';
+import { startRedis } from '@switchyard/testkit/servers';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type ConsoleServer, createConsoleServer } from '../src/index.js';
 import {
@@ -149,5 +151,37 @@ describe('console in Chromium: routes page', () => {
       .poll(() => page.locator(`#routes-pods tr[data-pod="${drained}"] .drain-left`).textContent())
       .toContain('0 of 3 links left');
     await screenshot(page, 'routes-drained');
+  });
+});
+
+describe('console in Chromium: routes page with the store down', () => {
+  it('shows the store error (BACKEND_UNAVAILABLE) on the page when Redis goes away', async () => {
+    const redis = await startRedis();
+    const store = createRedisRouteStore({ url: redis.url, prefix: 'browser:', requestTimeout: 300 });
+    const pod = createRouteServer({ store, service: 'chat', pod: 'p1', heartbeat: 100 });
+    await pod.start();
+    const server = await createConsoleServer({ token: TOKEN, routes: store });
+    const browser = await openBrowser();
+    try {
+      const page = await browser.newPage(`${server.url}/#/routes/chat`);
+      await loginThroughForm(page, TOKEN);
+      await page.locator('#routes-pods tr[data-pod="p1"]').waitFor();
+      expect(await page.locator('#routes-status').textContent()).toContain('redis store');
+      await redis.stop();
+      await expect
+        .poll(() => page.locator('#routes-status').textContent(), { timeout: 5_000 })
+        .toContain('BACKEND_UNAVAILABLE');
+      expect(await page.locator('#routes-status').getAttribute('class')).toBe('error');
+      expect(await page.locator('#routes-status').textContent()).toContain('not live');
+      expect(await page.locator('#routes-pods').getAttribute('class')).toBe('stale');
+      await screenshot(page, 'routes-backend-down');
+      browser.assertNoPageErrors();
+    } finally {
+      await browser.close();
+      await server.close();
+      await pod.close();
+      await store.close();
+      await redis.stop();
+    }
   });
 });

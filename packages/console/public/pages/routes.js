@@ -137,13 +137,18 @@ export async function render(root, { session, params }) {
     return el('span', {}, ...parts);
   }
 
+  let lastGood;
   function showPods(listing) {
     if (listing.error) {
-      status.textContent = `${listing.error.error}: ${listing.error.message}`;
+      const since = lastGood ? ` (the table is from ${lastGood}, not live)` : '';
+      status.textContent = `${listing.error.error}: ${listing.error.message}${since}`;
       status.className = 'error';
+      pods.classList.add('stale');
       return;
     }
-    status.textContent = `${listing.store} store · updated ${new Date(listing.listedAt).toLocaleTimeString()}`;
+    lastGood = new Date(listing.listedAt).toLocaleTimeString();
+    pods.classList.remove('stale');
+    status.textContent = `${listing.store} store · updated ${lastGood}`;
     status.className = 'muted';
     const note =
       listing.controllable || session.readOnly
