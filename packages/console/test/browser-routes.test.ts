@@ -150,6 +150,13 @@ describe('console in Chromium: routes page', () => {
     await expect
       .poll(() => page.locator(`#routes-pods tr[data-pod="${drained}"] .drain-left`).textContent())
       .toContain('0 of 3 links left');
+    // The lookup shows the move the route client made.
+    await page.locator('#routes-namespace').fill('tenant-1');
+    await page.locator('#routes-uid').fill(users[0]!);
+    await page.locator('#routes-lookup-go').click();
+    await expect
+      .poll(() => page.locator('#routes-user tr[data-service="chat"] .route-history').textContent())
+      .toMatch(new RegExp(`moved ${drained} → chat-[bc] \\(drain\\)`));
     await screenshot(page, 'routes-drained');
   });
 });

@@ -132,6 +132,7 @@ describe.each(backends)('routes page on the $name store', (backend) => {
             podEpoch: srv.epoch,
           },
           nextPick: null,
+          history: [], // placed before this console started listening
         },
       ],
     });
@@ -221,6 +222,13 @@ describe.each(backends)('routes page on the $name store', (backend) => {
         3_000,
         "the drained pod's users moved",
       );
+      // The moves the client made are the user's history on the lookup.
+      const moved = (await (await c.get(`/api/routes/users/${users[0]}?namespace=tenant-1`)).json())
+        .services[0];
+      expect(moved.link.pod).not.toBe(drained);
+      expect(moved.history).toEqual([
+        { at: expect.any(String), kind: 'moved', pod: moved.link.pod, from: drained, reason: 'drain' },
+      ]);
       const progress = await events.until(
         (e) => e.pods?.find((p: { pod: string }) => p.pod === drained)?.links === 0,
       );

@@ -65,7 +65,16 @@ export async function render(root, { session, params }) {
       body.services.length === 0
         ? el('p', { class: 'muted' }, 'No services have pods.')
         : table(
-            ['SERVICE', 'OWNER POD', 'EPOCH', 'VALID', 'VERDICT', 'RELEASED', 'A NEW CLAIM WOULD PICK'],
+            [
+              'SERVICE',
+              'OWNER POD',
+              'EPOCH',
+              'VALID',
+              'VERDICT',
+              'RELEASED',
+              'A NEW CLAIM WOULD PICK',
+              'MOVES SEEN',
+            ],
             body.services.map((s) => [
               s.service,
               s.link ? s.link.pod : el('span', { class: 'muted' }, '(no link)'),
@@ -74,13 +83,31 @@ export async function render(root, { session, params }) {
               s.link ? s.link.verdict : '',
               s.link?.released ? `yes (${ms(s.link.persistLeft)} left)` : '',
               s.nextPick ? pickText(s.nextPick) : el('span', { class: 'muted' }, 'keeps its pod'),
+              historyCell(s.history),
             ]),
             (i) => ({ dataset: { service: body.services[i].service } }),
           ),
       el(
         'p',
         { class: 'muted' },
-        `${body.uid} in namespace ${body.namespace}: linked in ${linked.length} of ${body.services.length} service(s).`,
+        `${body.uid} in namespace ${body.namespace}: linked in ${linked.length} of ${body.services.length} service(s). ` +
+          'Moves seen: those made by route clients in the console’s own process (the store keeps only the current link).',
+      ),
+    );
+  }
+
+  function historyCell(history) {
+    if (history.length === 0) return el('span', { class: 'muted' }, 'none seen');
+    return el(
+      'ol',
+      { class: 'route-history' },
+      history.map((h) =>
+        el(
+          'li',
+          {},
+          `${new Date(h.at).toLocaleTimeString()} `,
+          h.kind === 'moved' ? `moved ${h.from} → ${h.pod} (${h.reason})` : `placed on ${h.pod}`,
+        ),
       ),
     );
   }

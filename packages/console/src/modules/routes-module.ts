@@ -9,6 +9,7 @@ import type { PodListing, PodRecord, RouteStore, RoutingState } from '@switchyar
 import type { ConsoleModule, ConsoleRequest, ConsoleRoute } from '../console-module.js';
 import { PKG } from '../console-options.js';
 import { badRequest, errorReply, HttpError, notFound } from '../http/http-error.js';
+import { MoveHistory } from './routes/move-history.js';
 import {
   acceptsNewUsers,
   judgeLink,
@@ -57,6 +58,7 @@ export function routesModule(
 ): ConsoleModule {
   const { store, servers } = normaliseRoutesOption(option);
   const drains = new Map<string, { epoch: number; since: string; linksAtStart: number }>();
+  const history = new MoveHistory();
   const control = (service: string, pod: string): RoutePodControl | undefined =>
     servers.find((s) => s.service === service && s.pod === pod);
 
@@ -126,7 +128,8 @@ export function routesModule(
       store.listPods(service, signal) as Promise<PodListing>,
     ]);
     const pick = nextPick(l.pods, l.now);
-    if (!link) return { service, link: null, nextPick: pick };
+    const moves = history.of(namespace, service, uid);
+    if (!link) return { service, link: null, nextPick: pick, history: moves };
     const pod = l.pods.find((p) => p.pod === link.pod);
     const verdict = judgeLink(link, pod, l.now);
     return {
@@ -144,6 +147,7 @@ export function routesModule(
       },
       // What the next request would do when the link is not kept: a claim places the user anew.
       nextPick: link.valid && verdict === 'ok' && link.till === 0 ? null : pick,
+      history: moves,
     };
   };
 
@@ -310,5 +314,5 @@ export function routesModule(
       },
     },
   ];
-  return { name: 'routes', title: 'Routes', routes };
+  return { name: 'routes', title: 'Routes', routes, close: () => history.close() };
 }
