@@ -145,6 +145,12 @@ describe.each(backends)('routes page on the $name store', (backend) => {
     expect(forbidden.link).toMatchObject({ pod, valid: false, verdict: 'forbidden', podState: 'FORBIDDEN' });
     expect(forbidden.nextPick.pods).not.toContain(pod);
     expect(forbidden.nextPick.pods.length).toBeGreaterThan(0);
+    // Any characters but NUL: a uid with a slash and a space is looked up, not routed elsewhere.
+    await f.client.computeLinkedPod('tenant-1', 'team/7 bob', 'chat');
+    const odd = await (
+      await c.get(`/api/routes/users/${encodeURIComponent('team/7 bob')}?namespace=tenant-1`)
+    ).json();
+    expect(odd).toMatchObject({ uid: 'team/7 bob', services: [{ link: { valid: true } }] });
   });
 
   it('drains through the API (409 → confirm): the store shows DRAINING, new users go elsewhere; move and activate', async () => {

@@ -44,6 +44,11 @@ export async function render(root, { session, params }) {
     'submit',
     guarded(async () => {
       fieldError.hidden = true;
+      if (uid.value === '') {
+        fieldError.textContent = 'uid must not be empty';
+        fieldError.hidden = false;
+        return;
+      }
       try {
         const body = await get(`/api/routes/users/${enc(uid.value)}?namespace=${enc(ns.value)}`);
         showUser(body);
