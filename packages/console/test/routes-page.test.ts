@@ -245,6 +245,8 @@ describe.each(backends)('routes page on the $name store', (backend) => {
       });
 
       // Activate: NORMAL again, new users may go there.
+      const again = (await (await c.post(path, { state: 'DRAINING', move: true })).json()).confirmation;
+      expect(again.summary).toMatch(/^No change: Pod chat-a/);
       const ask3 = await c.post(path, { state: 'NORMAL' });
       const c3 = (await ask3.json()).confirmation;
       expect(c3.details.newUsersGoTo).toContain(drained);

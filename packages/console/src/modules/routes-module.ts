@@ -282,7 +282,7 @@ export function routesModule(
               ? ` WARNING: no other pod of ${service} takes new users: new users get NO_AVAILABLE_INSTANCE`
               : '';
           return {
-            summary: `Pod ${pod} of ${service} (${p.state}${p.move ? ' + move' : ''} → ${state}${move ? ' + move' : ''}) ${stateEffect(state, move, p.links)}.${warning}`,
+            summary: `${p.state === state && p.move === move ? 'No change: ' : ''}Pod ${pod} of ${service} (${p.state}${p.move ? ' + move' : ''} → ${state}${move ? ' + move' : ''}) ${stateEffect(state, move, p.links)}.${warning}`,
             details: {
               service,
               pod,
