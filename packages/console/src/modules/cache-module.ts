@@ -21,7 +21,11 @@ export interface NamespaceView extends NamespaceStats {
   readonly meanLoadMs: number | null;
 }
 
-export interface CacheView extends Omit<CacheStats, 'namespaces'> {
+export interface CacheView extends Omit<CacheStats, 'namespaces' | 'l1' | 'bus'> {
+  /** The L1's size (`null`: no L1). */
+  readonly l1: NonNullable<CacheStats['l1']> | null;
+  /** The invalidation bus (`null`: none configured). */
+  readonly bus: NonNullable<CacheStats['bus']> | null;
   readonly name: string;
   /** Tier labels in lookup order (`L1`, then each store's name): the index of `hits`. */
   readonly tierNames: readonly string[];
@@ -50,9 +54,9 @@ export function cacheView(cache: Cache): CacheView {
   return {
     name: cache.name,
     tierNames,
-    l1: s.l1,
+    l1: s.l1 ?? null,
     tiers: s.tiers,
-    bus: s.bus,
+    bus: s.bus ?? null,
     namespaces,
     at: new Date().toISOString(),
   };
