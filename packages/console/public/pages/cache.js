@@ -80,7 +80,8 @@ export async function render(root, { session }) {
       tagButton,
     ),
     el('div', { class: 'toolbar' }, 'By key:', keyNs, key, keyButton),
-    canAct ? null : el('p', { class: 'muted' }, 'The console is read-only: invalidations are off.'),
+    // append(null) would render the text "null": an empty paragraph instead.
+    el('p', { class: 'muted' }, canAct ? '' : 'The console is read-only: invalidations are off.'),
   );
 
   function show(v) {
