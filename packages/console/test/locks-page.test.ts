@@ -305,6 +305,25 @@ describe('lock stats: counters and wait percentiles', () => {
     await lock.close();
   });
 
+  it('a lock backend that is down answers 503 BACKEND_UNAVAILABLE (reads, the stream and the preview)', async () => {
+    const { freePort } = await import('@switchyard/testkit/servers');
+    const down = createRedisLock({
+      url: `redis://127.0.0.1:${await freePort()}`,
+      requestTimeout: 300,
+      redisOptions: { maxRetriesPerRequest: 0, retryStrategy: () => null },
+    });
+    await using server = await createConsoleServer({ locks: down, token: TOKEN, readOnly: false });
+    const c = await consoleClient(server.url).login(TOKEN);
+    const res = await c.get('/api/locks/default/held');
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ error: 'BACKEND_UNAVAILABLE' });
+    const events = readEvents(await c.get('/api/locks/default/live'));
+    expect(await events.next()).toMatchObject({ error: { error: 'BACKEND_UNAVAILABLE' } });
+    await events.done;
+    expect((await c.post('/api/locks/default/held/k/force-release', {})).status).toBe(503);
+    await down.close();
+  });
+
   it('the locks option: a lock, or a record of named ones; anything else names the field', async () => {
     await expect(createConsoleServer({ locks: {} as never })).rejects.toMatchObject({
       code: 'INVALID_ARGUMENT',
