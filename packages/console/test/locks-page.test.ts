@@ -110,6 +110,11 @@ describe.each(backends)('locks page on %s', (_label, make) => {
       expect(paged.locks.map((l: { key: string }) => l.key)).toEqual(['orders:1']);
       const one = await (await c.get(`/api/locks/orders/held/${encodeURIComponent('orders:2')}`)).json();
       expect(one).toMatchObject({ owner: b.owner, token: b.token.toString() });
+      // "Seen for" is stable across refreshes and single-key reads.
+      await new Promise((r) => setTimeout(r, 20));
+      const later = await (await c.get('/api/locks/orders/held?prefix=orders:')).json();
+      expect(later.locks[0].firstSeen).toBe(body.locks[0].firstSeen);
+      expect(one.firstSeen).toBe(body.locks[1].firstSeen);
       expect((await c.get('/api/locks/orders/held/free-key')).status).toBe(404);
       expect((await c.get('/api/locks/nope/held')).status).toBe(404);
       for (const [q, field] of [

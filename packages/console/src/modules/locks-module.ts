@@ -57,7 +57,7 @@ export function locksModule(spaces: Readonly<Record<string, AdminLock>>): Consol
   };
   const keyOf = (req: ConsoleRequest) => checkKey('key', req.params['key']!, false);
 
-  const view = (name: string, locks: readonly LockInfo[]): HeldLockView[] => {
+  const view = (name: string, locks: readonly LockInfo[], fullListing = true): HeldLockView[] => {
     const seen = firstSeen.get(name)!;
     const now = new Date().toISOString();
     const live = new Set<string>();
@@ -79,7 +79,8 @@ export function locksModule(spaces: Readonly<Record<string, AdminLock>>): Consol
       };
     });
     // Forget holders no longer listed (a full listing only; a capped one may have left some out).
-    if (locks.length < LIST_LIMIT) for (const id of seen.keys()) if (!live.has(id)) seen.delete(id);
+    if (fullListing && locks.length < LIST_LIMIT)
+      for (const id of seen.keys()) if (!live.has(id)) seen.delete(id);
     return out;
   };
 
@@ -146,7 +147,7 @@ export function locksModule(spaces: Readonly<Record<string, AdminLock>>): Consol
         const key = keyOf(req);
         const info = await lock.inspect(key, { signal: req.signal });
         if (!info) throw new HttpError(404, 'NOT_FOUND', `lock ${key} in ${name} is not held`);
-        return view(name, [info])[0];
+        return view(name, [info], false)[0];
       },
     },
     {
