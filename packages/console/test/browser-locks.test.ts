@@ -113,6 +113,28 @@ describe('console in Chromium: locks and cache pages', () => {
     }
   });
 
+  it('confirming without a reason is refused with the error shown; the lock stays held', async () => {
+    const lease = await holder.acquire('orders:why', { ttl: 5000 });
+    try {
+      const page = await browser.newPage(server.url, {
+        expectErrors: [/reason is required/, /status of 400 .*force-release/],
+      });
+      await loginThroughForm(page, TOKEN);
+      await page.evaluate(() => {
+        (globalThis as unknown as { location: { hash: string } }).location.hash = '#/locks/orders';
+      });
+      await page.locator('#lock-held tr[data-key="orders:why"] button.force-release').click();
+      await page.locator('#confirm').waitFor({ state: 'visible' });
+      await page.locator('#confirm-ok').click();
+      await page.locator('#toast .error', { hasText: 'reason is required' }).waitFor();
+      expect(lease.held).toBe(true);
+      expect(lease.signal.aborted).toBe(false);
+      expect((await admin.inspect('orders:why'))?.token).toBe(lease.token);
+    } finally {
+      await lease.release();
+    }
+  });
+
   it('the lock space selector switches spaces; read-only disables force-release', async () => {
     const lease = await holder.acquire('jobs:1', { ttl: 5000 });
     try {
