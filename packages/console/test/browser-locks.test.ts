@@ -157,6 +157,20 @@ describe('console in Chromium: locks and cache pages', () => {
     }
   });
 
+  it('a lock backend that is down: the page says so instead of hanging', async () => {
+    const { freePort } = await import('@switchyard/testkit/servers');
+    const down = createRedisLock({
+      url: `redis://127.0.0.1:${await freePort()}`,
+      requestTimeout: 300,
+      redisOptions: { maxRetriesPerRequest: 0, retryStrategy: () => null },
+    });
+    await using own = await createConsoleServer({ locks: down, token: TOKEN });
+    const page = await open('#/locks', own.url);
+    await page.locator('#lock-status.error', { hasText: 'error:' }).waitFor();
+    expect(await page.locator('#lock-status').textContent()).toMatch(/^error: /);
+    await down.close();
+  });
+
   it('cache page: per-namespace stats; invalidate a tag through the dialog', async () => {
     const users = cache.namespace('users');
     await users.getOrSet('u1', () => ({ name: 'ada' }), { tags: ['team:1'] });
