@@ -1,3 +1,4 @@
+import type { ConfigAdmin } from '@switchyard/config-center';
 import { type DiscoveryBackend, invalidArgument, type TrafficRules } from '@switchyard/core';
 import { opt, parseOptions } from '@switchyard/core/driver';
 import type { ConsoleModule } from './console-module.js';
@@ -26,6 +27,8 @@ export interface ConsoleServerOptions {
   discovery?: DiscoveryBackend;
   /** Services page: pull-out / pull-in actions change these rules (the discovery client's source). */
   rules?: WritableRulesSource;
+  /** Config page: a `ConfigAdmin` of @switchyard/config-center (`createConfigAdmin`). */
+  config?: ConfigAdmin;
   /** Extra pages (a module per page, see `ConsoleModule`). */
   modules?: readonly ConsoleModule[];
 }
@@ -59,6 +62,13 @@ const schema = {
       typeof (v as WritableRulesSource | null)?.current === 'function' &&
       typeof (v as WritableRulesSource).set === 'function',
     'a writable rules source (current, set), e.g. createMemoryRulesSource()',
+  ),
+  config: opt.instance<ConfigAdmin>(
+    (v) =>
+      ['get', 'gray', 'namespaces', 'history', 'diff', 'diffEnvironments', 'preview', 'publish', 'rollback']
+        .concat(['startGray', 'promoteGray', 'abortGray', 'audit'])
+        .every((m) => typeof (v as Record<string, unknown> | null)?.[m] === 'function'),
+    'a ConfigAdmin of @switchyard/config-center (createConfigAdmin)',
   ),
   modules: opt
     .array(
