@@ -137,7 +137,7 @@ export async function render(root, { session, params }) {
       get(`/api/config/audit?env=${enc(envParam)}&namespace=${enc(nsParam)}&limit=30`),
     ]);
     const liveBox = liveSection(ns);
-    detail.replaceChildren(
+    const parts = [
       el('h2', {}, name),
       liveBox,
       graySection(ns),
@@ -146,7 +146,8 @@ export async function render(root, { session, params }) {
       canWrite ? publishSection(ns) : el('p', { class: 'muted' }, 'Read-only console: publishing is off.'),
       canWrite ? grayEditor(ns) : null,
       auditSection(audit.records),
-    );
+    ];
+    detail.replaceChildren(...parts.filter(Boolean)); // replaceChildren would print a null
   }
 
   function liveSection(ns) {
