@@ -194,6 +194,37 @@ describe.each(backends)('config page on %s', (_name, makeStore) => {
     expect(await db.json()).toMatchObject({ field: 'items.password' });
   });
 
+  it('secrets: typed values are sealed, every preview, view and history shows them masked', async () => {
+    await using t = await setup();
+    const { c, admin } = t;
+    const path = '/api/config/ns/prod/eu/db/publish';
+    const first = await confirmed(c, path, {
+      items: { password: 'hunter2-first', pool: 4 },
+      notes: 'db creds',
+      expectedRevision: 0,
+    });
+    expect(first.status).toBe(200);
+    expect(first.preview.details.diff.added).toEqual({ password: '******', pool: 4 });
+    const next = await confirmed(c, path, {
+      items: { password: 'hunter2-second', pool: 4 },
+      notes: 'rotate',
+      expectedRevision: first.body.live.revision,
+    });
+    expect(next.preview.details.diff.changed).toEqual({ password: { from: '******', to: '******' } });
+    const views = [
+      next.preview,
+      next.body,
+      await (await c.get('/api/config/ns/prod/eu/db')).json(),
+      await (await c.get('/api/config/ns/prod/eu/db/history')).json(),
+      await (await c.get('/api/config/namespaces')).json(),
+    ];
+    for (const v of views) expect(JSON.stringify(v)).not.toMatch(/hunter2/);
+    expect((await admin.get({ env: 'prod', namespace: 'db', cluster: 'eu' }))!.items['password']).toBe(
+      '******',
+    );
+    expect((await admin.namespaces()).map((n) => n.cluster)).toEqual(['eu']);
+  });
+
   it('a rollback through the API changes what a watcher of the namespace sees', async () => {
     await using t = await setup();
     const { admin, c, app, store } = t;
