@@ -111,6 +111,14 @@ describe.each(backends)('config page on %s', (_name, makeStore) => {
     });
     expect(h.releases[1]).toMatchObject({ live: false, diff: null, message: 'first' });
 
+    const one = await (await c.get('/api/config/ns/prod/default/http/history?limit=1')).json();
+    expect(one.releases).toHaveLength(1);
+    expect(one).toMatchObject({
+      more: true,
+      releases: [{ revision: r2.revision, previousRevision: r1.revision }],
+    });
+    expect(one.releases[0].diff.changed).toEqual({ timeout: { from: 100, to: 250 } });
+
     const d = await (
       await c.get(`/api/config/ns/prod/default/http/diff?from=${r1.revision}&to=${r2.revision}`)
     ).json();
