@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { cacheCommands } from './commands/cache.js';
 import { completionCommand } from './commands/completion.js';
 import { configCommands } from './commands/config.js';
+import { consoleCommand } from './commands/console.js';
 import { discoveryCommands } from './commands/discovery.js';
 import { dnsCommands } from './commands/dns.js';
 import { locksCommands } from './commands/locks.js';
@@ -29,6 +30,7 @@ export function createProgram(): Command {
   dnsCommands(program);
   routesCommands(program);
   configCommands(program);
+  consoleCommand(program);
   completionCommand(program);
   // Options are global: let them appear after the subcommand too (`switchyard locks ls --json`).
   for (const cmd of allCommands(program)) {

@@ -1,5 +1,5 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { createManualClock, type PickerBuilder } from '@switchyard/core';
+import { createManualClock } from '@switchyard/core';
 import { describe, expect, it } from 'vitest';
 import {
   boundedLoadPicker,
@@ -9,32 +9,13 @@ import {
   maglevPicker,
   murmur3String,
   peakEwmaPicker,
-  randomPicker,
   rendezvousPicker,
   ringHashPicker,
   roundRobinPicker,
-  smoothWeightedRoundRobinPicker,
-  weightedRandomPicker,
 } from '../src/index.js';
 import { fakeDiscovery, tick } from './fake-discovery.js';
 import { counts, expectCode, makeInstances, seededRandom } from './fixtures.js';
-
-const HASH_PICKERS: [string, () => PickerBuilder][] = [
-  ['ring-hash', () => ringHashPicker()],
-  ['maglev', () => maglevPicker()],
-  ['rendezvous', () => rendezvousPicker()],
-  ['jump-hash', () => jumpHashPicker()],
-  ['bounded-load', () => boundedLoadPicker()],
-];
-const ALL_PICKERS: [string, () => PickerBuilder][] = [
-  ['round-robin', () => roundRobinPicker()],
-  ['smooth-weighted-rr', () => smoothWeightedRoundRobinPicker()],
-  ['random', () => randomPicker()],
-  ['weighted-random', () => weightedRandomPicker()],
-  ['least-request', () => leastRequestPicker()],
-  ['peak-ewma', () => peakEwmaPicker()],
-  ...HASH_PICKERS,
-];
+import { ALL_PICKERS, HASH_PICKERS } from './picker-list.js';
 
 // Weights 1, 2, 4 × 5: total 23, so the weight-1 host's share is 4.35 % and a weight-4 host's 17.4 %.
 const WEIGHTS = [1, 2, 4, 4, 4, 4, 4];

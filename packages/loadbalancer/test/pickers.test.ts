@@ -9,29 +9,14 @@ import {
   murmur3Bytes,
   murmur3String,
   peakEwmaPicker,
-  randomPicker,
   rendezvousPicker,
   ringHashPicker,
   roundRobinPicker,
   smoothWeightedRoundRobinPicker,
-  weightedRandomPicker,
 } from '../src/index.js';
 import { jumpBucket } from '../src/pickers/jump-hash.js';
 import { counts, makeInstances, seededRandom } from './fixtures.js';
-
-const ALL: [string, () => PickerBuilder][] = [
-  ['round-robin', () => roundRobinPicker()],
-  ['smooth-weighted-round-robin', () => smoothWeightedRoundRobinPicker()],
-  ['random', () => randomPicker()],
-  ['weighted-random', () => weightedRandomPicker()],
-  ['least-request', () => leastRequestPicker()],
-  ['peak-ewma', () => peakEwmaPicker()],
-  ['ring-hash', () => ringHashPicker()],
-  ['maglev', () => maglevPicker()],
-  ['rendezvous', () => rendezvousPicker()],
-  ['jump-hash', () => jumpHashPicker()],
-  ['bounded-load', () => boundedLoadPicker()],
-];
+import { ALL_PICKERS } from './picker-list.js';
 
 function expectInvalid(fn: () => unknown, field: string) {
   try {
@@ -55,7 +40,7 @@ describe('murmur3', () => {
   });
 });
 
-describe.each(ALL)('%s picker', (name, make) => {
+describe.each(ALL_PICKERS)('%s picker', (name, make) => {
   it('reports its name and size, returns undefined for an empty set', () => {
     const p = make()([], { random: seededRandom(1) });
     expect(p.name).toBe(name);

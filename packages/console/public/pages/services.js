@@ -11,6 +11,7 @@ export async function render(root, { session, params }) {
 
   async function loadList() {
     const body = await get(`/api/services?q=${encodeURIComponent(q.value)}&limit=200`);
+    // replaceChildren renders null as the text "null": absent parts are empty strings.
     list.replaceChildren(
       table(
         ['SERVICE', 'INSTANCES', 'PASSING', 'PULLED OUT', 'ZONES'],
@@ -25,7 +26,7 @@ export async function render(root, { session, params }) {
       ),
       body.total > body.services.length
         ? el('p', { class: 'muted' }, `${body.services.length} of ${body.total} shown: filter to narrow.`)
-        : null,
+        : '',
     );
   }
 
@@ -90,9 +91,9 @@ export async function render(root, { session, params }) {
               }),
             ]),
           )
-        : null,
+        : '',
       snap.rulesWritable
-        ? null
+        ? ''
         : el('p', { class: 'muted' }, 'Started without a rules source: pull-outs are off.'),
     );
   }

@@ -38,6 +38,53 @@ function matches(m: DecodedMessage, req: ExchangeRequest): boolean {
 }
 
 /**
+ * The settle logic both transports share: one outcome, on the first of a reply, an error, the
+ * timeout or the abort; the timer and the abort listener are removed and the socket is closed on
+ * every path.
+ */
+function oneExchange(
+  transport: 'UDP' | 'TCP',
+  server: Nameserver,
+  timeout: number,
+  clock: Clock,
+  signal: AbortSignal,
+  resolve: (m: DecodedMessage) => void,
+  reject: (e: Error) => void,
+): { finish(error: Error | undefined, value?: DecodedMessage): void; closeWith(fn: () => void): void } {
+  let done = false;
+  let close = () => {};
+  const finish = (error: Error | undefined, value?: DecodedMessage) => {
+    if (done) return;
+    done = true;
+    clock.clearTimeout(timer);
+    signal.removeEventListener('abort', onAbort);
+    close();
+    if (error) reject(error);
+    else resolve(value as DecodedMessage);
+  };
+  const onAbort = () => finish(new ExchangeError('aborted', 'query aborted'));
+  const timer = clock.setTimeout(
+    () =>
+      finish(
+        new ExchangeError(
+          'timeout',
+          `no ${transport} reply from ${server.host}:${server.port} within ${timeout} ms`,
+        ),
+      ),
+    timeout,
+    { unref: true },
+  );
+  signal.addEventListener('abort', onAbort, { once: true });
+  return {
+    finish,
+    closeWith(fn) {
+      close = fn;
+      if (signal.aborted) onAbort();
+    },
+  };
+}
+
+/**
  * One query to one nameserver over UDP on a fresh socket (a random source port per query, RFC 5452).
  * Replies from another address or with another id are dropped; the socket is closed on every path.
  */
@@ -50,29 +97,7 @@ export function exchangeUdp(
 ): Promise<DecodedMessage> {
   return new Promise((resolve, reject) => {
     const sock: UdpSocket = createSocket(isIPv6(server.host) ? 'udp6' : 'udp4');
-    let done = false;
-    const finish = (error: Error | undefined, value?: DecodedMessage) => {
-      if (done) return;
-      done = true;
-      clock.clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      sock.close();
-      if (error) reject(error);
-      else resolve(value as DecodedMessage);
-    };
-    const onAbort = () => finish(new ExchangeError('aborted', 'query aborted'));
-    const timer = clock.setTimeout(
-      () =>
-        finish(
-          new ExchangeError(
-            'timeout',
-            `no UDP reply from ${server.host}:${server.port} within ${timeout} ms`,
-          ),
-        ),
-      timeout,
-      { unref: true },
-    );
-    signal.addEventListener('abort', onAbort, { once: true });
+    const { finish, closeWith } = oneExchange('UDP', server, timeout, clock, signal, resolve, reject);
     sock.on('error', (e) =>
       finish(
         new ExchangeError('network', `UDP to ${server.host}:${server.port}: ${e.message}`, { cause: e }),
@@ -92,7 +117,7 @@ export function exchangeUdp(
           }),
         );
     });
-    if (signal.aborted) onAbort();
+    closeWith(() => sock.close());
   });
 }
 
@@ -108,31 +133,9 @@ export function exchangeTcp(
   signal: AbortSignal,
 ): Promise<DecodedMessage> {
   return new Promise((resolve, reject) => {
-    let done = false;
     let buffered = Buffer.alloc(0);
     const sock: Socket = connect({ host: server.host, port: server.port });
-    const finish = (error: Error | undefined, value?: DecodedMessage) => {
-      if (done) return;
-      done = true;
-      clock.clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      sock.destroy();
-      if (error) reject(error);
-      else resolve(value as DecodedMessage);
-    };
-    const onAbort = () => finish(new ExchangeError('aborted', 'query aborted'));
-    const timer = clock.setTimeout(
-      () =>
-        finish(
-          new ExchangeError(
-            'timeout',
-            `no TCP reply from ${server.host}:${server.port} within ${timeout} ms`,
-          ),
-        ),
-      timeout,
-      { unref: true },
-    );
-    signal.addEventListener('abort', onAbort, { once: true });
+    const { finish, closeWith } = oneExchange('TCP', server, timeout, clock, signal, resolve, reject);
     sock.on('error', (e) =>
       finish(
         new ExchangeError('network', `TCP to ${server.host}:${server.port}: ${e.message}`, { cause: e }),
@@ -164,6 +167,6 @@ export function exchangeTcp(
         }
       }
     });
-    if (signal.aborted) onAbort();
+    closeWith(() => sock.destroy());
   });
 }
