@@ -204,4 +204,18 @@ describe('console in Chromium: config page', () => {
       await canaryCenter.close();
     }
   });
+
+  it('read-only console: the page shows the config but offers no publish or rollback', async () => {
+    await using readOnly = await createConsoleServer({ config: admin, token: TOKEN });
+    const page = await browser.newPage(`${readOnly.url}/#/config/prod/default/http`);
+    await loginThroughForm(page, TOKEN);
+    await page.locator('#config-live h3').waitFor();
+    expect(await page.locator('#mode').textContent()).toBe('read-only');
+    expect(await page.locator('#config-detail').textContent()).toContain(
+      'Read-only console: publishing is off.',
+    );
+    expect(await page.locator('#publish-editor').count()).toBe(0);
+    expect(await page.locator('button[data-rollback], #rollback-previous').count()).toBe(0);
+    await screenshot(page, 'config-read-only');
+  });
 });

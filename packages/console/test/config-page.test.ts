@@ -429,6 +429,39 @@ describe.each(backends)('config page on %s', (_name, makeStore) => {
   });
 });
 
+describe('config page with the store down', () => {
+  it('Redis paused: reads and a publish preview answer 503 BACKEND_UNAVAILABLE in time, then recover', async () => {
+    const app = `down${randomUUID().slice(0, 6)}`;
+    const store = createRedisConfigStore({ url: redis.url, requestTimeout: 400 });
+    const admin = createConfigAdmin({ store, app, namespaces });
+    const r1 = await admin.publish(
+      { env: 'prod', namespace: 'http' },
+      { timeout: 1, mode: 'fast' },
+      { author: 'a' },
+    );
+    await using server = await createConsoleServer({ token: TOKEN, readOnly: false, config: admin });
+    const c = await consoleClient(server.url).login(TOKEN);
+    redis.process.pause();
+    try {
+      const started = Date.now();
+      const read = await c.get('/api/config/ns/prod/default/http');
+      expect(read.status).toBe(503);
+      expect(await read.json()).toMatchObject({ error: 'BACKEND_UNAVAILABLE' });
+      const pub = await c.post('/api/config/ns/prod/default/http/publish', {
+        items: { timeout: 2, mode: 'fast' },
+        notes: 'n',
+        expectedRevision: r1.revision,
+      });
+      expect(pub.status).toBe(503);
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      redis.process.resume();
+    }
+    expect((await c.get('/api/config/ns/prod/default/http')).status).toBe(200);
+    await store.close();
+  });
+});
+
 describe('config option', () => {
   it('a wrong value is INVALID_ARGUMENT naming config; the page is mounted when given', async () => {
     await expect(createConsoleServer({ config: {} as never })).rejects.toMatchObject({
