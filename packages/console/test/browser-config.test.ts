@@ -89,6 +89,20 @@ describe('console in Chromium: config page', () => {
     expect(await history.first().locator('.badge.live').count()).toBe(1);
     await screenshot(page, 'config-live');
 
+    // Search keys and values across namespaces.
+    await page.locator('#config-search').fill('timeout');
+    await page.locator('#config-search-button').click();
+    const found = page.locator('#config-search-results tbody tr');
+    await found.first().waitFor();
+    expect(
+      await found.evaluateAll((trs) =>
+        trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)),
+      ),
+    ).toEqual([
+      ['prod', 'default', 'http', 'timeout', '700'],
+      ['test', 'default', 'http', 'timeout', '5'],
+    ]);
+
     await page.locator(`button[data-diff="${r2.revision}"]`).click();
     const diff = page.locator('#config-history-diff tbody tr');
     await diff.first().waitFor();
@@ -110,6 +124,8 @@ describe('console in Chromium: config page', () => {
   it('a rollback through the UI (button → dialog with the diff → reason → Confirm) reaches a watcher', async () => {
     expect(ns.value.timeout).toBe(700);
     const page = await openNamespace();
+    // An unpublished draft in the editor must not survive the rollback (Apollo #1407/#5611).
+    await page.locator('#publish-items').fill(JSON.stringify({ timeout: 999, mode: 'safe' }));
     await page.locator(`button[data-rollback="${r1.revision}"]`).click();
     const dialog = page.locator('#confirm');
     await dialog.waitFor({ state: 'visible' });
@@ -130,6 +146,13 @@ describe('console in Chromium: config page', () => {
       .poll(() => page.locator('#config-live h3').textContent())
       .toMatch(new RegExp(`^LIVE revision \\d+ \\(rollback to ${r1.revision}\\)$`));
     expect(await page.locator('#config-live tr[data-item="timeout"] td').nth(1).textContent()).toBe('100');
+    expect(JSON.parse(await page.locator('#publish-items').inputValue())).toEqual({
+      timeout: 100,
+      mode: 'fast',
+    });
+    expect(await page.locator('#draft-discarded').textContent()).toContain(
+      'Your unpublished draft was discarded',
+    );
     expect(ns.provenance.revision).toBe((await admin.get(ref))!.revision);
     expect(server.audit.entries().at(-1)).toMatchObject({
       target: 'config prod/default/http',

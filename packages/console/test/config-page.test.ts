@@ -126,6 +126,18 @@ describe.each(backends)('config page on %s', (_name, makeStore) => {
     const e = await (await c.get('/api/config/env-diff/default/http?from=test&to=prod')).json();
     expect(e.diff.changed).toEqual({ timeout: { from: 9, to: 250 }, mode: { from: 'safe', to: 'fast' } });
 
+    const found = await (await c.get('/api/config/search?q=TIME')).json();
+    expect(
+      found.matches.map((m: { env: string; item: string; on: string }) => `${m.env}:${m.item}:${m.on}`),
+    ).toEqual(['prod:timeout:key', 'test:timeout:key']);
+    expect(found.scanned).toBe(3);
+    const byValue = await (await c.get('/api/config/search?q=safe&env=test')).json();
+    expect(byValue.matches).toEqual([
+      expect.objectContaining({ namespace: 'http', item: 'mode', value: 'safe', on: 'value' }),
+    ]);
+    expect((await (await c.get('/api/config/search?q=s3cret')).json()).matches).toEqual([]);
+    expect(await (await c.get('/api/config/search?q=x')).json()).toMatchObject({ field: 'q' });
+
     const none = await c.get('/api/config/ns/prod/default/nothing');
     expect(await none.json()).toMatchObject({ live: null, gray: null });
     expect((await c.get('/api/config/ns/prod/default/http/diff?from=1&to=999999')).status).toBe(404);

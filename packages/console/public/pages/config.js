@@ -73,9 +73,45 @@ export async function render(root, { session, params }) {
     el('input', { name: 'ns', placeholder: 'namespace', required: true, size: 16 }),
     el('button', { type: 'submit' }, 'Open'),
   );
+  const search = el('input', {
+    type: 'search',
+    id: 'config-search',
+    placeholder: 'search keys and values',
+    size: 24,
+  });
+  const results = el('div', { id: 'config-search-results' });
+  const runSearch = guarded(async (e) => {
+    e?.preventDefault?.();
+    const env = envFilter.value ? `&env=${enc(envFilter.value)}` : '';
+    const body = await get(`/api/config/search?q=${enc(search.value)}${env}`);
+    const open = (m) => () => {
+      location.hash = `#/config/${enc(m.env)}/${enc(m.cluster)}/${enc(m.namespace)}`;
+    };
+    results.replaceChildren(
+      ...[
+        el('h3', {}, `${body.total} item(s) matching "${body.q}" in ${body.scanned} namespace(s)`),
+        body.matches.length === 0
+          ? el('p', { class: 'muted' }, 'Nothing matches (secrets are never matched by value).')
+          : table(
+              ['ENV', 'CLUSTER', 'NAMESPACE', 'ITEM', 'LIVE VALUE'],
+              body.matches.map((m) => [m.env, m.cluster, m.namespace, el('code', {}, m.item), show(m.value)]),
+              (i) => ({ class: 'clickable', onclick: open(body.matches[i]) }),
+            ),
+        body.truncated ? el('p', { class: 'muted' }, 'Only the first 500 namespaces were searched.') : null,
+      ].filter(Boolean),
+    );
+  });
+  const searchForm = el(
+    'form',
+    { class: 'toolbar', onsubmit: runSearch },
+    search,
+    el('button', { type: 'submit', id: 'config-search-button' }, 'Search'),
+  );
   root.append(
     el('h1', {}, 'Config'),
     el('div', { class: 'toolbar' }, envFilter, author),
+    searchForm,
+    results,
     list,
     openForm,
     detail,
@@ -127,8 +163,13 @@ export async function render(root, { session, params }) {
     const result = await mutate(path, { ...body, ...who() });
     if (!result) return;
     toast(done(result));
+    // The editor is re-filled from the new live release: an unpublished draft is never left
+    // standing over it (Apollo's "pending edits after a rollback"), and the page says so.
+    const editor = document.getElementById('publish-items');
+    discarded = !path.endsWith('/publish') && editor !== null && editor.value !== editor.defaultValue;
     await Promise.all([load(), loadList()]);
   }
+  let discarded = false;
 
   async function load() {
     const [ns, hist, audit] = await Promise.all([
@@ -395,7 +436,8 @@ export async function render(root, { session, params }) {
 
   function publishSection(ns) {
     const editor = el('textarea', { id: 'publish-items', rows: 10, spellcheck: 'false' });
-    editor.value = JSON.stringify(ns.live?.items ?? {}, null, 2);
+    editor.defaultValue = JSON.stringify(ns.live?.items ?? {}, null, 2);
+    editor.value = editor.defaultValue;
     const notes = el('input', { id: 'publish-notes', placeholder: 'release notes (required)', size: 50 });
     const feedback = el('div', { id: 'publish-preview' });
     const body = () => {
@@ -442,6 +484,13 @@ export async function render(root, { session, params }) {
       'section',
       { id: 'publish-editor', class: 'panel draft' },
       el('h3', {}, el('span', { class: 'badge draft' }, 'DRAFT'), ' Publish a new release (all items, JSON)'),
+      discarded
+        ? el(
+            'p',
+            { class: 'error', id: 'draft-discarded' },
+            `Your unpublished draft was discarded: the editor now shows live revision ${ns.live?.revision}.`,
+          )
+        : null,
       secrets
         ? el(
             'p',

@@ -18,6 +18,7 @@ import {
   ruleText,
   schemaError,
 } from './config/config-input.js';
+import { configSearchRoute } from './config/config-search.js';
 
 type Ref = Required<NamespaceRef>;
 const NS = '/api/config/ns/:env/:cluster/:namespace';
@@ -157,6 +158,7 @@ export function configModule(admin: ConfigAdmin): ConsoleModule {
         return { namespace, cluster, from, to, diff };
       },
     },
+    configSearchRoute(admin),
     {
       method: 'GET',
       pattern: '/api/config/audit',
