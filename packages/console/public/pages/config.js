@@ -89,6 +89,7 @@ export async function render(root, { session, params }) {
       for (const e of body.environments) envFilter.append(el('option', { value: e }, e));
     }
     list.replaceChildren(
+      el('h3', {}, 'Namespaces'),
       body.namespaces.length === 0
         ? el('p', { class: 'muted' }, 'No namespace has a release yet: open one by name to publish.')
         : table(
