@@ -1,4 +1,6 @@
 import type { Cache } from '@switchyard/cache';
+
+import type { ConfigAdmin } from '@switchyard/config-center';
 import { type DiscoveryBackend, invalidArgument, type TrafficRules } from '@switchyard/core';
 import { opt, parseOptions } from '@switchyard/core/driver';
 import type { RouteStore } from '@switchyard/stateful-route';
@@ -44,6 +46,8 @@ export interface ConsoleServerOptions {
   locks?: AdminLock | Readonly<Record<string, AdminLock>>;
   /** Cache page: a `@switchyard/cache` cache (`createCache`); its stats are this process' counters. */
   cache?: Cache;
+  /** Config page: a `ConfigAdmin` of @switchyard/config-center (`createConfigAdmin`). */
+  config?: ConfigAdmin;
   /** Extra pages (a module per page, see `ConsoleModule`). */
   modules?: readonly ConsoleModule[];
 }
@@ -113,6 +117,13 @@ const schema = {
       typeof (v as Cache).deleteByTag === 'function' &&
       typeof (v as Cache).namespace === 'function',
     'a @switchyard/cache Cache (stats, deleteByTag, namespace), e.g. createCache()',
+  ),
+  config: opt.instance<ConfigAdmin>(
+    (v) =>
+      ['get', 'gray', 'namespaces', 'history', 'diff', 'diffEnvironments', 'preview', 'publish', 'rollback']
+        .concat(['startGray', 'promoteGray', 'abortGray', 'audit'])
+        .every((m) => typeof (v as Record<string, unknown> | null)?.[m] === 'function'),
+    'a ConfigAdmin of @switchyard/config-center (createConfigAdmin)',
   ),
   modules: opt
     .array(
