@@ -166,7 +166,9 @@ describe('admin API', () => {
     const held = await a.acquire(k, { owner: 'alice', ttl: 3000 });
     const lost: unknown[] = [];
     held.on('lease:lost', (e) => lost.push(e.cause));
-    const next = b.acquire(k, { owner: 'bob', wait: 10_000 });
+    // bob's own TTL is long: with b's 2 s default a keep-alive delayed on a loaded box could expire
+    // bob's session lease (and its key) before the assertions below look at it.
+    const next = b.acquire(k, { owner: 'bob', wait: 10_000, ttl: 8000 });
     await eventually(async () => (await a.inspect(k))?.waiters === 1, 2000, 'one waiter');
     const listed = (await b.list()).find((l) => l.key === k);
     expect(listed).toMatchObject({ key: k, owner: 'alice', token: held.token, waiters: 1 });

@@ -444,6 +444,25 @@ export function runLockConformance(options: LockConformanceOptions): void {
       await next.release();
     });
 
+    it('admin: a forceRelease by the client whose waiter is next leaves that waiter holding the lock', async () => {
+      const k = key();
+      const filled = await fill(k);
+      const holder = await a.acquire(k, { ttl: shortTtl });
+      const waiting = b.acquire(k, { ttl: 10_000, wait: 10_000 });
+      await eventually(() => b.stats().waiting === 1, 3000, 'b has one waiter');
+      await delay(100); // queued at the backend too
+      // The release lets b's waiter in while b's own forceRelease call is still in flight: the new
+      // holder must not be told it was force-released.
+      expect(await b.forceRelease(k)).toBe(true);
+      const next = await waiting;
+      await eventually(() => holder.signal.aborted, forcedLossBound, "the old holder's lost signal fired");
+      await delay(200);
+      expect(next.signal.aborted, String(next.signal.reason)).toBe(false);
+      expect(next.held).toBe(true);
+      await filled.release();
+      await next.release();
+    });
+
     it('reentrancy: the same owner re-enters without waiting; the last release frees the lock', async (ctx) => {
       if (!a.capabilities.reentrant) ctx.skip('the backend declares reentrant: false');
       const k = key();

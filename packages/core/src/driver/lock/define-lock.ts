@@ -581,6 +581,9 @@ class LockLayer {
     this.#assertOpen();
     const { signal } = parseOptions(this.#pkg, options, { signal: opt.signal() });
     assertKey(this.#pkg, 'key', key);
+    // The holders to tell are the ones held here before the call: a waiter of this client that the
+    // release lets in while the call is in flight is the new holder, not a forced-out one.
+    const before = [...this.#leases.keys()].filter((lease) => lease.key === key);
     const done = await this.#admin('forceRelease', signal, (s) => this.#d.forceRelease(key, s));
     if (done) {
       this.#stats.forceReleased++;
@@ -588,7 +591,7 @@ class LockLayer {
         'LOCK_LOST',
         `[${this.#pkg}] lock "${key}" was force-released by an operator`,
       );
-      for (const lease of [...this.#leases.keys()]) if (lease.key === key) lease.markLost(cause);
+      for (const lease of before) lease.markLost(cause);
     }
     return done;
   }
