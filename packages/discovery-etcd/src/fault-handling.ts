@@ -1,5 +1,5 @@
 import type { Clock } from '@switchyard/core';
-import { type CallPolicy, hostBreakers, isHostSkipped, retryPolicy } from '@switchyard/core/driver';
+import { type CallPolicy, poolFaultHandling } from '@switchyard/core/driver';
 import { isRecoverableError } from 'etcd3';
 
 /**
@@ -10,26 +10,17 @@ import { isRecoverableError } from 'etcd3';
  * (etcd3: 5 s), unless every member is skipped (a leader election makes all of them fail a few
  * calls): then calls go through anyway, Envoy's panic routing. With etcd3's defaults one absolute
  * deadline was shared by every retry, so the retries failed at once with DEADLINE_EXCEEDED and
- * opened the breakers of the healthy members.
- *
- * Retries wait 25 ms, doubling to at most 200 ms (etcd's Go client: 25 ms), and none starts later
- * than `requestTimeout` after the first try: during a leader election every member answers
- * "leader changed" for a moment, and three immediate tries failed inside it.
+ * opened the breakers of the healthy members. Retries pause 25–200 ms within `requestTimeout`.
  */
 export function etcdFaultHandling(
   clock: Clock,
   pkg: string,
   requestTimeout: number,
 ): { host: () => CallPolicy; global: CallPolicy } {
-  const recoverable = (error: unknown) => error instanceof Error && isRecoverableError(error);
-  return {
-    host: hostBreakers({ pkg, clock, isFailure: recoverable }),
-    global: retryPolicy({
-      attempts: 12,
-      clock,
-      budget: requestTimeout,
-      delay: (attempt) => Math.min(200, 25 * 2 ** (attempt - 1)),
-      isRetryable: (error) => recoverable(error) || isHostSkipped(error),
-    }),
-  };
+  return poolFaultHandling({
+    pkg,
+    clock,
+    requestTimeout,
+    isRecoverable: (error) => error instanceof Error && isRecoverableError(error),
+  });
 }

@@ -1,5 +1,5 @@
 import { type Clock, invalidArgument } from '@switchyard/core';
-import { exclusiveOptions, hostBreakers, opt, retryPolicy } from '@switchyard/core/driver';
+import { exclusiveOptions, opt, poolFaultHandling } from '@switchyard/core/driver';
 import { Etcd3, type IOptions, isRecoverableError } from 'etcd3';
 import { PKG } from './constants.js';
 
@@ -51,13 +51,17 @@ export function connect(
       throw invalidArgument(PKG, 'clientOptions', 'applies only to the client created from hosts');
     return { client: o.client, close: () => {} };
   }
-  const recoverable = (error: unknown) => error instanceof Error && isRecoverableError(error);
   const client = new Etcd3({
     ...o.clientOptions,
     hosts: o.hosts as string[],
     faultHandling: {
-      host: hostBreakers({ pkg: PKG, clock, isFailure: recoverable }),
-      global: retryPolicy({ attempts: 3, isRetryable: recoverable }),
+      // Three immediate tries: every lock call carries one absolute deadline (`callOptions`), so
+      // paced retries would only spend it; the lock layer's own outage retry paces the next acquire.
+      ...poolFaultHandling({
+        pkg: PKG,
+        clock,
+        isRecoverable: (error) => error instanceof Error && isRecoverableError(error),
+      }),
       ...o.clientOptions?.faultHandling,
     } as IOptions['faultHandling'],
   });

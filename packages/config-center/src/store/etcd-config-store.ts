@@ -17,8 +17,9 @@ import {
   KEY_PREFIX,
   opt,
   parseOptions,
+  poolFaultHandling,
 } from '@switchyard/core/driver';
-import { Etcd3, type IOptions } from 'etcd3';
+import { Etcd3, type IOptions, isRecoverableError } from 'etcd3';
 import { EtcdCodec, type EtcdKv } from './etcd-codec.js';
 import { watchEtcdConfig } from './etcd-config-watch.js';
 
@@ -67,8 +68,24 @@ export function createEtcdConfigStore(options: EtcdConfigStoreOptions): ConfigSt
   const o = parseOptions(PKG, options, SCHEMA);
   exclusiveOptions(PKG, o, ['client', 'hosts'], { required: true });
   const owned = o.client === undefined;
-  const client = o.client ?? new Etcd3({ ...o.clientOptions, hosts: o.hosts as string[] });
   const { clock, requestTimeout, historyLimit } = o;
+  // Our own client: core's pooled host breakers (a restarted member is tried again after 500 ms,
+  // etcd3's default skips it for 5 s) and paced retries within `requestTimeout`.
+  const client =
+    o.client ??
+    new Etcd3({
+      ...o.clientOptions,
+      hosts: o.hosts as string[],
+      faultHandling: {
+        ...poolFaultHandling({
+          pkg: PKG,
+          clock,
+          requestTimeout,
+          isRecoverable: (error) => error instanceof Error && isRecoverableError(error),
+        }),
+        ...o.clientOptions?.faultHandling,
+      } as IOptions['faultHandling'],
+    });
   const codec = new EtcdCodec(o.prefix.replace(/\/+$/, ''));
   const guards = new ConfigStoreGuards(PKG);
   const closing = new AbortController();

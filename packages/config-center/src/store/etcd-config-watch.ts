@@ -101,33 +101,30 @@ function runOnce(
     };
     const onAbort = () => finish('stopped');
     signal.addEventListener('abort', onAbort, { once: true });
-    o.client
+    // `.watcher()`, not `.create()`: create() settles only on 'connected' or 'error', so a stream
+    // that fails before connecting (a restarting member) left us waiting on etcd3's own reconnect
+    // backoff (up to 30 s, growing) instead of ours.
+    const watcher = o.client
       .watch()
       .prefix(o.codec.historyWatchPrefix(prefix))
       .startRevision(String(state.delivered + 1))
-      .create()
-      .then(
-        (watcher) => {
-          if (signal.aborted) {
-            void watcher.cancel().catch(() => {});
-            return;
-          }
-          w = watcher;
-          watcher.on('data', (res: IWatchResponse) => {
-            gotData = true;
-            for (const ev of res.events) {
-              // A history record is written in the same txn as each change and holds all of it;
-              // deletes of history records are trims, not changes.
-              if (ev.type !== 'Put') continue;
-              const { type, ...entry } = o.codec.history(ev.kv as unknown as EtcdKv);
-              if (!entry.key.startsWith(prefix)) continue;
-              push({ type, key: entry.key, entry: Object.freeze(entry), revision: entry.revision }, state);
-            }
-          });
-          watcher.on('disconnected', () => finish('broken'));
-          watcher.on('error', () => finish('reset'));
-        },
-        () => finish('broken'),
-      );
+      .watcher();
+    w = watcher;
+    watcher.on('connected', () => {
+      gotData = true;
+    });
+    watcher.on('data', (res: IWatchResponse) => {
+      gotData = true;
+      for (const ev of res.events) {
+        // A history record is written in the same txn as each change and holds all of it;
+        // deletes of history records are trims, not changes.
+        if (ev.type !== 'Put') continue;
+        const { type, ...entry } = o.codec.history(ev.kv as unknown as EtcdKv);
+        if (!entry.key.startsWith(prefix)) continue;
+        push({ type, key: entry.key, entry: Object.freeze(entry), revision: entry.revision }, state);
+      }
+    });
+    watcher.on('disconnected', () => finish('broken'));
+    watcher.on('error', () => finish('reset'));
   });
 }

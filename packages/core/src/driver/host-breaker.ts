@@ -135,3 +135,42 @@ export function retryPolicy(options: RetryPolicyOptions): CallPolicy {
     },
   };
 }
+
+export interface PoolFaultHandlingOptions {
+  pkg: string;
+  clock?: Clock;
+  /** The client library's own test for a failure worth another host (etcd3's `isRecoverableError`). */
+  isRecoverable(error: unknown): boolean;
+  /**
+   * Retries pause 25 ms, doubling to at most 200 ms, and none starts later than this many ms after
+   * the first try (the whole call's deadline). Omitted: three immediate tries.
+   */
+  requestTimeout?: number;
+}
+
+/**
+ * The fault handling of a client pool this toolkit creates (etcd3's `faultHandling`): pooled
+ * per-host breakers (a failing host is skipped for 500 ms unless every host is, `hostBreakers`) and
+ * retries of recoverable errors on the next host. With `requestTimeout`, retries pause like etcd's
+ * Go client (25 ms) so that a leader election, during which every member answers "leader changed"
+ * for a moment, is ridden out instead of failing three immediate tries.
+ */
+export function poolFaultHandling(options: PoolFaultHandlingOptions): {
+  host: () => CallPolicy;
+  global: CallPolicy;
+} {
+  const { pkg, clock, isRecoverable, requestTimeout } = options;
+  return {
+    host: hostBreakers({ pkg, ...(clock ? { clock } : {}), isFailure: isRecoverable }),
+    global:
+      requestTimeout === undefined
+        ? retryPolicy({ attempts: 3, isRetryable: isRecoverable })
+        : retryPolicy({
+            attempts: 12,
+            ...(clock ? { clock } : {}),
+            budget: requestTimeout,
+            delay: (attempt) => Math.min(200, 25 * 2 ** (attempt - 1)),
+            isRetryable: (error) => isRecoverable(error) || isHostSkipped(error),
+          }),
+  };
+}

@@ -62,6 +62,8 @@ export {
   hostBreaker,
   hostBreakers,
   isHostSkipped,
+  type PoolFaultHandlingOptions,
+  poolFaultHandling,
   type RetryPolicyOptions,
   retryPolicy,
 } from './host-breaker.js';
