@@ -1,14 +1,18 @@
 import { createRedisDiscovery } from '@switchyard/discovery-redis';
-import { type RedisServer, startRedis } from '@switchyard/testkit/servers';
+import { createEtcdLock } from '@switchyard/lock-etcd';
+import { createRedisLock } from '@switchyard/lock-redis';
+import { createRedisRouteStore } from '@switchyard/stateful-route';
+import { type EtcdCluster, type RedisServer, startEtcd, startRedis } from '@switchyard/testkit/servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BinaryResult, runBinary } from './run-binary.js';
 
 let redis: RedisServer;
+let etcd: EtcdCluster;
 beforeAll(async () => {
-  redis = await startRedis();
+  [redis, etcd] = await Promise.all([startRedis(), startEtcd()]);
 });
 afterAll(async () => {
-  await redis?.stop();
+  await Promise.all([redis?.stop(), etcd?.stop()]);
 });
 
 interface Started {
@@ -46,8 +50,10 @@ async function withConsole<T>(
   return { result, value: value as T };
 }
 
-const session = async (url: string, cookie?: string) =>
-  (await fetch(`${url}/api/session`, { headers: cookie ? { cookie } : {} })).json();
+const session = async (url: string, cookie?: string): Promise<Record<string, unknown>> =>
+  (await fetch(`${url}/api/session`, { headers: cookie ? { cookie } : {} })).json() as Promise<
+    Record<string, unknown>
+  >;
 
 async function loginWith(url: string, token: string): Promise<string> {
   const res = await fetch(`${url}/api/login`, {
@@ -60,11 +66,38 @@ async function loginWith(url: string, token: string): Promise<string> {
 }
 
 describe('switchyard console (built binary)', () => {
-  it('serves the page over Redis discovery, prints a working login link, stops on SIGTERM with exit 0', async () => {
+  it('serves every page over one Redis connection, prints a working login link, stops on SIGTERM with exit 0', async () => {
+    // What the applications wrote, each with its own package: an instance, a held lock, a pod, a config release.
     await using d = createRedisDiscovery({ url: redis.url });
     await using _r = await d.register({ id: 'o1', service: 'orders', address: '10.1.0.1', port: 8080 });
-    const { result, value } = await withConsole(['--redis', redis.url], async ({ console: c }) => {
-      expect(c).toMatchObject({ backend: 'redis', pages: ['services'], readOnly: true });
+    await using lock = createRedisLock({ url: redis.url });
+    await using _held = await lock.acquire('orders:42', { owner: 'worker-a' });
+    await using routes = createRedisRouteStore({ url: redis.url });
+    await routes.registerPod('chat', 'pod-a', {
+      state: 'NORMAL',
+      load: 1,
+      capacity: 1,
+      ttl: 30_000,
+      move: false,
+    });
+    const put = await runBinary([
+      'config',
+      'put',
+      'orders',
+      'discount=5',
+      '--redis',
+      redis.url,
+      '--app',
+      'shop',
+      '--env',
+      'prod',
+    ]);
+    expect(put.code, put.stderr).toBe(0);
+
+    const flags = ['--redis', redis.url, '--app', 'shop', '--cache', 'catalog'];
+    const { result, value } = await withConsole(flags, async ({ console: c }) => {
+      expect(c).toMatchObject({ backend: 'redis', readOnly: true });
+      expect([...c.pages].sort()).toEqual(['cache', 'config', 'locks', 'routes', 'services']);
       expect(c.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       const token = decodeURIComponent(/#token=(.+)$/.exec(c.login)![1]!);
       expect(token.length).toBeGreaterThanOrEqual(20);
@@ -81,11 +114,21 @@ describe('switchyard console (built binary)', () => {
       expect((await fetch(`${c.url}/api/services`)).status).toBe(401);
       const cookie = await loginWith(c.url, token);
       expect(await session(c.url, cookie)).toMatchObject({ authenticated: true });
-      const read = async (path: string): Promise<Record<string, unknown>> =>
-        (await fetch(`${c.url}${path}`, { headers: { cookie } })).json() as Promise<Record<string, unknown>>;
-      const services = await read('/api/services');
-      const orders = await read('/api/services/orders');
-      return { services, orders, url: c.url };
+      const read = async (path: string): Promise<Record<string, unknown>> => {
+        const res = await fetch(`${c.url}${path}`, { headers: { cookie } });
+        expect(res.status, path).toBe(200);
+        return res.json() as Promise<Record<string, unknown>>;
+      };
+      return {
+        url: c.url,
+        services: await read('/api/services'),
+        orders: await read('/api/services/orders'),
+        locks: await read('/api/locks/mutex/held'),
+        semaphores: await read('/api/locks/semaphore/held'),
+        routes: await read('/api/routes/services'),
+        config: await read('/api/config/namespaces'),
+        cache: await read('/api/cache'),
+      };
     });
     expect(result.code, result.stderr).toBe(0);
     expect(value.services.services).toEqual([
@@ -93,11 +136,47 @@ describe('switchyard console (built binary)', () => {
     ]);
     // Without a rules source on a shared backend, pull-outs are off (not faked in the console process).
     expect(value.orders).toMatchObject({ rulesWritable: false, instances: [{ id: 'o1', port: 8080 }] });
+    expect(value.locks).toMatchObject({ total: 1, locks: [{ key: 'orders:42', owner: 'worker-a' }] });
+    expect(value.semaphores).toMatchObject({ total: 0 });
+    expect(value.routes).toMatchObject({ services: ['chat'] });
+    expect(value.config).toMatchObject({
+      environments: ['prod'],
+      namespaces: [{ env: 'prod', namespace: 'orders' }],
+    });
+    expect(value.cache).toBeTypeOf('object');
     expect(result.lines().at(-1)).toEqual({ stopped: true });
     await expect(fetch(`${value.url}/`)).rejects.toThrow();
   });
 
-  it('--read-write with --token: the given token logs in; the memory demo can pull out', async () => {
+  it('on etcd: services, locks and config over the --etcd endpoints', async () => {
+    const hosts = etcd.endpoints.join(',');
+    await using lock = createEtcdLock({ hosts: etcd.endpoints });
+    await using _held = await lock.acquire('jobs:nightly', { owner: 'cron-1' });
+    const put = await runBinary(['config', 'put', 'web', 'theme=dark', '--etcd', hosts, '--app', 'shop']);
+    expect(put.code, put.stderr).toBe(0);
+    const { result, value } = await withConsole(
+      ['--etcd', hosts, '--app', 'shop', '--token', 'etcd-console-token-0123456789'],
+      async ({ console: c }) => {
+        expect(c.backend).toBe('etcd');
+        expect([...c.pages].sort()).toEqual(['config', 'locks', 'services']);
+        const cookie = await loginWith(c.url, 'etcd-console-token-0123456789');
+        const read = async (path: string) =>
+          (await fetch(`${c.url}${path}`, { headers: { cookie } })).json() as Promise<
+            Record<string, unknown>
+          >;
+        const { spaces } = (await read('/api/locks')) as { spaces: { name: string }[] };
+        return {
+          locks: await read(`/api/locks/${spaces[0]!.name}/held`),
+          config: await read('/api/config/namespaces'),
+        };
+      },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    expect(value.locks).toMatchObject({ total: 1, locks: [{ key: 'jobs:nightly', owner: 'cron-1' }] });
+    expect(value.config).toMatchObject({ namespaces: [{ env: 'default', namespace: 'web' }] });
+  });
+
+  it('--read-write with --token: the given token logs in, the session is read-write', async () => {
     const token = 'cli-console-token-0123456789';
     const { result, value } = await withConsole(
       ['--backend', 'memory', '--read-write', '--token', token],
@@ -108,7 +187,13 @@ describe('switchyard console (built binary)', () => {
       },
     );
     expect(result.code, result.stderr).toBe(0);
-    expect(value).toMatchObject({ authenticated: true, readOnly: false, pages: [{ name: 'services' }] });
+    expect(value).toMatchObject({ authenticated: true, readOnly: false });
+    // Memory demo without --app/--cache: the pages that need no name.
+    expect((value.pages as { name: string }[]).map((p) => p.name).sort()).toEqual([
+      'locks',
+      'routes',
+      'services',
+    ]);
   });
 
   it('human output: the URL and the login link; bad flags are usage errors (exit 2)', async () => {
@@ -122,7 +207,9 @@ describe('switchyard console (built binary)', () => {
       },
     });
     expect(human.code, human.stderr).toBe(0);
-    expect(printed).toMatch(/console on http:\/\/127\.0\.0\.1:\d+ over memory \(services; read-only/);
+    expect(printed).toMatch(
+      /console on http:\/\/127\.0\.0\.1:\d+ over memory \(services, locks, routes; read-only/,
+    );
     expect(printed).toMatch(/log in: http:\/\/127\.0\.0\.1:\d+\/#token=[A-Za-z0-9_-]{20,}/);
 
     const short = await runBinary(['console', '--backend', 'memory', '--token', 'short']);
@@ -131,6 +218,12 @@ describe('switchyard console (built binary)', () => {
     const port = await runBinary(['console', '--backend', 'memory', '--port', '70000']);
     expect(port.code).toBe(2);
     expect(port.stderr).toContain('--port');
+    const pages = await runBinary(['console', '--backend', 'memory', '--pages', 'services,config']);
+    expect(pages.code).toBe(2);
+    expect(pages.stderr).toContain('config needs --app');
+    const onConsul = await runBinary(['console', '--consul', 'http://127.0.0.1:1', '--pages', 'locks']);
+    expect(onConsul.code).toBe(2);
+    expect(onConsul.stderr).toContain('locks runs on redis, etcd, memory (not consul)');
     const none = await runBinary(['console']);
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('--backend');

@@ -77,7 +77,8 @@ export async function openBrowser(): Promise<BrowserHarness> {
     async newPage(url, options = {}) {
       const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
       contexts.add(context);
-      context.setDefaultTimeout(5000);
+      // Generous for a loaded CI box; a passing wait returns as soon as its event happens.
+      context.setDefaultTimeout(10_000);
       await context.addInitScript(REPORT_ERROR_TOASTS);
       for (const pattern of options.expectErrors ?? []) expected.push({ pattern, seen: false });
       const page = await context.newPage();

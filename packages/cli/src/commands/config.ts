@@ -1,8 +1,7 @@
 import type { ConfigAdmin, NamespaceRef } from '@switchyard/config-center';
 import { type Command, Option } from 'commander';
 import { action, type Resources } from '../command-runner.js';
-import { chooseBackend } from '../connect/backend-choice.js';
-import { etcdClientOptions, etcdHosts, redisUrl, requestTimeout } from '../connect/connection-settings.js';
+import { openConfigAdmin } from '../connect/config-client.js';
 import type { GlobalOptions } from '../connect/global-options.js';
 import { notFoundError, usageError } from '../exit-codes.js';
 import { integerFlag } from '../flag-values.js';
@@ -17,17 +16,8 @@ interface RefOptions {
   message?: string;
 }
 
-async function openAdmin(o: GlobalOptions & RefOptions, res: Resources): Promise<ConfigAdmin> {
-  const backend = chooseBackend(o, ['redis', 'etcd'] as const, 'config');
-  const cc = await import('@switchyard/config-center');
-  const prefix = o.prefix !== undefined ? { prefix: o.prefix } : {};
-  const store =
-    backend === 'redis'
-      ? cc.createRedisConfigStore({ url: redisUrl(o), requestTimeout: requestTimeout(o), ...prefix })
-      : cc.createEtcdConfigStore({ hosts: etcdHosts(o), clientOptions: etcdClientOptions(o), ...prefix });
-  res.add(store);
-  return cc.createConfigAdmin({ store, app: o.app });
-}
+const openAdmin = (o: GlobalOptions & RefOptions, res: Resources): Promise<ConfigAdmin> =>
+  openConfigAdmin(o, o.app, res);
 
 const refOf = (o: RefOptions, namespace: string): NamespaceRef => ({
   env: o.env,

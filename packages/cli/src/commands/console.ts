@@ -1,44 +1,24 @@
 import { once } from 'node:events';
-import type { ConsoleServerOptions } from '@switchyard/console';
 import { type Command, Option } from 'commander';
-import { action, type Resources } from '../command-runner.js';
-import { openDiscovery } from '../connect/discovery-client.js';
-import type { GlobalOptions } from '../connect/global-options.js';
+import { action } from '../command-runner.js';
+import { CONSOLE_PAGES, type ConsolePageFlags, openConsoleBackends } from '../connect/console-backends.js';
 import { usageError } from '../exit-codes.js';
 import { integerFlag } from '../flag-values.js';
 
-interface ConsoleFlags {
+interface ConsoleFlags extends ConsolePageFlags {
   port: string;
   host: string;
   readWrite?: boolean;
   token?: string;
 }
 
-/**
- * The backends the console's pages drive, opened with the same flags (and the same factories) as
- * the other commands, so the console sees exactly what `switchyard discovery …` sees.
- */
-async function openBackends(
-  o: GlobalOptions,
-  res: Resources,
-): Promise<{ backend: string; options: Partial<ConsoleServerOptions> }> {
-  const { discovery, backend } = await openDiscovery(o);
-  res.add(discovery);
-  const options: Partial<ConsoleServerOptions> = { discovery };
-  if (backend === 'memory') {
-    // The demo: registry and rules both live in this process, so pull-outs mean something here.
-    // On a shared backend a process-local rules source would mislead: pull-outs stay off.
-    const { createMemoryRulesSource } = await import('@switchyard/core');
-    options.rules = createMemoryRulesSource();
-  }
-  return { backend, options };
-}
-
 /** `switchyard console`: the operator web console over the same connections as the other commands. */
 export function consoleCommand(program: Command): void {
   program
     .command('console')
-    .description('serves the operator web console (services, live instances, audited actions) until Ctrl-C')
+    .description(
+      'serves the operator web console (services, locks, routes, config, cache; audited actions) until Ctrl-C',
+    )
     .option('--port <port>', 'TCP port (0: a free one)', '7420')
     .option('--host <host>', 'interface to bind (loopback by default; others need the token)', '127.0.0.1')
     .option('--read-write', 'allow guarded actions (confirmation + audit); read-only by default')
@@ -47,6 +27,12 @@ export function consoleCommand(program: Command): void {
         'SWITCHYARD_CONSOLE_TOKEN',
       ),
     )
+    .option(
+      '--pages <list>',
+      `pages, comma-separated: ${CONSOLE_PAGES.join(', ')} (default: every one this backend and these flags allow)`,
+    )
+    .addOption(new Option('--app <app>', 'config page: the application id').env('SWITCHYARD_APP'))
+    .option('--cache <name>', "cache page: the application's cache name (its invalidation bus)")
     .action(
       action<ConsoleFlags>(async ({ options, out, signal }, res) => {
         const port = integerFlag('--port', options.port, 0, 65_535) as number;
@@ -54,7 +40,7 @@ export function consoleCommand(program: Command): void {
         if (options.token !== undefined && (options.token.length < 16 || /\s/.test(options.token))) {
           throw usageError('--token', 'must be at least 16 characters without spaces');
         }
-        const { backend, options: pages } = await openBackends(options, res);
+        const { backend, options: pages } = await openConsoleBackends(options, res);
         const { createConsoleServer } = await import('@switchyard/console');
         const server = await createConsoleServer({
           ...pages,
