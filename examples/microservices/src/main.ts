@@ -1,3 +1,4 @@
+import { startConsoleDemo } from './console-demo.js';
 import { runDemo } from './demo.js';
 import { k8sBackendRequested, startK8sDemoDiscovery } from './k8s-discovery.js';
 import { startMetricsEndpoint } from './metrics-endpoint.js';
@@ -29,4 +30,19 @@ if (metrics) {
     if (/^switchyard_(lock_acquired|lock_lost|balancer_instances)/.test(line)) console.log(`  ${line}`);
   }
   await metrics.close();
+}
+
+if (process.argv.includes('--console')) {
+  // After the scripted run: a live system on the embedded backends with the operator console.
+  const port = Number(process.env.SWITCHYARD_CONSOLE_PORT ?? 7420);
+  const live = await startConsoleDemo(port);
+  console.log('\nconsole (read-write, loopback only; every action asks for a confirmation and is audited):');
+  console.log(`  open ${live.loginUrl}`);
+  console.log(`  pages: ${live.server.pages.join(', ')}. Ctrl-C stops it.`);
+  const stop = async () => {
+    await live.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
 }

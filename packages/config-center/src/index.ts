@@ -3,7 +3,9 @@ export {
   type ConfigAdmin,
   type ConfigAdminOptions,
   createConfigAdmin,
+  type GrayView,
   MASK,
+  type NamespaceSummary,
   type ReleaseView,
   type WriteAs,
 } from './center/config-admin.js';

@@ -155,6 +155,42 @@ describe.each(backends)('config center on %s', (_name, makeStore) => {
     }
   });
 
+  it('gray() shows the running gray release masked; namespaces() lists them per env and cluster', async () => {
+    const app = `app${randomUUID().slice(0, 6)}`;
+    await using store = makeStore();
+    const keyring = { keys: { k1: randomBytes(32) }, primary: 'k1' };
+    const admin = createConfigAdmin({ store, app, keyring, namespaces: { db: { secrets: ['pw'] } } });
+    await admin.publish({ env: 'prod', namespace: 'db' }, { pw: 's3cret', pool: 5 }, { author: 'a' });
+    await admin.publish({ env: 'prod', namespace: 'http', cluster: 'eu' }, { t: 1 }, { author: 'a' });
+    await admin.publish({ env: 'test', namespace: 'db' }, { pw: 'x' }, { author: 'a' });
+    expect(await admin.gray({ env: 'prod', namespace: 'db' })).toBeUndefined();
+    const g = await admin.startGray(
+      { env: 'prod', namespace: 'db' },
+      { pw: 'new', pool: 9 },
+      { percentage: 25, labels: { zone: 'a' } },
+      { author: 'bob', message: 'try' },
+    );
+    const gray = await admin.gray({ env: 'prod', namespace: 'db' });
+    expect(gray).toMatchObject({
+      revision: g.revision,
+      author: 'bob',
+      message: 'try',
+      items: { pw: MASK, pool: 9 },
+    });
+    expect(gray?.rule).toEqual({ percentage: 25, labels: { zone: 'a' } });
+    const all = await admin.namespaces();
+    expect(all.map((n) => `${n.env}/${n.cluster}/${n.namespace}:${n.gray}`)).toEqual([
+      'prod/default/db:true',
+      'prod/eu/http:false',
+      'test/default/db:false',
+    ]);
+    expect(all[0]!.revision).toBe((await admin.get({ env: 'prod', namespace: 'db' }))!.revision);
+    expect((await admin.namespaces({ env: 'test' })).map((n) => n.namespace)).toEqual(['db']);
+    await admin.abortGray({ env: 'prod', namespace: 'db' }, { author: 'bob' });
+    expect(await admin.gray({ env: 'prod', namespace: 'db' })).toBeUndefined();
+    await expect(admin.namespaces({ env: 'no/pe' })).rejects.toMatchObject({ field: 'env' });
+  });
+
   it('a large namespace is stored compressed and read back whole', async () => {
     const app = `gz${randomUUID().slice(0, 6)}`;
     const ref = { env: 'prod', namespace: 'big' };

@@ -39,6 +39,8 @@ export interface ConsoleRoute {
     /** What the audit log records as the target (`lock orders:42`). */
     target(req: ConsoleRequest): string;
     preview(req: ConsoleRequest): Promise<MutationPreview> | MutationPreview;
+    /** The confirmed request must carry a non-empty `reason` (400 naming `reason` otherwise). */
+    requireReason?: boolean;
   };
   /** A JSON reply (or a `ConsoleReply` to pick the status). */
   handle?(req: ConsoleRequest): Promise<unknown>;

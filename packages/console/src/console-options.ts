@@ -1,7 +1,11 @@
+import type { Cache } from '@switchyard/cache';
+
+import type { ConfigAdmin } from '@switchyard/config-center';
 import { type DiscoveryBackend, invalidArgument, type TrafficRules } from '@switchyard/core';
 import { opt, parseOptions } from '@switchyard/core/driver';
 import type { RouteStore } from '@switchyard/stateful-route';
 import type { ConsoleModule } from './console-module.js';
+import type { AdminLock } from './modules/locks-module.js';
 import { isRoutesOption, type RoutesPageOptions } from './modules/routes/routes-options.js';
 
 export const PKG = 'console';
@@ -34,8 +38,28 @@ export interface ConsoleServerOptions {
    * can drain / activate (a pod's routing state is its own publication; see the README).
    */
   routes?: RouteStore | RoutesPageOptions;
+  /**
+   * Locks page: a lock client with the operator API (`createRedisLock`, `createEtcdLock`,
+   * `createMemoryLock`…), or several named lock spaces (`{ orders: redisLock, jobs: etcdSemaphore }`).
+   * Stats (rates, wait percentiles) are this client's: pass the application's own instance to see them.
+   */
+  locks?: AdminLock | Readonly<Record<string, AdminLock>>;
+  /** Cache page: a `@switchyard/cache` cache (`createCache`); its stats are this process' counters. */
+  cache?: Cache;
+  /** Config page: a `ConfigAdmin` of @switchyard/config-center (`createConfigAdmin`). */
+  config?: ConfigAdmin;
   /** Extra pages (a module per page, see `ConsoleModule`). */
   modules?: readonly ConsoleModule[];
+}
+
+function isAdminLock(v: unknown): v is AdminLock {
+  const l = v as AdminLock | null;
+  return (
+    typeof l?.list === 'function' &&
+    typeof l.inspect === 'function' &&
+    typeof l.forceRelease === 'function' &&
+    typeof l.stats === 'function'
+  );
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -71,6 +95,35 @@ const schema = {
   routes: opt.instance<RouteStore | RoutesPageOptions>(
     isRoutesOption,
     "a RouteStore (listPods, getLinks, services, onChange; a RouteClient's .store) or { store, servers?: RouteServer[] }",
+  ),
+  locks: opt.custom<Readonly<Record<string, AdminLock>>>((v, at) => {
+    if (isAdminLock(v)) return { default: v };
+    const entries = v !== null && typeof v === 'object' ? Object.entries(v) : [];
+    if (
+      entries.length === 0 ||
+      entries.some(([name, l]) => !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(name) || !isAdminLock(l))
+    ) {
+      throw invalidArgument(
+        at.pkg,
+        at.field,
+        'must be a lock with the operator API (list, inspect, forceRelease, stats), or a record of named ones',
+      );
+    }
+    return Object.fromEntries(entries) as Record<string, AdminLock>;
+  }),
+  cache: opt.instance<Cache>(
+    (v) =>
+      typeof (v as Cache | null)?.stats === 'function' &&
+      typeof (v as Cache).deleteByTag === 'function' &&
+      typeof (v as Cache).namespace === 'function',
+    'a @switchyard/cache Cache (stats, deleteByTag, namespace), e.g. createCache()',
+  ),
+  config: opt.instance<ConfigAdmin>(
+    (v) =>
+      ['get', 'gray', 'namespaces', 'history', 'diff', 'diffEnvironments', 'preview', 'publish', 'rollback']
+        .concat(['startGray', 'promoteGray', 'abortGray', 'audit'])
+        .every((m) => typeof (v as Record<string, unknown> | null)?.[m] === 'function'),
+    'a ConfigAdmin of @switchyard/config-center (createConfigAdmin)',
   ),
   modules: opt
     .array(

@@ -9,7 +9,7 @@ import {
 } from './console-module.js';
 import { type ConsoleServerOptions, parseConsoleOptions } from './console-options.js';
 import { AccessControl, generateToken } from './http/access-control.js';
-import { errorReply, HttpError } from './http/http-error.js';
+import { badRequest, errorReply, HttpError } from './http/http-error.js';
 import { readJsonBody, sendJson, startEventStream } from './http/replies.js';
 import { Router } from './http/router.js';
 import { serveStatic } from './http/static-files.js';
@@ -114,6 +114,7 @@ export async function createConsoleServer(options: ConsoleServerOptions): Promis
       const confirmation = confirmations.issue(print, await mutation.preview(request));
       return sendJson(res, 409, { error: 'CONFIRMATION_REQUIRED', confirmation });
     }
+    if (mutation.requireReason && !why) throw badRequest('reason', 'is required for this action');
     if (typeof confirm !== 'string' || !confirmations.redeem(confirm, print)) {
       audit.record({ ...entry, outcome: 'refused', detail: 'confirmation token invalid, used or expired' });
       throw new HttpError(

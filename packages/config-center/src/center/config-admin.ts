@@ -7,8 +7,10 @@ import type { NamespaceSpec } from './namespace-resolver.js';
 import { diffItems, type ItemsDiff } from './release-diff.js';
 import {
   assertItems,
+  assertName,
   assertRef,
   decodeDocument,
+  type GrayDocument,
   type NamespaceRef,
   type ReleaseDocument,
 } from './release-layout.js';
@@ -47,6 +49,23 @@ export interface ReleaseView {
   rollbackOf?: number | undefined;
 }
 
+/** A gray release as an operator sees it: its overlay items (secrets masked), rule and base. */
+export interface GrayView extends ReleaseView {
+  rule: GrayRule;
+  /** Revision of the main release it was started on. */
+  baseRevision: number;
+}
+
+/** A namespace that has a release or a gray release in the store. */
+export interface NamespaceSummary {
+  env: string;
+  cluster: string;
+  namespace: string;
+  /** Store revision of the live release (0: only a gray release). */
+  revision: number;
+  gray: boolean;
+}
+
 /** The operator side: publish, history, diff, rollback, gray, lock, approval, audit. */
 export interface ConfigAdmin {
   publish(
@@ -64,6 +83,10 @@ export interface ConfigAdmin {
     o?: { signal?: AbortSignal },
   ): Promise<{ valid: boolean; issues: string[]; diff: ItemsDiff; baseRevision: number }>;
   get(ref: NamespaceRef, o?: { signal?: AbortSignal }): Promise<ReleaseView | undefined>;
+  /** The running gray release of the namespace (secrets masked), if any. */
+  gray(ref: NamespaceRef, o?: { signal?: AbortSignal }): Promise<GrayView | undefined>;
+  /** Namespaces with a release or gray release, per environment and cluster (one env, or all). */
+  namespaces(o?: { env?: string; signal?: AbortSignal }): Promise<NamespaceSummary[]>;
   history(ref: NamespaceRef, o?: { limit?: number; signal?: AbortSignal }): Promise<ReleaseView[]>;
   diff(
     ref: NamespaceRef,
@@ -125,6 +148,39 @@ export function createConfigAdmin(options: ConfigAdminOptions): ConfigAdmin {
       const r = assertRef(ref);
       const entry = await store.get(layout.release(r), sig(o.signal));
       return entry ? view(r, entry) : undefined;
+    },
+    async gray(ref, o = {}) {
+      const r = assertRef(ref);
+      const entry = await store.get(layout.gray(r), sig(o.signal));
+      const doc = decodeDocument<GrayDocument>(entry);
+      if (!entry || !doc) return undefined;
+      return { ...view(r, entry), rule: doc.rule, baseRevision: doc.baseRevision };
+    },
+    async namespaces(o = {}) {
+      const env = o.env === undefined ? undefined : assertName('env', o.env);
+      const appPrefix = `${ctx.app}/`;
+      const { entries } = await store.list(env ? layout.envPrefix(env) : appPrefix, sig(o.signal));
+      const found = new Map<string, NamespaceSummary>();
+      for (const e of entries) {
+        const parts = e.key.slice(appPrefix.length).split('/');
+        if (parts.length !== 3 || parts[0]!.startsWith('@')) continue;
+        const [envName, cluster, last] = parts as [string, string, string];
+        const at = last.indexOf('@');
+        const namespace = at < 0 ? last : last.slice(0, at);
+        const suffix = at < 0 ? '' : last.slice(at);
+        if (suffix !== '' && suffix !== '@gray') continue;
+        const id = `${envName}/${cluster}/${namespace}`;
+        const cur = found.get(id) ?? { env: envName, cluster, namespace, revision: 0, gray: false };
+        if (suffix === '@gray') cur.gray = true;
+        else cur.revision = e.revision;
+        found.set(id, cur);
+      }
+      return [...found.values()].sort(
+        (a, b) =>
+          a.env.localeCompare(b.env) ||
+          a.cluster.localeCompare(b.cluster) ||
+          a.namespace.localeCompare(b.namespace),
+      );
     },
     async history(ref, o = {}) {
       const r = assertRef(ref);
