@@ -76,6 +76,7 @@ describe('console in Chromium: routes page', () => {
       expect(cells.slice(0, 4)).toEqual([pod, `10.0.0.1:${7000 + i}`, 'NORMAL', String(servers[i]!.epoch)]);
       expect(cells[5]).toBe(String(counts.get(pod) ?? 0));
       expect(cells[6]).toBe(String(10 * i));
+      expect(cells[4]).toMatch(/^\d+ ms of 900 ms$/);
       expect(cells[9]).toBe('live');
     }
     expect(await page.locator('#routes-next-pick').textContent()).toContain('chat-a');
