@@ -17,7 +17,8 @@ interface RefOptions {
   message?: string;
 }
 
-async function openAdmin(o: GlobalOptions & RefOptions, res: Resources): Promise<ConfigAdmin> {
+/** A `ConfigAdmin` of `o.app` on the Redis or etcd the global flags name (also the console's Config page). */
+export async function openAdmin(o: GlobalOptions & { app: string }, res: Resources): Promise<ConfigAdmin> {
   const backend = chooseBackend(o, ['redis', 'etcd'] as const, 'config');
   const cc = await import('@switchyard/config-center');
   const prefix = o.prefix !== undefined ? { prefix: o.prefix } : {};

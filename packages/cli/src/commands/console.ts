@@ -6,12 +6,14 @@ import { openDiscovery } from '../connect/discovery-client.js';
 import type { GlobalOptions } from '../connect/global-options.js';
 import { usageError } from '../exit-codes.js';
 import { integerFlag } from '../flag-values.js';
+import { openAdmin } from './config.js';
 
 interface ConsoleFlags {
   port: string;
   host: string;
   readWrite?: boolean;
   token?: string;
+  configApp?: string;
 }
 
 /**
@@ -19,12 +21,21 @@ interface ConsoleFlags {
  * the other commands, so the console sees exactly what `switchyard discovery …` sees.
  */
 async function openBackends(
-  o: GlobalOptions,
+  o: GlobalOptions & ConsoleFlags,
   res: Resources,
 ): Promise<{ backend: string; options: Partial<ConsoleServerOptions> }> {
   const { discovery, backend } = await openDiscovery(o);
   res.add(discovery);
   const options: Partial<ConsoleServerOptions> = { discovery };
+  if (o.configApp !== undefined) {
+    // The Config page: releases of that application in the config center on the same Redis / etcd.
+    if (backend !== 'redis' && backend !== 'etcd') {
+      throw usageError('--config-app', `needs the config center's store: --redis or --etcd (not ${backend})`);
+    }
+    // --prefix is the discovery records' prefix: the config store keeps its own default.
+    const { prefix: _discoveryPrefix, ...connection } = o;
+    options.config = await openAdmin({ ...connection, app: o.configApp, backend }, res);
+  }
   if (backend === 'memory') {
     // The demo: registry and rules both live in this process, so pull-outs mean something here.
     // On a shared backend a process-local rules source would mislead: pull-outs stay off.
@@ -42,6 +53,12 @@ export function consoleCommand(program: Command): void {
     .option('--port <port>', 'TCP port (0: a free one)', '7420')
     .option('--host <host>', 'interface to bind (loopback by default; others need the token)', '127.0.0.1')
     .option('--read-write', 'allow guarded actions (confirmation + audit); read-only by default')
+    .addOption(
+      new Option(
+        '--config-app <app>',
+        'adds the Config page: releases of this application in @switchyard/config-center (Redis or etcd)',
+      ),
+    )
     .addOption(
       new Option('--token <token>', 'login token, 16+ characters (default: a fresh one, printed once)').env(
         'SWITCHYARD_CONSOLE_TOKEN',
