@@ -1,3 +1,4 @@
+import { createConfigAdmin, createRedisConfigStore } from '@switchyard/config-center';
 import { createRedisDiscovery } from '@switchyard/discovery-redis';
 import { createEtcdLock } from '@switchyard/lock-etcd';
 import { createRedisLock } from '@switchyard/lock-redis';
@@ -64,6 +65,8 @@ async function loginWith(url: string, token: string): Promise<string> {
   expect(res.status).toBe(200);
   return res.headers.get('set-cookie')!.split(';')[0]!;
 }
+
+type Json = any;
 
 describe('switchyard console (built binary)', () => {
   it('serves every page over one Redis connection, prints a working login link, stops on SIGTERM with exit 0', async () => {
@@ -194,6 +197,47 @@ describe('switchyard console (built binary)', () => {
       'routes',
       'services',
     ]);
+  });
+
+  it('--app adds the Config page over the same Redis: live release, guarded rollback', async () => {
+    const app = `cliconsole${process.pid}`;
+    await using store = createRedisConfigStore({ url: redis.url });
+    const admin = createConfigAdmin({ store, app });
+    const r1 = await admin.publish({ env: 'prod', namespace: 'http' }, { timeout: 100 }, { author: 'alice' });
+    await admin.publish({ env: 'prod', namespace: 'http' }, { timeout: 900 }, { author: 'bob' });
+    const token = 'cli-console-token-0123456789';
+    const { result, value } = await withConsole(
+      ['--redis', redis.url, '--app', app, '--pages', 'services,config', '--read-write', '--token', token],
+      async ({ console: c }) => {
+        expect(c.pages).toEqual(['services', 'config']);
+        const cookie = await loginWith(c.url, token);
+        const headers = {
+          cookie,
+          'content-type': 'application/json',
+          'x-switchyard-console': '1',
+          origin: c.url,
+        };
+        const ns = (await (
+          await fetch(`${c.url}/api/config/ns/prod/default/http`, { headers })
+        ).json()) as Json;
+        const path = `${c.url}/api/config/ns/prod/default/http/rollback`;
+        const body = { revision: r1.revision };
+        const ask = await fetch(path, { method: 'POST', headers, body: JSON.stringify(body) });
+        const { confirmation } = (await ask.json()) as Json;
+        const done = await fetch(path, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ ...body, confirm: confirmation.token, reason: 'cli test' }),
+        });
+        return { ns, status: ask.status, preview: confirmation, done: done.status };
+      },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    expect(value.ns.live).toMatchObject({ author: 'bob', items: { timeout: 900 } });
+    expect(value.status).toBe(409);
+    expect(value.preview.details.diff.changed).toEqual({ timeout: { from: 900, to: 100 } });
+    expect(value.done).toBe(200);
+    expect((await admin.get({ env: 'prod', namespace: 'http' }))!.items).toEqual({ timeout: 100 });
   });
 
   it('human output: the URL and the login link; bad flags are usage errors (exit 2)', async () => {

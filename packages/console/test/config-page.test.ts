@@ -239,6 +239,29 @@ describe.each(backends)('config page on %s', (_name, makeStore) => {
       await (await c.get('/api/config/namespaces')).json(),
     ];
     for (const v of views) expect(JSON.stringify(v)).not.toMatch(/hunter2/);
+    // A gray overlay over a namespace with a secret: only what the overlay touches is in the diff.
+    const gray = await confirmed(c, '/api/config/ns/prod/eu/db/gray', {
+      items: { pool: 9 },
+      rule: { percentage: 10 },
+      notes: 'bigger pool',
+    });
+    expect(gray.preview.details.diff).toEqual({
+      added: {},
+      removed: {},
+      changed: { pool: { from: 4, to: 9 } },
+    });
+    const abort = await c.post('/api/config/ns/prod/eu/db/gray/abort', {
+      grayRevision: gray.body.gray.revision,
+    });
+    expect((await abort.json()).confirmation.details.diff).toEqual({
+      added: {},
+      removed: {},
+      changed: { pool: { from: 9, to: 4 } },
+    });
+    const promote = await c.post('/api/config/ns/prod/eu/db/gray/promote', {
+      grayRevision: gray.body.gray.revision,
+    });
+    expect((await promote.json()).confirmation.details.diff.changed).toEqual({ pool: { from: 4, to: 9 } });
     expect((await admin.get({ env: 'prod', namespace: 'db', cluster: 'eu' }))!.items['password']).toBe(
       '******',
     );

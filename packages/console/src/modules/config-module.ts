@@ -76,7 +76,12 @@ export function configModule(admin: ConfigAdmin): ConsoleModule {
     const current = (await live(ref, signal))?.items ?? {};
     const merged = { ...current, ...overlay };
     const masked = Object.values(merged).some((v) => v === MASK);
-    if (masked) return { diff: diffViews(current, merged), validation: 'checked when it runs (secrets)' };
+    if (masked) {
+      return {
+        diff: diffViews(current, merged, Object.keys(overlay)),
+        validation: 'checked when it runs (secrets)',
+      };
+    }
     const p = await admin.preview(ref, merged, { signal });
     if (!p.valid) throw schemaError(p.issues);
     return { diff: p.diff, validation: 'valid' };
@@ -304,7 +309,7 @@ export function configModule(admin: ConfigAdmin): ConsoleModule {
           notesOf(req, false);
           authorOf(req);
           const current = (await live(ref, req.signal))?.items ?? {};
-          const diff = diffViews({ ...current, ...gray.items }, current);
+          const diff = diffViews({ ...current, ...gray.items }, current, Object.keys(gray.items));
           return {
             summary: `abort the gray release of ${refText(ref)} (${ruleText(gray.rule)}): its instances go back to live (${diffCounts(diff)} for them)`,
             details: { diff, rule: gray.rule },

@@ -158,12 +158,21 @@ export function schemaError(issues: readonly string[]): HttpError {
   });
 }
 
-/** The diff of masked views (used where the admin has no call for it: gray overlays). */
-export function diffViews(from: Record<string, unknown>, to: Record<string, unknown>): ItemsDiff {
+/**
+ * The diff of masked views (used where the admin has no call for it: gray overlays). A masked
+ * secret among `touched` (the overlay's items) counts as changed: the mask hides whether it is.
+ */
+export function diffViews(
+  from: Record<string, unknown>,
+  to: Record<string, unknown>,
+  touched: readonly string[] = [],
+): ItemsDiff {
   const d: ItemsDiff = { added: {}, removed: {}, changed: {} };
   for (const [k, v] of Object.entries(to)) {
     if (!(k in from)) d.added[k] = v;
-    else if (!isDeepStrictEqual(from[k], v) || v === MASK) d.changed[k] = { from: from[k], to: v };
+    else if (!isDeepStrictEqual(from[k], v) || (v === MASK && touched.includes(k))) {
+      d.changed[k] = { from: from[k], to: v };
+    }
   }
   for (const [k, v] of Object.entries(from)) if (!(k in to)) d.removed[k] = v;
   return d;
