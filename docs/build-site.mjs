@@ -4,7 +4,16 @@
 // Relative links are rewritten (`.md` -> `.html`, `packages/x` -> its page, other repository files
 // -> the file on GitHub) and checked: a link to a page, file or `#anchor` that does not exist fails
 // the build (exit 1), so a broken link fails CI. External links are not fetched.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, posix, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Marked } from 'marked';
@@ -59,6 +68,7 @@ export function buildSite({ root = resolve(here, '..'), outDir = join(here, 'dis
   const anchors = new Map();
   const rendered = [];
   const links = [];
+  const assets = new Set();
 
   for (const page of pages) {
     const markdown = readFileSync(join(root, page.source), 'utf8');
@@ -78,7 +88,13 @@ export function buildSite({ root = resolve(here, '..'), outDir = join(here, 'dis
     // Links are resolved on the tokens, before rendering, so the HTML carries the site's hrefs.
     const tokens = marked.lexer(markdown);
     marked.walkTokens(tokens, (t) => {
-      if (t.type === 'link' || t.type === 'image') {
+      if (t.type === 'image' && isLocalFile(root, page, t.href)) {
+        // Images are copied into the site (a repository link would show GitHub's page, not the image).
+        const source = posix.normalize(posix.join(posix.dirname(page.source), t.href));
+        assets.add(source);
+        links.push({ page, href: t.href, target: {} });
+        t.href = posix.relative(posix.dirname(page.out), `assets/${source}`);
+      } else if (t.type === 'link' || t.type === 'image') {
         const target = resolveLink(root, page, t.href, bySource);
         links.push({ page, href: t.href, target });
         if (target.href !== undefined) t.href = target.href;
@@ -105,8 +121,21 @@ export function buildSite({ root = resolve(here, '..'), outDir = join(here, 'dis
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, layout(page, pages, body));
   }
+  for (const source of assets) {
+    const file = join(outDir, 'assets', source);
+    mkdirSync(dirname(file), { recursive: true });
+    copyFileSync(join(root, source), file);
+  }
   writeFileSync(join(outDir, 'style.css'), STYLE);
-  return { pages, broken, outDir };
+  return { pages, broken, outDir, assets: [...assets] };
+}
+
+/** Whether `href` (relative to `page`) names an existing file in the repository (an image to copy). */
+function isLocalFile(root, page, href) {
+  if (/^[a-z][a-z0-9+.-]*:/i.test(href) || href.startsWith('//') || href.includes('#')) return false;
+  const target = posix.normalize(posix.join(posix.dirname(page.source), href));
+  if (target.startsWith('..')) return false;
+  return existsSync(join(root, target)) && statSync(join(root, target)).isFile();
 }
 
 /** Where a link in `page` points on the site, or why it cannot. */

@@ -46,6 +46,21 @@ describe('docs site', () => {
       }
     }
     expect(checked).toBeGreaterThan(100);
+    // Images (the console's screenshots) are copied into the site and every <img src> resolves.
+    let images = 0;
+    for (const file of html) {
+      for (const [, src] of readFileSync(file, 'utf8').matchAll(/<img src="([^"]+)"/g)) {
+        if (/^[a-z]+:/.test(src as string)) continue;
+        expect(
+          readFileSync(join(dirname(file), src as string))
+            .subarray(1, 4)
+            .toString(),
+          src,
+        ).toBe('PNG');
+        images++;
+      }
+    }
+    expect(images).toBeGreaterThanOrEqual(5);
   });
 
   it('a broken link or anchor is reported (the build command then exits 1)', () => {
