@@ -26,6 +26,8 @@ export function consulRegistration(
 ): RegistrationDriver<ConsulRecord, ConsulRegisterExtra> {
   /** Service IDs whose register request went out without a handle coming back (see `remove`). */
   const attempted = new Set<string>();
+  /** Service IDs this driver registered and has not removed: a put for one re-registers. */
+  const registered = new Set<string>();
   const ids = (instance: ServiceInstance) => {
     const serviceId = consulServiceId(instance, o.prefixServiceId);
     return { serviceId, checkId: `service:${serviceId}:ttl` };
@@ -80,6 +82,13 @@ export function consulRegistration(
         checks: extra.checks ?? [],
         ttlCheckId: record.checkId,
       });
+      // A re-registration (core's, after heartbeats failed for a whole TTL) first tries the heartbeat
+      // on the check it may still have, and registers only when the agent has forgotten it: a
+      // register restarts the TTL of a check it keeps (agent.go addCheck), so re-registering while
+      // heartbeats fail would keep the check from ever going critical and being reaped.
+      if (registered.has(record.serviceId) && (await ttl(record, instance, signal))) {
+        if (await maintenance(record, instance.health === 'maintenance', signal)) return record;
+      }
       attempted.add(record.serviceId);
       await consulCall('register', signal, (ctx) => putServiceRegistration(client, body, o.token, ctx));
       // A re-registered check keeps the status it had (agent.go restores it from a snapshot, whatever
@@ -95,6 +104,7 @@ export function consulRegistration(
         );
       }
       attempted.delete(record.serviceId);
+      registered.add(record.serviceId);
       return record;
     },
 
@@ -108,6 +118,7 @@ export function consulRegistration(
 
     async remove(record, instance, signal) {
       const serviceId = record?.serviceId ?? ids(instance).serviceId;
+      registered.delete(serviceId);
       // A put that failed before sending anything left nothing behind.
       if (!record && !attempted.has(serviceId)) return;
       try {
