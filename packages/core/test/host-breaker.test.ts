@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { hostBreaker, hostBreakers, isHostSkipped, retryPolicy } from '../src/driver/index.js';
+import {
+  hostBreaker,
+  hostBreakers,
+  isHostSkipped,
+  poolFaultHandling,
+  retryPolicy,
+} from '../src/driver/index.js';
 import { createManualClock } from '../src/index.js';
 
 const boom = () => Promise.reject(new Error('connection refused'));
@@ -110,5 +116,59 @@ describe('retryPolicy', () => {
     });
     await expect(policy.execute(() => breaker.execute(ok))).rejects.toThrow(/host skipped/);
     expect(retried).toBe(1);
+  });
+});
+
+describe('poolFaultHandling', () => {
+  const isRecoverable = (e: unknown) => e instanceof Error && e.message === 'connection refused';
+
+  it('without requestTimeout: three immediate tries of recoverable failures, none of others', async () => {
+    const clock = createManualClock();
+    const { global } = poolFaultHandling({ pkg: 'test', clock, isRecoverable });
+    let tries = 0;
+    await expect(
+      global.execute(() => {
+        tries++;
+        return boom();
+      }),
+    ).rejects.toThrow('connection refused');
+    expect(tries).toBe(3);
+    tries = 0;
+    await expect(
+      global.execute(() => {
+        tries++;
+        return Promise.reject(new Error('permission denied'));
+      }),
+    ).rejects.toThrow('permission denied');
+    expect(tries).toBe(1);
+  });
+
+  it('with requestTimeout: paced retries (25 ms doubling) within it, a skipped host retried', async () => {
+    const clock = createManualClock();
+    const { host, global } = poolFaultHandling({ pkg: 'test', clock, isRecoverable, requestTimeout: 200 });
+    const h = host();
+    let tries = 0;
+    const settled = global
+      .execute(() =>
+        h.execute(() => {
+          tries++;
+          return boom();
+        }),
+      )
+      .catch((e: Error) => e.message);
+    expect(tries).toBe(1);
+    await clock.advance(25);
+    expect(tries).toBe(2);
+    await clock.advance(50);
+    // The third failure opens the (only) host: the fourth try, 100 ms later, is refused by the
+    // breaker without reaching it, and is retried no more only because of the budget (a fifth try
+    // would start 375 ms after the first).
+    expect(tries).toBe(3);
+    await clock.advance(100);
+    expect(tries).toBe(3);
+    expect(await settled).toMatch(/host skipped/);
+    // The host breaker opens for 500 ms, then lets a call through.
+    await clock.advance(500);
+    await expect(h.execute(ok)).resolves.toBe('ok');
   });
 });

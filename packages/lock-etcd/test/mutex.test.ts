@@ -183,6 +183,7 @@ describe('admin API', () => {
     expect(SwitchyardError.is(held.signal.reason, 'LOCK_LOST')).toBe(true);
     expect(lost).toHaveLength(1);
     expect(await held.release()).toBe(false);
+    expect(bob.signal.reason, 'the new holder was not told it lost the lock').toBeUndefined();
     expect((await a.inspect(k))?.owner).toBe('bob');
     await bob.release();
     expect(await a.forceRelease(k)).toBe(false);
