@@ -207,6 +207,39 @@ describe('console server: services page API', () => {
     await events.close();
   });
 
+  it('pages streaming one service share one discovery watch; a late one gets the latest state at once', async () => {
+    let watches = 0;
+    const counting = {
+      resolve: discovery.resolve.bind(discovery),
+      services: discovery.services.bind(discovery),
+      watch: (...args: Parameters<typeof discovery.watch>) => {
+        watches++;
+        return discovery.watch(...args);
+      },
+    } as unknown as typeof discovery;
+    await using own = await createConsoleServer({ discovery: counting, token: TOKEN });
+    const c = await consoleClient(own.url).login(TOKEN);
+    const first = readEvents(await c.get('/api/services/api/events'));
+    await first.next();
+    const others = await Promise.all(
+      [1, 2, 3].map(async () => readEvents(await c.get('/api/services/api/events'))),
+    );
+    for (const o of others) expect((await o.next()).service).toBe('api');
+    expect(watches).toBe(1);
+    const reg = await discovery.register({ service: 'api', id: 'shared-1', address: '10.0.0.7', port: 80 });
+    for (const e of [first, ...others]) {
+      await e.until((ev) => ev.instances.some((i: { id: string }) => i.id === 'shared-1'));
+    }
+    for (const e of [first, ...others]) await e.close();
+    await reg.close();
+    // Every page gone: the watch stops; the next page starts a fresh one.
+    await new Promise((r) => setTimeout(r, 50));
+    const again = readEvents(await c.get('/api/services/api/events'));
+    await again.next();
+    expect(watches).toBe(2);
+    await again.close();
+  });
+
   it('close() ends open streams and stops listening', async () => {
     const own = await createConsoleServer({ discovery, token: TOKEN });
     const c = await consoleClient(own.url).login(TOKEN);

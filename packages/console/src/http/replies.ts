@@ -35,6 +35,20 @@ export async function readJsonBody(req: IncomingMessage): Promise<Record<string,
   return parsed as Record<string, unknown>;
 }
 
+const toJson = (data: unknown) => JSON.stringify(data, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+
+/**
+ * One server-sent event encoded once (`encodeEvent`): a feed shared by many subscribers writes the
+ * same frame to each of them instead of encoding it per subscriber.
+ */
+export class EventFrame {
+  constructor(readonly text: string) {}
+}
+
+export function encodeEvent(data: unknown): EventFrame {
+  return new EventFrame(`data: ${toJson(data)}\n\n`);
+}
+
 /**
  * Starts a server-sent-events reply and returns its `send`. A comment line every 15 s keeps
  * proxies from closing an idle stream; it stops with `signal`.
@@ -51,6 +65,6 @@ export function startEventStream(res: ServerResponse, signal: AbortSignal): (dat
   signal.addEventListener('abort', () => clearInterval(ping), { once: true });
   return (data) => {
     if (signal.aborted) return;
-    res.write(`data: ${JSON.stringify(data, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}\n\n`);
+    res.write(data instanceof EventFrame ? data.text : `data: ${toJson(data)}\n\n`);
   };
 }

@@ -3,6 +3,7 @@ import type { ConsoleModule, ConsoleRequest, ConsoleRoute } from '../console-mod
 import type { WritableRulesSource } from '../console-options.js';
 import { badRequest, HttpError } from '../http/http-error.js';
 import { pageOf } from './paging.js';
+import { SharedFeeds } from './shared-feed.js';
 
 const ALL_HEALTH: readonly InstanceHealth[] = ['passing', 'warning', 'critical', 'maintenance'];
 const all = { filter: { health: ALL_HEALTH } };
@@ -103,6 +104,29 @@ export function servicesModule(
   const sameZone = (a: { zone: string; service?: string }, b: { zone: string; service?: string }) =>
     a.zone === b.zone && a.service === b.service;
 
+  /** One discovery watch per service, shared by every page streaming it (encoded once per change). */
+  const feeds = new SharedFeeds<string>(async (service, publish, signal) => {
+    let last: readonly ServiceInstance[] = [];
+    let revision = 0;
+    let started = false;
+    const push = () => publish({ service, revision, instances: view(last), rulesWritable: !!rules });
+    const unsubscribe = (rules as { subscribe?: (l: () => void) => () => void } | undefined)?.subscribe?.(
+      () => {
+        if (started) push();
+      },
+    );
+    try {
+      for await (const ev of discovery.watch(service, { ...all, signal })) {
+        last = ev.snapshot.instances;
+        revision = ev.snapshot.revision;
+        started = true;
+        push();
+      }
+    } finally {
+      unsubscribe?.();
+    }
+  });
+
   const routes: ConsoleRoute[] = [
     {
       method: 'GET',
@@ -134,24 +158,7 @@ export function servicesModule(
     {
       method: 'GET',
       pattern: '/api/services/:service/events',
-      async stream(req, send) {
-        const service = req.params['service']!;
-        let last: readonly ServiceInstance[] = [];
-        let revision = 0;
-        const push = () => send({ service, revision, instances: view(last), rulesWritable: !!rules });
-        const unsubscribe = (rules as { subscribe?: (l: () => void) => () => void } | undefined)?.subscribe?.(
-          push,
-        );
-        try {
-          for await (const ev of discovery.watch(service, { ...all, signal: req.signal })) {
-            last = ev.snapshot.instances;
-            revision = ev.snapshot.revision;
-            push();
-          }
-        } finally {
-          unsubscribe?.();
-        }
-      },
+      stream: (req, send) => feeds.subscribe(req.params['service']!, send, req.signal),
     },
     {
       method: 'GET',
@@ -203,5 +210,5 @@ export function servicesModule(
       },
     ),
   ];
-  return { name: 'services', title: 'Services', routes };
+  return { name: 'services', title: 'Services', routes, close: () => feeds.close() };
 }
