@@ -13,7 +13,8 @@ export const PKG = 'console';
 /** A rules source the console can change (core's `createMemoryRulesSource()` is one). */
 export interface WritableRulesSource {
   current(): TrafficRules;
-  set(rules: TrafficRules): void;
+  /** Replaces the rules; a promise (a rules document published to a config store) is awaited. */
+  set(rules: TrafficRules): void | Promise<void>;
 }
 
 export interface ConsoleServerOptions {

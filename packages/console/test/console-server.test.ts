@@ -240,6 +240,33 @@ describe('console server: services page API', () => {
     await again.close();
   });
 
+  it('an asynchronous rules source is awaited: its failure is the reply and a failed audit entry', async () => {
+    let current = {};
+    const slow = {
+      current: () => current,
+      async set(next: object) {
+        await new Promise((r) => setTimeout(r, 20));
+        if (JSON.stringify(next).includes('a2')) throw new Error('config store refused the rules');
+        current = next;
+      },
+    };
+    await using own = await createConsoleServer({ discovery, rules: slow, token: TOKEN, readOnly: false });
+    const c = await consoleClient(own.url).login(TOKEN);
+    const confirmAndRun = async (path: string) => {
+      const { confirmation } = await (await c.post(path, {})).json();
+      return c.post(path, { confirm: confirmation.token });
+    };
+    expect((await confirmAndRun('/api/services/api/instances/a1/pull-out')).status).toBe(200);
+    expect(current).toEqual({ pulledInstances: [{ service: 'api', id: 'a1' }] });
+    const refused = await confirmAndRun('/api/services/api/instances/a2/pull-out');
+    expect(refused.status).toBe(500);
+    expect((await refused.json()).message).toBe('config store refused the rules');
+    expect(own.audit.entries().at(-1)).toMatchObject({
+      outcome: 'failed',
+      detail: 'config store refused the rules',
+    });
+  });
+
   it('close() ends open streams and stops listening', async () => {
     const own = await createConsoleServer({ discovery, token: TOKEN });
     const c = await consoleClient(own.url).login(TOKEN);

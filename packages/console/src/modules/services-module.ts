@@ -95,7 +95,7 @@ export function servicesModule(
     },
     async handle(req) {
       const source = needRules();
-      source.set(next(source.current(), req));
+      await source.set(next(source.current(), req));
       return { rules: source.current() };
     },
   });
