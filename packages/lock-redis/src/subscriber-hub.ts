@@ -1,4 +1,5 @@
 import type { Clock, TimerHandle } from '@switchyard/core';
+import type { Redis } from 'ioredis';
 import type { RedisClient } from './lua-script.js';
 
 /** What a lock object hears on one channel. */
@@ -127,7 +128,12 @@ export class SubscriberHub {
    */
   #connection(): Promise<RedisClient> {
     if (this.#connected) return this.#connected;
-    const sub = this.#client.duplicate();
+    // The hub subscribes again itself on every reconnect ('ready' below). ioredis' own
+    // autoResubscribe sends a SUBSCRIBE whose promise nobody handles: a close() while it is in flight
+    // (a Redis restart, then the lock closed) surfaced as an unhandled "Connection is closed." rejection.
+    const sub = (this.#client as { isCluster?: boolean }).isCluster
+      ? this.#client.duplicate()
+      : (this.#client as Redis).duplicate({ autoResubscribe: false });
     this.#sub = sub;
     let first = true;
     sub.on('error', () => {}); // reconnects on its own; waiters poll meanwhile

@@ -135,7 +135,13 @@ export function createRedisRouteStore(options: RedisRouteStoreOptions): RedisRou
 
   function ensureSubscriber(): void {
     if (subscriber || closed) return;
-    const sub = client.duplicate() as RedisClient;
+    // A standalone client's subscriber resubscribes itself on every 'ready': ioredis' own
+    // autoResubscribe sends a SUBSCRIBE whose promise nobody handles, so a close() while it is in
+    // flight (after a Redis restart) surfaced as an unhandled "Connection is closed." rejection.
+    const cluster = (client as { isCluster?: boolean }).isCluster === true;
+    const sub = (
+      cluster ? client.duplicate() : (client as Redis).duplicate({ autoResubscribe: false })
+    ) as RedisClient;
     sub.on('error', () => {});
     sub.on('message', (_ch: string, message: string) => {
       let change: RouteChange;
@@ -150,8 +156,13 @@ export function createRedisRouteStore(options: RedisRouteStoreOptions): RedisRou
     };
     // Changes published before the subscription was active (or while it was reconnecting) are
     // not delivered: relist once it is (again).
-    sub.subscribe(channel).then(resync, () => {});
-    sub.on('ready', resync);
+    if (cluster) {
+      sub.subscribe(channel).then(resync, () => {});
+      sub.on('ready', resync);
+    } else {
+      // Subscribing only once ready also keeps ioredis' ready check out of subscriber mode.
+      sub.on('ready', () => void sub.subscribe(channel).then(resync, () => {}));
+    }
     subscriber = sub;
   }
 
